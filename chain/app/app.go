@@ -1,0 +1,247 @@
+// Package app is Veil's ABCI 2.0 application: a deterministic state machine
+// that CometBFT drives. It owns the state tree, routes transaction messages
+// to modules, and publishes committed blocks to in-process subscribers (the
+// node's API).
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+
+	"github.com/veil-network/veil/chain/auth"
+	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/store"
+	"github.com/veil-network/veil/chain/sudo"
+	"github.com/veil-network/veil/chain/types"
+)
+
+// Version is the application's software version, reported in Info.
+const Version = "0.1.0"
+
+// AppVersion is the state machine's protocol version.
+const AppVersion = 1
+
+var keyChainParams = []byte("app/chain_params")
+
+// Config configures an App.
+type Config struct {
+	// DataDir holds the state tree (DataDir/state.db).
+	DataDir string
+	Store   store.Options
+	Logger  *slog.Logger
+}
+
+// App implements abci.Application.
+type App struct {
+	abci.BaseApplication
+
+	log     *slog.Logger
+	tree    *store.Tree
+	modules []types.Module
+	router  *types.Router
+	Bank    *bank.Module
+	Auth    *auth.Module
+
+	chainID string
+	params  ChainParams
+
+	// pending is the block being executed between FinalizeBlock and Commit.
+	pending *BlockResult
+
+	// checkMu guards the mempool's view of state: the committed state plus
+	// the effects (nonces, fees, transfers) of transactions accepted since.
+	checkMu    sync.Mutex
+	checkState *store.Cache
+	inMempool  map[[32]byte]struct{}
+
+	sigs *sigCache
+	subs *broadcaster
+}
+
+// New opens the state in cfg.DataDir and assembles the modules.
+func New(cfg Config) (*App, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tree, err := store.Open(cfg.DataDir, cfg.Store, log)
+	if err != nil {
+		return nil, err
+	}
+	ms := NewModuleSet()
+	a := &App{
+		log:       log,
+		tree:      tree,
+		Bank:      ms.Bank,
+		Auth:      ms.Auth,
+		modules:   ms.Modules,
+		router:    types.NewRouter(),
+		inMempool: make(map[[32]byte]struct{}),
+		sigs:      newSigCache(200_000),
+		subs:      newBroadcaster(),
+	}
+	for _, m := range a.modules {
+		m.RegisterMessages(a.router)
+	}
+	if tree.Version() > 0 {
+		if err := a.loadChainParams(); err != nil {
+			tree.Close()
+			return nil, err
+		}
+	}
+	a.resetCheckState()
+	return a, nil
+}
+
+// ModuleSet is the chain's modules, wired to each other. Adding a module
+// means adding it here; the core never changes.
+type ModuleSet struct {
+	Bank    *bank.Module
+	Auth    *auth.Module
+	Modules []types.Module
+}
+
+// NewModuleSet builds the modules in execution order (BeginBlock/EndBlock
+// run in this order; genesis initialises in this order).
+func NewModuleSet() *ModuleSet {
+	b := bank.New()
+	a := auth.New(b)
+	return &ModuleSet{Bank: b, Auth: a, Modules: []types.Module{a, b, sudo.New()}}
+}
+
+// Modules lists the application's modules in execution order.
+func (a *App) Modules() []types.Module { return a.modules }
+
+// Router resolves message types (used by clients to decode transactions).
+func (a *App) Router() *types.Router { return a.router }
+
+// Close releases the state database.
+func (a *App) Close() error { return a.tree.Close() }
+
+// ChainID is the chain id learned at InitChain (or from state on restart).
+func (a *App) ChainID() string { return a.chainID }
+
+// ChainParams returns the genesis chain parameters.
+func (a *App) ChainParams() ChainParams { return a.params }
+
+// Tree exposes the state tree for proven queries.
+func (a *App) Tree() *store.Tree { return a.tree }
+
+func (a *App) loadChainParams() error {
+	raw := a.tree.Committed().Get(keyChainParams)
+	var st struct {
+		ChainID string      `json:"chain_id"`
+		Params  ChainParams `json:"params"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("read chain parameters from state: %w", err)
+	}
+	a.chainID, a.params = st.ChainID, st.Params
+	return nil
+}
+
+func (a *App) newContext(s types.KVStore, height int64, t time.Time) *types.Context {
+	return &types.Context{Store: s, ChainID: a.chainID, Height: height, Time: t, SS58Prefix: a.params.SS58Prefix}
+}
+
+// Info tells CometBFT where the application's state is, so a restarted
+// node replays only the blocks the app has not committed.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	resp := &abci.ResponseInfo{Data: "veil", Version: Version, AppVersion: AppVersion}
+	if v := a.tree.Version(); v > 0 {
+		resp.LastBlockHeight = v
+		resp.LastBlockAppHash = a.tree.Hash()
+	}
+	return resp, nil
+}
+
+// InitChain writes the genesis state. The writes join block 1's version
+// of the tree; the returned hash becomes block 1's header app hash.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (resp *abci.ResponseInitChain, err error) {
+	defer recoverStoreFailure(&err)
+	params, gen, err := ParseGenesis(req.AppStateBytes, a.modules)
+	if err != nil {
+		return nil, fmt.Errorf("invalid genesis: %w", err)
+	}
+	if req.ChainId == "" {
+		return nil, errors.New("invalid genesis: empty chain id")
+	}
+	a.chainID, a.params = req.ChainId, params
+	cache := store.NewCache(a.tree.Working())
+	ctx := a.newContext(cache, req.InitialHeight, req.Time)
+	st, _ := json.Marshal(struct {
+		ChainID string      `json:"chain_id"`
+		Params  ChainParams `json:"params"`
+	}{a.chainID, params})
+	cache.Set(keyChainParams, st)
+	for _, m := range a.modules {
+		if err := m.InitGenesis(ctx, gen[m.Name()]); err != nil {
+			return nil, fmt.Errorf("init genesis of %s: %w", m.Name(), err)
+		}
+	}
+	cache.Write()
+	a.log.Info("chain initialised", "chain_id", a.chainID, "ss58_prefix", params.SS58Prefix)
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
+}
+
+// recoverStoreFailure turns a store backend failure into an error that
+// halts the node instead of crashing the process mid-write.
+func recoverStoreFailure(err *error) {
+	if r := recover(); r != nil {
+		if f, ok := r.(*types.StoreFailure); ok {
+			*err = f
+			return
+		}
+		panic(r)
+	}
+}
+
+// PrepareProposal includes mempool transactions up to the block byte limit.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	var total int64
+	txs := make([][]byte, 0, len(req.Txs))
+	for _, tx := range req.Txs {
+		if total+int64(len(tx)) > req.MaxTxBytes {
+			break
+		}
+		total += int64(len(tx))
+		txs = append(txs, tx)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts any proposal: invalid transactions in a block
+// fail individually in FinalizeBlock and cost their senders nothing.
+func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// Query serves "/store" (raw key, optional ICS23 proof) for CometBFT RPC
+// users; the Connect API reads the tree directly.
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	switch req.Path {
+	case "/store", "store":
+		p, err := a.tree.GetProven(req.Data, req.Height, req.Prove)
+		if err != nil {
+			return &abci.ResponseQuery{Code: uint32(types.CodeNotFound), Codespace: types.Codespace, Log: err.Error()}, nil
+		}
+		resp := &abci.ResponseQuery{Key: req.Data, Value: p.Value, Height: p.Version}
+		if p.Proof != nil {
+			b, err := p.Proof.Marshal()
+			if err != nil {
+				return nil, fmt.Errorf("marshal proof: %w", err)
+			}
+			resp.ProofOps = &cmtproto.ProofOps{Ops: []cmtproto.ProofOp{{Type: "ics23:iavl", Key: req.Data, Data: b}}}
+		}
+		return resp, nil
+	}
+	return &abci.ResponseQuery{Code: uint32(types.CodeInvalidRequest), Codespace: types.Codespace, Log: fmt.Sprintf("unknown query path %q (supported: /store)", req.Path)}, nil
+}

@@ -1,0 +1,247 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/veil-network/veil/chain/auth"
+	"github.com/veil-network/veil/chain/store"
+	"github.com/veil-network/veil/chain/types"
+)
+
+// TxResult is one transaction's outcome in a committed block.
+type TxResult struct {
+	Hash   [32]byte
+	Index  uint32
+	Code   types.Code
+	Log    string
+	Events []types.Event
+	Sender types.AccountID
+	Fee    types.Amount
+}
+
+// BlockResult is a committed block as the app executed it.
+type BlockResult struct {
+	Height   int64
+	Time     time.Time
+	Hash     []byte
+	AppHash  []byte
+	Proposer []byte
+	Txs      []TxResult
+	Events   []types.Event
+}
+
+func resultErr(err error) (code types.Code, log string) {
+	return types.CodeOf(err), err.Error()
+}
+
+// CheckTx admits transactions to the mempool only if they would succeed
+// now: every bad-input case is refused here, before it reaches a block.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (resp *abci.ResponseCheckTx, err error) {
+	defer recoverStoreFailure(&err)
+	code, log := a.checkTx(req.Tx, req.Type == abci.CheckTxType_Recheck)
+	if code != types.CodeOK {
+		return &abci.ResponseCheckTx{Code: uint32(code), Codespace: types.Codespace, Log: log}, nil
+	}
+	return &abci.ResponseCheckTx{Code: 0}, nil
+}
+
+func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	params := a.Auth.Params(a.checkState)
+	tx, err := auth.Decode(raw, params.Limits(), a.router)
+	if err != nil {
+		return resultErr(err)
+	}
+	if !recheck {
+		if _, dup := a.inMempool[tx.Hash]; dup {
+			return types.CodeDuplicateTx, "transaction is already in the mempool"
+		}
+		if !a.sigs.has(tx.Hash) {
+			if err := tx.VerifySignature(); err != nil {
+				return resultErr(err)
+			}
+			a.sigs.add(tx.Hash)
+		}
+	}
+	// The next block's height: the transaction must still be valid there.
+	height := a.tree.Version() + 1
+	cache := store.NewCache(a.checkState)
+	ctx := a.newContext(cache, height, time.Time{})
+	ctx.CheckOnly = true
+	// In CheckTx a message failure rejects the transaction outright: it
+	// must never reach a block.
+	if _, err := a.runTx(ctx, tx); err != nil {
+		return resultErr(err)
+	}
+	cache.Write()
+	a.inMempool[tx.Hash] = struct{}{}
+	return types.CodeOK, ""
+}
+
+// runTx authenticates and charges tx in ctx.Store, then runs its messages
+// all or nothing in a nested cache. charged reports whether the ante
+// (nonce + fee) succeeded: if so, its writes must be kept even when a
+// message fails, because a failing transaction still cost the network.
+func (a *App) runTx(ctx *types.Context, tx *auth.Tx) (charged bool, err error) {
+	if err := a.Auth.Ante(ctx, tx); err != nil {
+		return false, err
+	}
+	msgCache := store.NewCache(ctx.Store)
+	mctx := ctx.WithStore(msgCache)
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(*types.StoreFailure); ok {
+				panic(r)
+			}
+			// A deterministic bug in a handler must not halt the chain:
+			// every node fails this transaction the same way.
+			a.log.Error("message handler panicked", "tx", fmt.Sprintf("%X", tx.Hash[:8]), "panic", r)
+			err = types.Errf(types.CodeInternal, "message execution failed")
+		}
+	}()
+	for i, m := range tx.Msgs {
+		if err := m.Execute(mctx, tx.Sender); err != nil {
+			return true, fmt.Errorf("message %d (%s): %w", i, m.TypeURL, err)
+		}
+	}
+	msgCache.Write()
+	ctx.AppendEvents(mctx.Events())
+	return true, nil
+}
+
+// FinalizeBlock executes a decided block. Signatures not already verified
+// by this node's CheckTx are batch-verified together.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (resp *abci.ResponseFinalizeBlock, err error) {
+	defer recoverStoreFailure(&err)
+	block := store.NewCache(a.tree.Working())
+	ctx := a.newContext(block, req.Height, req.Time)
+	for _, m := range a.modules {
+		if bb, ok := m.(types.BeginBlocker); ok {
+			if err := bb.BeginBlock(ctx); err != nil {
+				return nil, fmt.Errorf("begin block %d in %s: %w", req.Height, m.Name(), err)
+			}
+		}
+	}
+
+	params := a.Auth.Params(block)
+	decoded := make([]*auth.Tx, len(req.Txs))
+	decodeErr := make([]error, len(req.Txs))
+	var toVerify []*auth.Tx
+	var toVerifyIdx []int
+	for i, raw := range req.Txs {
+		decoded[i], decodeErr[i] = auth.Decode(raw, params.Limits(), a.router)
+		if decodeErr[i] == nil && !a.sigs.has(decoded[i].Hash) {
+			toVerify = append(toVerify, decoded[i])
+			toVerifyIdx = append(toVerifyIdx, i)
+		}
+	}
+	for j, e := range auth.VerifyBatch(toVerify) {
+		if e != nil {
+			decodeErr[toVerifyIdx[j]] = e
+		}
+	}
+
+	res := &BlockResult{Height: req.Height, Time: req.Time, Hash: req.Hash, Proposer: req.ProposerAddress}
+	txResults := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		tr := TxResult{Hash: auth.Hash(raw), Index: uint32(i)}
+		if decodeErr[i] != nil {
+			tr.Code, tr.Log = resultErr(decodeErr[i])
+		} else {
+			tx := decoded[i]
+			tr.Sender, tr.Fee = tx.Sender, tx.Fee
+			txCache := store.NewCache(block)
+			tctx := ctx.WithStore(txCache)
+			charged, err := a.runTx(tctx, tx)
+			if charged {
+				txCache.Write()
+				tr.Events = append([]types.Event{txEvent(ctx, tx)}, tctx.Events()...)
+			}
+			if err != nil {
+				tr.Code, tr.Log = resultErr(err)
+			}
+		}
+		res.Txs = append(res.Txs, tr)
+		txResults[i] = toABCIResult(tr)
+	}
+
+	for _, m := range a.modules {
+		if eb, ok := m.(types.EndBlocker); ok {
+			if err := eb.EndBlock(ctx); err != nil {
+				return nil, fmt.Errorf("end block %d in %s: %w", req.Height, m.Name(), err)
+			}
+		}
+	}
+	res.Events = ctx.Events()
+	block.Write()
+	res.AppHash = a.tree.WorkingHash()
+	a.pending = res
+	return &abci.ResponseFinalizeBlock{
+		TxResults: txResults,
+		Events:    toABCIEvents(res.Events),
+		AppHash:   res.AppHash,
+	}, nil
+}
+
+func txEvent(ctx *types.Context, tx *auth.Tx) types.Event {
+	return types.Event{Type: "tx", Attrs: []types.Attr{
+		{Key: "sender", Value: ctx.Address(tx.Sender)},
+		{Key: "nonce", Value: fmt.Sprint(tx.Body.GetNonce())},
+		{Key: "fee", Value: tx.Fee.String()},
+	}}
+}
+
+func toABCIResult(tr TxResult) *abci.ExecTxResult {
+	r := &abci.ExecTxResult{Code: uint32(tr.Code), Log: tr.Log, Events: toABCIEvents(tr.Events)}
+	if tr.Code != types.CodeOK {
+		r.Codespace = types.Codespace
+	}
+	return r
+}
+
+func toABCIEvents(evs []types.Event) []abci.Event {
+	out := make([]abci.Event, len(evs))
+	for i, e := range evs {
+		attrs := make([]abci.EventAttribute, len(e.Attrs))
+		for j, at := range e.Attrs {
+			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true}
+		}
+		out[i] = abci.Event{Type: e.Type, Attributes: attrs}
+	}
+	return out
+}
+
+// Commit persists the block's state and publishes it to subscribers.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	if _, _, err := a.tree.Commit(); err != nil {
+		return nil, fmt.Errorf("commit state: %w", err)
+	}
+	res := a.pending
+	a.pending = nil
+	a.checkMu.Lock()
+	a.resetCheckStateLocked()
+	a.checkMu.Unlock()
+	if res != nil {
+		a.subs.publish(res)
+	}
+	return &abci.ResponseCommit{}, nil
+}
+
+func (a *App) resetCheckState() {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	a.resetCheckStateLocked()
+}
+
+// resetCheckStateLocked rebases the mempool view on the new committed
+// state. CometBFT then rechecks the remaining mempool transactions, which
+// re-applies their effects in order.
+func (a *App) resetCheckStateLocked() {
+	a.checkState = store.NewCache(a.tree.Committed())
+	clear(a.inMempool)
+}

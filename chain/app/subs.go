@@ -1,0 +1,130 @@
+package app
+
+import (
+	"sync"
+
+	"github.com/veil-network/veil/chain/auth"
+	"github.com/veil-network/veil/chain/types"
+)
+
+// broadcaster fans committed blocks out to in-process subscribers (the API's
+// block stream and tx waiters). A slow subscriber is dropped rather than
+// allowed to stall consensus: its channel is closed and it must resubscribe.
+type broadcaster struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]chan *BlockResult
+	last *BlockResult
+}
+
+func newBroadcaster() *broadcaster { return &broadcaster{subs: map[int]chan *BlockResult{}} }
+
+func (b *broadcaster) publish(r *BlockResult) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.last = r
+	for id, ch := range b.subs {
+		select {
+		case ch <- r:
+		default:
+			close(ch)
+			delete(b.subs, id)
+		}
+	}
+}
+
+// Subscribe returns a channel of committed blocks (buffered) and a cancel
+// function. The channel is closed if the subscriber falls too far behind.
+func (a *App) Subscribe(buffer int) (<-chan *BlockResult, func()) {
+	b := a.subs
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := b.next
+	b.next++
+	ch := make(chan *BlockResult, buffer)
+	b.subs[id] = ch
+	return ch, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if c, ok := b.subs[id]; ok {
+			close(c)
+			delete(b.subs, id)
+		}
+	}
+}
+
+// LastBlock is the most recently committed block seen by this process.
+func (a *App) LastBlock() *BlockResult {
+	a.subs.mu.Lock()
+	defer a.subs.mu.Unlock()
+	return a.subs.last
+}
+
+// sigCache remembers hashes of transactions whose signatures this node
+// verified. Signature validity is a pure function of the raw bytes, so a
+// block's transactions that passed our CheckTx need no second check.
+type sigCache struct {
+	mu    sync.Mutex
+	set   map[[32]byte]struct{}
+	ring  [][32]byte
+	head  int
+	limit int
+}
+
+func newSigCache(limit int) *sigCache {
+	return &sigCache{set: make(map[[32]byte]struct{}, limit), ring: make([][32]byte, 0, limit), limit: limit}
+}
+
+func (c *sigCache) has(h [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.set[h]
+	return ok
+}
+
+func (c *sigCache) add(h [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.set[h]; ok {
+		return
+	}
+	if len(c.ring) < c.limit {
+		c.ring = append(c.ring, h)
+	} else {
+		delete(c.set, c.ring[c.head])
+		c.ring[c.head] = h
+		c.head = (c.head + 1) % c.limit
+	}
+	c.set[h] = struct{}{}
+}
+
+// AccountView is an account's balances and nonces as the API reports them.
+type AccountView struct {
+	Free, Reserved types.Amount
+	// Nonce is the next nonce in committed state; PendingNonce includes
+	// transactions this node's mempool has accepted since.
+	Nonce, PendingNonce uint64
+	Height              int64
+}
+
+// Account reads an account from the latest committed state and the mempool view.
+func (a *App) Account(id types.AccountID) AccountView {
+	s := a.tree.Committed()
+	b := a.Bank.Get(s, id)
+	v := AccountView{Free: b.Free, Reserved: b.Reserved, Nonce: auth.Nonce(s, id), Height: a.tree.Version()}
+	a.checkMu.Lock()
+	v.PendingNonce = auth.Nonce(a.checkState, id)
+	a.checkMu.Unlock()
+	if v.PendingNonce < v.Nonce {
+		v.PendingNonce = v.Nonce
+	}
+	return v
+}
+
+// IsPending reports whether this node's mempool holds the transaction.
+func (a *App) IsPending(h [32]byte) bool {
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	_, ok := a.inMempool[h]
+	return ok
+}

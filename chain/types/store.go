@@ -1,0 +1,37 @@
+package types
+
+// KVStore is the view of state that chain code reads and writes. Keys are
+// module-prefixed ("bank/", "auth/", ...) in one Merkle tree. Iteration is
+// always in ascending key order, so chain code never depends on map order.
+//
+// Backend failures (disk corruption) are not returned: the store panics with
+// a *StoreFailure, which the application turns into a node halt. Continuing
+// after a failed read would let this node diverge from the network.
+type KVStore interface {
+	Get(key []byte) []byte
+	Has(key []byte) bool
+	Set(key, value []byte)
+	Delete(key []byte)
+	// Iterate calls fn for every key with the given prefix in ascending
+	// order until fn returns false. fn must not write to the store.
+	Iterate(prefix []byte, fn func(key, value []byte) bool)
+}
+
+// StoreFailure wraps a backend error raised as a panic by KVStore methods.
+type StoreFailure struct{ Err error }
+
+func (f *StoreFailure) Error() string { return "state store failure: " + f.Err.Error() }
+func (f *StoreFailure) Unwrap() error { return f.Err }
+
+// PrefixEnd returns the smallest key greater than every key with prefix p
+// (nil when there is none), for range iteration.
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

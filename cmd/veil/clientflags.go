@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/veil-network/veil/client"
+)
+
+// clientFlags are shared by every command that talks to a node.
+type clientFlags struct {
+	network string
+	node    string
+	timeout time.Duration
+}
+
+func addClientFlags(cmd *cobra.Command) *clientFlags {
+	f := &clientFlags{}
+	cmd.Flags().StringVar(&f.network, "network", client.DefaultNetworkFile(), "network.json written by 'veil dev' (ignored when --node is set)")
+	cmd.Flags().StringVar(&f.node, "node", "", "node API URL, e.g. http://127.0.0.1:26602 (overrides --network)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "give up after this long")
+	return f
+}
+
+// dial resolves the node URL from --node or the network file.
+func (f *clientFlags) dial() (*client.Client, error) {
+	if f.node != "" {
+		return client.New(f.node), nil
+	}
+	n, err := client.LoadNetwork(f.network)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(n.Node.API), nil
+}
+
+func (f *clientFlags) context(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(cmd.Context(), f.timeout)
+}
+
+// formatAmount renders base units with the token's decimals for humans
+// (JSON output always carries the exact integer string).
+func formatAmount(units string, decimals uint32, symbol string) string {
+	if decimals == 0 || len(units) == 0 {
+		return units + " " + symbol
+	}
+	for len(units) <= int(decimals) {
+		units = "0" + units
+	}
+	whole, frac := units[:len(units)-int(decimals)], units[len(units)-int(decimals):]
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	if frac == "" {
+		return fmt.Sprintf("%s %s", whole, symbol)
+	}
+	return fmt.Sprintf("%s.%s %s", whole, frac, symbol)
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/devnet"
+)
+
+func init() { registerCommand(newDevCmd) }
+
+func defaultDevHome() string {
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".veil", "dev")
+	}
+	return filepath.Join(h, ".veil", "dev")
+}
+
+func newDevCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a whole local Veil network in this process",
+		Long: `Run a whole local Veil network on 127.0.0.1 in one process: validators with
+the Substrate dev accounts (//Alice … //Ferdie) funded and //Alice as sudo.
+It writes HOME/network.json with the chain id and every endpoint, which the
+client commands read by default. Stop with Ctrl-C; start again with the same
+--home to continue the chain, or add --reset to start over.
+
+Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API).`,
+		Example: `  veil dev
+  veil dev --home /tmp/veil --port-base 27000 --reset
+  veil dev --validators 4`,
+		Args: cobra.NoArgs,
+	}
+	var home string
+	var portBase, validators int
+	var reset bool
+	cmd.Flags().StringVar(&home, "home", defaultDevHome(), "directory for the network's data")
+	cmd.Flags().IntVar(&portBase, "port-base", devnet.DefaultPortBase, "first port to use; 0 picks free ports")
+	cmd.Flags().BoolVar(&reset, "reset", false, "delete the network's data and start from genesis")
+	cmd.Flags().IntVar(&validators, "validators", 1, "number of validators")
+	lf := addLogFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		log, err := lf.logger()
+		if err != nil {
+			return err
+		}
+		if validators < 1 || validators > 32 {
+			return fmt.Errorf("--validators must be between 1 and 32")
+		}
+		abs, err := filepath.Abs(home)
+		if err != nil {
+			return err
+		}
+		n, err := devnet.Start(cmd.Context(), devnet.Options{
+			Home: abs, PortBase: portBase, Validators: validators, Reset: reset, Logger: log, Verbose: lf.verbose,
+		})
+		if err != nil {
+			return err
+		}
+		printBanner(cmd.OutOrStdout(), n)
+		<-cmd.Context().Done()
+		fmt.Fprintln(cmd.ErrOrStderr(), "\nstopping the dev network…")
+		if err := n.Stop(); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "stopped; 'veil dev --home %s' continues from here\n", abs)
+		return nil
+	}
+	return cmd
+}
+
+func printBanner(w io.Writer, n *devnet.Network) {
+	info := n.Info
+	line := strings.Repeat("─", 72)
+	fmt.Fprintln(w, line)
+	fmt.Fprintf(w, " Veil dev network %q is running (%d validator(s), 1 s blocks)\n", info.ChainID, len(info.Validators))
+	fmt.Fprintln(w, line)
+	fmt.Fprintf(w, " Node API (Connect/gRPC)  %s\n", info.Node.API)
+	fmt.Fprintf(w, " CometBFT RPC             %s\n", info.Node.RPC)
+	for _, v := range info.Validators[1:] {
+		fmt.Fprintf(w, " %-24s API %s  RPC %s\n", v.Moniker, v.Node.API, v.Node.RPC)
+	}
+	if info.UI != "" {
+		fmt.Fprintf(w, " Web UI                   %s\n", info.UI)
+	} else {
+		fmt.Fprintln(w, " Web UI                   not part of this build yet")
+	}
+	fmt.Fprintf(w, " Network file             %s\n", devnet.NetworkFile(info.Home))
+	fmt.Fprintln(w, line)
+	fmt.Fprintln(w, " Dev accounts (sr25519, 1,000,000 VEIL each; //Alice is sudo):")
+	for _, a := range bank.DevAccounts {
+		fmt.Fprintf(w, "   //%-8s %s\n", a.Name, a.Address)
+	}
+	fmt.Fprintln(w, line)
+	fmt.Fprintf(w, " Try:  veil status --network %s\n", devnet.NetworkFile(info.Home))
+	fmt.Fprintf(w, "       veil tx transfer --from //Alice --to %s --amount 1000000000000 --wait --network %s\n", bank.DevAccounts[1].Address, devnet.NetworkFile(info.Home))
+	fmt.Fprintln(w, " Stop with Ctrl-C; run again with the same --home to continue.")
+	fmt.Fprintln(w, line)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-network/veil/chain/types"
+	"github.com/veil-network/veil/client"
+	"github.com/veil-network/veil/crypto/keys"
+	bankv1 "github.com/veil-network/veil/gen/veil/bank/v1"
+	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
+	sudov1 "github.com/veil-network/veil/gen/veil/sudo/v1"
+)
+
+func init() { registerCommand(newTxCmd) }
+
+func newTxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tx",
+		Short: "Sign and submit transactions",
+		Long: `Sign and submit transactions. --from takes a secret URI (//Alice, a BIP39
+phrase with optional //hard/soft derivation and ///password, or a 0x seed) or
+the name of a key in the keyring ('veil keys add'). Fees and nonces are
+filled in from the node; the fee is the chain's minimum for the message.`,
+	}
+	cmd.AddCommand(newTxTransferCmd(), newTxSudoCmd())
+	return cmd
+}
+
+// txFlags are shared by every transaction command.
+type txFlags struct {
+	*clientFlags
+	from   string
+	scheme string
+	wait   bool
+	memo   string
+	out    *string
+}
+
+func addTxFlags(cmd *cobra.Command) *txFlags {
+	f := &txFlags{clientFlags: addClientFlags(cmd)}
+	cmd.Flags().StringVar(&f.from, "from", "", "signer: secret URI (e.g. //Alice) or keyring name (required)")
+	cmd.Flags().StringVar(&f.scheme, "scheme", "sr25519", "signer key scheme: sr25519 or ed25519")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "wait until the transaction is committed")
+	cmd.Flags().StringVar(&f.memo, "memo", "", "free text recorded with the transaction (≤ 256 bytes)")
+	f.out = addOutputFlag(cmd)
+	_ = cmd.MarkFlagRequired("from")
+	return f
+}
+
+// send signs and submits msgs and prints {"hash","height","code","log"}.
+// A rejected or failed transaction prints its result and exits non-zero.
+func (f *txFlags) send(cmd *cobra.Command, msgs ...proto.Message) error {
+	scheme, err := keys.ParseScheme(f.scheme)
+	if err != nil {
+		return err
+	}
+	signer, err := resolveSigner(cmd, f.from, scheme)
+	if err != nil {
+		return err
+	}
+	c, err := f.dial()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := f.context(cmd)
+	defer cancel()
+	res, err := c.Send(ctx, signer, msgs, client.TxOptions{Wait: f.wait, Memo: f.memo})
+	var txErr *client.TxError
+	if err != nil && !errors.As(err, &txErr) {
+		return err
+	}
+	if perr := printTxResult(cmd, *f.out, res); perr != nil {
+		return perr
+	}
+	if txErr != nil {
+		return &exitError{code: 1, err: txErr}
+	}
+	return nil
+}
+
+func printTxResult(cmd *cobra.Command, format string, r *nodev1.TxResult) error {
+	v := map[string]any{
+		"hash": fmt.Sprintf("%X", r.GetHash()), "height": r.GetHeight(), "code": r.GetCode(),
+		"log": r.GetLog(), "codespace": r.GetCodespace(), "fee": r.GetFee(),
+	}
+	return printResult(cmd.OutOrStdout(), format, v, func(w io.Writer) error {
+		switch {
+		case r.GetCode() != 0:
+			fmt.Fprintf(cmd.ErrOrStderr(), "rejected: %s (code %d, %s)\n", r.GetLog(), r.GetCode(), types.Code(r.GetCode()))
+			fmt.Fprintf(w, "hash %X\n", r.GetHash())
+		case r.GetHeight() > 0:
+			fmt.Fprintf(w, "committed at height %d, fee %s\nhash %X\n", r.GetHeight(), r.GetFee(), r.GetHash())
+		default:
+			fmt.Fprintf(w, "accepted into the mempool\nhash %X\n(check with: veil query tx %X)\n", r.GetHash(), r.GetHash())
+		}
+		return nil
+	})
+}
+
+func newTxTransferCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "transfer --from URI --to ADDRESS --amount N",
+		Short: "Transfer free balance to another account",
+		Long: `Transfer free balance to another account. --amount is in the smallest unit
+(12 decimals on dev chains: 1 VEIL = 1000000000000). The recipient must end up
+with at least the existential deposit, and the sender may not be left with a
+non-zero balance below it.`,
+		Example: `  veil tx transfer --from //Alice --to 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --amount 1000000000000 --wait
+  veil tx transfer --from mykey --to 5FHn… --amount 5000000000000 -o json`,
+		Args: cobra.NoArgs,
+	}
+	f := addTxFlags(cmd)
+	var to, amount string
+	cmd.Flags().StringVar(&to, "to", "", "recipient SS58 address or 0x account id (required)")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount in the smallest unit (required)")
+	_ = cmd.MarkFlagRequired("to")
+	_ = cmd.MarkFlagRequired("amount")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		a, err := types.ParseAmount(amount)
+		if err != nil {
+			return fmt.Errorf("--amount: %w", err)
+		}
+		if a.IsZero() {
+			return errors.New("--amount must be greater than zero")
+		}
+		id, err := parseAccountFlag(cmd, f.clientFlags, to)
+		if err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		return f.send(cmd, &bankv1.MsgTransfer{To: id[:], Amount: a.String()})
+	}
+	return cmd
+}
+
+// parseAccountFlag parses an address with the chain's SS58 prefix.
+func parseAccountFlag(cmd *cobra.Command, cf *clientFlags, s string) (types.AccountID, error) {
+	c, err := cf.dial()
+	if err != nil {
+		return types.AccountID{}, err
+	}
+	ctx, cancel := cf.context(cmd)
+	defer cancel()
+	prefix, err := c.SS58Prefix(ctx)
+	if err != nil {
+		return types.AccountID{}, err
+	}
+	return types.ParseAddress(s, prefix)
+}
+
+func newTxSudoCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sudo",
+		Short: "Governance calls signed by the chain's sudo account",
+	}
+	setBal := &cobra.Command{
+		Use:     "set-balance ADDRESS --free N [--reserved N]",
+		Short:   "Overwrite an account's balances (issuance adjusts)",
+		Example: `  veil tx sudo set-balance 5FHn… --free 1000000000000000 --from //Alice --wait`,
+		Args:    cobra.ExactArgs(1),
+	}
+	sf := addTxFlags(setBal)
+	var free, reserved string
+	setBal.Flags().StringVar(&free, "free", "", "new free balance (required)")
+	setBal.Flags().StringVar(&reserved, "reserved", "0", "new reserved balance")
+	_ = setBal.MarkFlagRequired("free")
+	setBal.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseAccountFlag(cmd, sf.clientFlags, args[0])
+		if err != nil {
+			return err
+		}
+		for _, v := range []string{free, reserved} {
+			if _, err := types.ParseAmount(v); err != nil {
+				return err
+			}
+		}
+		return sf.send(cmd, &bankv1.MsgSetBalance{Account: id[:], Free: free, Reserved: reserved})
+	}
+	setKey := &cobra.Command{
+		Use:   "set-key ADDRESS",
+		Short: "Hand the sudo role to another account",
+		Args:  cobra.ExactArgs(1),
+	}
+	kf := addTxFlags(setKey)
+	setKey.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := parseAccountFlag(cmd, kf.clientFlags, args[0])
+		if err != nil {
+			return err
+		}
+		return kf.send(cmd, &sudov1.MsgSetSudoKey{NewSudo: id[:]})
+	}
+	cmd.AddCommand(setBal, setKey)
+	return cmd
+}

@@ -1,0 +1,152 @@
+package keys
+
+import (
+	"fmt"
+
+	schnorrkel "github.com/ChainSafe/go-schnorrkel"
+	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+)
+
+// minBatch is the smallest number of ed25519 signatures for which the batch
+// equation is used; a single signature is cheaper to check directly, and
+// from two on curve25519-voi's batch is faster (docs/benchmarks.md).
+const minBatch = 2
+
+// BatchVerifier checks many signatures at once, e.g. all transactions of a
+// block. Entries of both schemes may be mixed. ed25519 entries are batched
+// with curve25519-voi; sr25519 entries are checked singly because
+// go-schnorrkel's batch equation is slower than its single verification (see
+// verifySr25519). The zero value is ready to use. A BatchVerifier is not
+// safe for concurrent use.
+//
+// The result is exactly that of calling PublicKey.Verify on every entry (up
+// to the negligible 2^-128 false-accept chance inherent in random-linear-
+// combination batching): when a batch fails, the entries of that scheme are
+// re-checked one by one, so valid reports precisely which signatures failed.
+// ed25519 uses ZIP-215 rules in both paths, whose cofactored equation is what
+// makes batch and single verification agree.
+type BatchVerifier struct {
+	entries []batchEntry
+}
+
+type batchEntry struct {
+	pub PublicKey
+	msg []byte
+	sig []byte
+	// bad is set when Add already knows the entry is invalid (malformed).
+	bad bool
+	// Decoded sr25519 values, kept so Verify does not decode twice.
+	srPub *schnorrkel.PublicKey
+	srSig *schnorrkel.Signature
+}
+
+// NewBatchVerifier returns an empty BatchVerifier.
+func NewBatchVerifier() *BatchVerifier { return &BatchVerifier{} }
+
+// Len returns the number of entries added.
+func (b *BatchVerifier) Len() int { return len(b.entries) }
+
+// Add queues the signature sig of msg by pub. msg and sig are retained, not
+// copied, and must not be modified until Verify returns.
+//
+// Every call adds exactly one entry, so valid[i] of Verify always refers to
+// the i-th Add. A non-nil error means the entry is malformed (unknown scheme,
+// wrong signature length, undecodable key or signature): it is still
+// recorded, as invalid, and the caller may ignore the error and rely on
+// Verify's result.
+func (b *BatchVerifier) Add(pub PublicKey, msg, sig []byte) error {
+	e := batchEntry{pub: pub, msg: msg, sig: sig}
+	err := e.prepare()
+	e.bad = err != nil
+	b.entries = append(b.entries, e)
+	return err
+}
+
+func (e *batchEntry) prepare() error {
+	if len(e.sig) != SignatureSize {
+		return fmt.Errorf("batch entry: %w, got %d", ErrBadSignatureSz, len(e.sig))
+	}
+	switch e.pub.Scheme {
+	case SchemeSr25519:
+		pk, err := decodeSr25519Public(e.pub.Key)
+		if err != nil {
+			return fmt.Errorf("batch entry: %w: %v", ErrInvalidPublic, err)
+		}
+		s, err := decodeSr25519Signature(e.sig)
+		if err != nil {
+			return fmt.Errorf("batch entry: malformed sr25519 signature: %w", err)
+		}
+		e.srPub, e.srSig = pk, s
+		return nil
+	case SchemeEd25519:
+		// curve25519-voi decodes while adding to its own batch.
+		return nil
+	default:
+		return fmt.Errorf("batch entry: %w %q", ErrUnknownScheme, e.pub.Scheme)
+	}
+}
+
+// Verify checks all entries. allValid is true iff every entry is valid (so
+// an empty batch is valid); valid[i] is the result for the i-th Add. Verify
+// does not reset the batch.
+func (b *BatchVerifier) Verify() (allValid bool, valid []bool) {
+	valid = make([]bool, len(b.entries))
+	var sr, ed []int
+	for i := range b.entries {
+		e := &b.entries[i]
+		switch {
+		case e.bad:
+		case e.pub.Scheme == SchemeSr25519:
+			sr = append(sr, i)
+		case e.pub.Scheme == SchemeEd25519:
+			ed = append(ed, i)
+		}
+	}
+	b.verifySr25519(sr, valid)
+	b.verifyEd25519(ed, valid)
+	allValid = true
+	for _, ok := range valid {
+		allValid = allValid && ok
+	}
+	return allValid, valid
+}
+
+// verifySr25519 checks the sr25519 entries at idx one by one.
+//
+// go-schnorrkel's batch verifier (NewBatchVerifier / VerifyBatch) was
+// measured to be about twice as slow as single verification: it performs two
+// constant-time scalar multiplications per signature before its
+// multi-scalar multiplication (see BenchmarkSchnorrkelVerifyBatch and
+// docs/benchmarks.md). Batching sr25519 therefore does not pay with that
+// library, and single verification is used for every batch size. The entry
+// points stay the same if a faster batch equation is adopted later.
+func (b *BatchVerifier) verifySr25519(idx []int, valid []bool) {
+	for _, i := range idx {
+		e := &b.entries[i]
+		ok, err := e.srPub.Verify(e.srSig, substrateTranscript(e.msg))
+		valid[i] = err == nil && ok
+	}
+}
+
+// verifyEd25519 batch-verifies the ed25519 entries at idx with curve25519-voi
+// under ZIP-215. voi's Verify itself falls back to checking each entry when
+// the batch equation fails.
+func (b *BatchVerifier) verifyEd25519(idx []int, valid []bool) {
+	if len(idx) < minBatch {
+		for _, i := range idx {
+			e := &b.entries[i]
+			valid[i] = verifyEd25519(e.pub.Key, e.msg, e.sig)
+		}
+		return
+	}
+	bv := voied.NewBatchVerifierWithCapacity(len(idx))
+	opts := zip215()
+	for _, i := range idx {
+		e := &b.entries[i]
+		bv.AddWithOptions(e.pub.Key[:], e.msg, e.sig, opts)
+	}
+	_, res := bv.Verify(nil) // nil: crypto/rand supplies the batch scalars
+	for k, i := range idx {
+		valid[i] = res[k]
+	}
+}
