@@ -79,7 +79,7 @@ func (t *dbTracker) closeAll() {
 }
 
 // Start opens the node's stores, starts CometBFT with the Veil app
-// in-process (sharing one ABCI mutex, so execution is serial), and serves
+// in-process (one mutex per ABCI connection), and serves
 // the Connect API. It returns once the node is running; call Stop to shut
 // down cleanly (state is flushed, a later Start resumes).
 func Start(ctx context.Context, home string, opts Options) (*Node, error) {
@@ -121,7 +121,9 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 	pv := privval.LoadFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
 	dbs := &dbTracker{}
 	cn, err := cmtnode.NewNodeWithContext(ctx, conf, pv, nodeKey,
-		proxy.NewLocalClientCreator(application),
+		// One mutex per ABCI connection: the app synchronizes its own state,
+		// so CheckTx (mempool) runs while FinalizeBlock (consensus) does.
+		proxy.NewConnSyncLocalClientCreator(application),
 		cmtnode.DefaultGenesisDocProviderFunc(conf),
 		dbs.provide,
 		cmtnode.DefaultMetricsProvider(conf.Instrumentation),

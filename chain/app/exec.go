@@ -49,23 +49,45 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (resp *abci.R
 	return &abci.ResponseCheckTx{Code: 0}, nil
 }
 
+// PreVerify decodes a transaction and verifies its signature without
+// taking any lock, remembering the result. The API's request handlers call
+// it concurrently before handing a transaction to the mempool, so the
+// expensive signature check runs on every core instead of inside the
+// mempool's serialized CheckTx.
+func (a *App) PreVerify(raw []byte) error {
+	if a.tree.Version() == 0 {
+		return nil // no parameters yet; CheckTx will decide
+	}
+	tx, err := auth.Decode(raw, a.Auth.Params(a.tree.Committed()).Limits(), a.router)
+	if err != nil {
+		return err
+	}
+	if a.sigs.has(tx.Hash) {
+		return nil
+	}
+	if err := tx.VerifySignature(); err != nil {
+		return err
+	}
+	a.sigs.add(tx.Hash)
+	return nil
+}
+
 func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
-	a.checkMu.Lock()
-	defer a.checkMu.Unlock()
-	params := a.Auth.Params(a.checkState)
-	tx, err := auth.Decode(raw, params.Limits(), a.router)
+	tx, err := auth.Decode(raw, a.Auth.Params(a.tree.Committed()).Limits(), a.router)
 	if err != nil {
 		return resultErr(err)
 	}
+	if !recheck && !a.sigs.has(tx.Hash) {
+		if err := tx.VerifySignature(); err != nil {
+			return resultErr(err)
+		}
+		a.sigs.add(tx.Hash)
+	}
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
 	if !recheck {
 		if _, dup := a.inMempool[tx.Hash]; dup {
 			return types.CodeDuplicateTx, "transaction is already in the mempool"
-		}
-		if !a.sigs.has(tx.Hash) {
-			if err := tx.VerifySignature(); err != nil {
-				return resultErr(err)
-			}
-			a.sigs.add(tx.Hash)
 		}
 	}
 	// The next block's height: the transaction must still be valid there.
@@ -204,12 +226,23 @@ func toABCIResult(tr TxResult) *abci.ExecTxResult {
 	return r
 }
 
+// indexedKeys are the event attributes CometBFT's tx indexer makes
+// searchable (e.g. "transfer.to='5F…'"). Indexing every attribute would
+// cost a database write each for values nobody searches by.
+func indexed(key string) bool {
+	switch key {
+	case "sender", "from", "to", "account", "worker", "contract":
+		return true
+	}
+	return false
+}
+
 func toABCIEvents(evs []types.Event) []abci.Event {
 	out := make([]abci.Event, len(evs))
 	for i, e := range evs {
 		attrs := make([]abci.EventAttribute, len(e.Attrs))
 		for j, at := range e.Attrs {
-			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: true}
+			attrs[j] = abci.EventAttribute{Key: at.Key, Value: at.Value, Index: indexed(at.Key)}
 		}
 		out[i] = abci.Event{Type: e.Type, Attributes: attrs}
 	}

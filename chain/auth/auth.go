@@ -94,6 +94,10 @@ func (p Params) RequiredFee(txBytes int, msgs []types.Msg) (types.Amount, error)
 // Module implements types.Module.
 type Module struct {
 	bank *bank.Module
+	// params caches the decoded parameters keyed by their stored bytes, so
+	// the per-transaction read is a byte comparison, not a JSON decode. It
+	// is deterministic: a change of the stored bytes is seen at once.
+	params types.ParamCache[Params]
 }
 
 // New returns the auth module paying fees through bank.
@@ -143,13 +147,7 @@ func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
 func (*Module) RegisterMessages(*types.Router) {}
 
 // Params reads the parameters.
-func (*Module) Params(s types.KVStore) Params {
-	var p Params
-	if err := json.Unmarshal(s.Get(keyParams), &p); err != nil {
-		panic(&types.StoreFailure{Err: fmt.Errorf("auth params: %w", err)})
-	}
-	return p
-}
+func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
 
 // SetParams writes the parameters.
 func (*Module) SetParams(s types.KVStore, p Params) {

@@ -56,7 +56,9 @@ func (b Balance) Total() types.Amount {
 }
 
 // Module implements types.Module and the balance operations other modules use.
-type Module struct{}
+type Module struct {
+	params types.ParamCache[Params]
+}
 
 // New returns the bank module.
 func New() *Module { return &Module{} }
@@ -146,15 +148,7 @@ func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
 }
 
 // Params reads the module parameters.
-func (*Module) Params(s types.KVStore) Params {
-	var p Params
-	if b := s.Get(keyParams); b != nil {
-		if err := json.Unmarshal(b, &p); err != nil {
-			panic(&types.StoreFailure{Err: fmt.Errorf("bank params: %w", err)})
-		}
-	}
-	return p
-}
+func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
 
 // SetParams writes the module parameters.
 func (*Module) SetParams(s types.KVStore, p Params) {
@@ -294,6 +288,9 @@ func (m *Module) Transfer(ctx *types.Context, from, to types.AccountID, amount t
 	}
 	if err := m.Move(ctx, from, to, amount); err != nil {
 		return err
+	}
+	if !ctx.Emitting() {
+		return nil
 	}
 	ctx.Emit("transfer",
 		types.Attr{Key: "from", Value: ctx.Address(from)},

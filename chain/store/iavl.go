@@ -34,15 +34,19 @@ type Options struct {
 }
 
 // Tree is the committed state: an IAVL tree with fast index on goleveldb.
-// The mutable working tree belongs to the ABCI execution path (one goroutine
-// at a time); Snapshot gives concurrent readers an immutable committed view.
+// The mutable working tree belongs to the consensus connection (one
+// goroutine at a time); Committed, Version, Hash and GetProven serve
+// concurrent readers (mempool, queries, API) from an immutable snapshot of
+// the latest committed version.
 type Tree struct {
-	db      *idb.GoLevelDB
-	tree    *iavl.MutableTree
-	opts    Options
-	mu      sync.RWMutex
+	db   *idb.GoLevelDB
+	tree *iavl.MutableTree
+	opts Options
+
+	mu      sync.RWMutex // guards latest, version, hash
 	latest  *iavl.ImmutableTree
 	version int64
+	hash    []byte
 }
 
 // Open loads (or creates) the tree in dir/state.db at its latest version.
@@ -60,24 +64,26 @@ func Open(dir string, opts Options, log *slog.Logger) (*Tree, error) {
 		db.Close()
 		return nil, fmt.Errorf("load state tree: %w", err)
 	}
-	s := &Tree{db: db, tree: t, opts: opts, version: v}
-	if err := s.refreshSnapshot(); err != nil {
+	s := &Tree{db: db, tree: t, opts: opts}
+	if err := s.refreshSnapshot(v); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Tree) refreshSnapshot() error {
+func (s *Tree) refreshSnapshot(version int64) error {
 	var snap *iavl.ImmutableTree
-	if s.version > 0 {
+	var hash []byte
+	if version > 0 {
 		var err error
-		if snap, err = s.tree.GetImmutable(s.version); err != nil {
-			return fmt.Errorf("snapshot version %d: %w", s.version, err)
+		if snap, err = s.tree.GetImmutable(version); err != nil {
+			return fmt.Errorf("snapshot version %d: %w", version, err)
 		}
+		hash = snap.Hash()
 	}
 	s.mu.Lock()
-	s.latest = snap
+	s.latest, s.version, s.hash = snap, version, hash
 	s.mu.Unlock()
 	return nil
 }
@@ -86,10 +92,19 @@ func (s *Tree) refreshSnapshot() error {
 func (s *Tree) Close() error { return s.db.Close() }
 
 // Version is the latest committed version (= block height).
-func (s *Tree) Version() int64 { return s.version }
+func (s *Tree) Version() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
 
-// Hash is the root hash of the latest committed version.
-func (s *Tree) Hash() []byte { return s.tree.Hash() }
+// Hash is the root hash of the latest committed version (nil before the
+// first commit).
+func (s *Tree) Hash() []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.hash
+}
 
 // WorkingHash is the root hash including uncommitted writes: the app hash
 // returned from FinalizeBlock before Commit persists it.
@@ -101,8 +116,7 @@ func (s *Tree) Commit() ([]byte, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("save state version: %w", err)
 	}
-	s.version = v
-	if err := s.refreshSnapshot(); err != nil {
+	if err := s.refreshSnapshot(v); err != nil {
 		return nil, 0, err
 	}
 	p := s.opts.Pruning

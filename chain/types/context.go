@@ -30,8 +30,16 @@ type Context struct {
 
 // Emit appends an event to the current transaction or block.
 func (c *Context) Emit(typ string, attrs ...Attr) {
+	if c.CheckOnly {
+		return
+	}
 	c.events = append(c.events, Event{Type: typ, Attrs: attrs})
 }
+
+// Emitting reports whether events are recorded. CheckTx discards them, so
+// handlers skip the cost of formatting attributes (SS58 encoding is not
+// free) when this is false.
+func (c *Context) Emitting() bool { return !c.CheckOnly }
 
 // Events returns the events emitted so far.
 func (c *Context) Events() []Event { return c.events }

@@ -177,6 +177,12 @@ func (s *Service) SubmitTx(ctx context.Context, req *connect.Request[nodev1.Subm
 		blocks, cancel = s.app.Subscribe(64)
 		defer cancel()
 	}
+	// Verify the signature here, on this request's goroutine, so that the
+	// mempool's serialized CheckTx finds it already checked.
+	if err := s.app.PreVerify(raw); err != nil {
+		code, log := types.CodeOf(err), err.Error()
+		return connect.NewResponse(&nodev1.SubmitTxResponse{Result: &nodev1.TxResult{Hash: hash[:], Code: uint32(code), Codespace: types.Codespace, Log: log}}), nil
+	}
 	res, err := s.cmt.BroadcastTxSync(ctx, raw)
 	if err != nil {
 		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("broadcast: %w", err))

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/veil-network/veil/bench"
+	"github.com/veil-network/veil/crypto/keys"
+)
+
+func init() { registerCommand(newBenchCmd) }
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure performance (results go to docs/benchmarks.md)",
+	}
+	cmd.AddCommand(newBenchTransfersCmd())
+	return cmd
+}
+
+func newBenchTransfersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "transfers",
+		Short: "Finalized transfers per second on a 1-validator node, vs CometBFT's kvstore",
+		Long: `Start a throwaway single-validator Veil node on loopback, drive signed
+transfers from many funded accounts into its mempool, and measure finalized
+transactions per second and commit latency (submit → committed). Then run
+CometBFT's kvstore example application with the same consensus settings and
+the same number of transactions, and report the ratio.`,
+		Example: `  veil bench transfers
+  veil bench transfers --txs 60000 --accounts 2000 -o json`,
+		Args: cobra.NoArgs,
+	}
+	var o bench.Options
+	var scheme string
+	var quiet bool
+	cmd.Flags().IntVar(&o.Txs, "txs", 30_000, "number of transfers")
+	cmd.Flags().IntVar(&o.Accounts, "accounts", 1_000, "number of sending accounts")
+	cmd.Flags().StringVar(&scheme, "scheme", "sr25519", "sender key scheme: sr25519 or ed25519")
+	cmd.Flags().DurationVar(&o.BlockTime, "block-time", time.Second, "CometBFT commit timeout")
+	cmd.Flags().BoolVar(&o.SkipKVStore, "skip-kvstore", false, "skip the kvstore reference run")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress lines")
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		var err error
+		if o.Scheme, err = keys.ParseScheme(scheme); err != nil {
+			return err
+		}
+		o.Logger = slog.New(slog.DiscardHandler)
+		if !quiet {
+			o.Progress = func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) }
+		}
+		rep, err := bench.Transfers(cmd.Context(), o)
+		if err != nil {
+			return err
+		}
+		return printResult(cmd.OutOrStdout(), *out, rep, func(w io.Writer) error {
+			row := func(r bench.Result) {
+				fmt.Fprintf(w, "%-8s %7d txs  %8.0f tx/s  latency p50 %6.0f ms  p99 %6.0f ms  %3d blocks (max %d txs)  failed %d\n",
+					r.App, r.Finalized, r.TPS, ms(r.LatencyP50), ms(r.LatencyP99), r.Blocks, r.MaxBlockTxs, r.Failed+r.SubmitErrors)
+			}
+			row(rep.Veil)
+			if rep.KVStore != nil {
+				row(*rep.KVStore)
+			}
+			if rep.Ratio != nil {
+				fmt.Fprintf(w, "ratio veil/kvstore: %.2f\n", *rep.Ratio)
+			}
+			return nil
+		})
+	}
+	return cmd
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
