@@ -125,15 +125,17 @@ func (a Amount) String() string {
 	for !a.IsZero() {
 		var r uint64
 		a, r = a.DivMod64(1e19)
+		// The buffer fills right to left: the chunk first, then (for all
+		// but the most significant chunk) its leading zeros.
 		s := strconv.FormatUint(r, 10)
+		i -= len(s)
+		copy(buf[i:], s)
 		if !a.IsZero() {
 			for pad := 19 - len(s); pad > 0; pad-- {
 				i--
 				buf[i] = '0'
 			}
 		}
-		i -= len(s)
-		copy(buf[i:], s)
 	}
 	return string(buf[i:])
 }

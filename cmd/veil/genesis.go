@@ -28,7 +28,7 @@ func newGenesisCmd() *cobra.Command {
 		Long: `Create and edit a CometBFT genesis.json whose app_state holds Veil's genesis:
 "chain" (ss58_prefix, token), and one section per module ("auth" fees and
 limits, "bank" balances and existential deposit, "sudo" governance key).
-See docs/genesis.md.`,
+See docs/operations.md.`,
 	}
 	cmd.AddCommand(newGenesisNewCmd(), newGenesisAddAccountCmd(), newGenesisAddValidatorCmd(), newGenesisValidateCmd())
 	return cmd

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/veil-network/veil/chain/types"
+)
+
+// mapStore is a reference KVStore with sorted iteration.
+type mapStore map[string][]byte
+
+func (m mapStore) Get(k []byte) []byte { return m[string(k)] }
+func (m mapStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
+func (m mapStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
+func (m mapStore) Delete(k []byte)     { delete(m, string(k)) }
+func (m mapStore) Iterate(p []byte, fn func(k, v []byte) bool) {
+	var keys []string
+	for k := range m {
+		if bytes.HasPrefix([]byte(k), p) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !fn([]byte(k), m[k]) {
+			return
+		}
+	}
+}
+
+func dump(s types.KVStore, prefix []byte) []string {
+	var out []string
+	s.Iterate(prefix, func(k, v []byte) bool {
+		out = append(out, string(k)+"="+string(v))
+		return true
+	})
+	return out
+}
+
+// TestCacheMatchesReference applies random operations to a cache over a
+// base store and to a plain map, and checks reads, merged iteration and
+// the written-through result agree.
+func TestCacheMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		base := mapStore{}
+		for i := 0; i < 20; i++ {
+			base.Set(fmt.Appendf(nil, "k/%02d", r.IntN(40)), fmt.Appendf(nil, "b%d", i))
+		}
+		ref := mapStore{}
+		for k, v := range base {
+			ref[k] = v
+		}
+		c := NewCache(base)
+		for i := 0; i < 30; i++ {
+			k := fmt.Appendf(nil, "k/%02d", r.IntN(40))
+			if r.IntN(3) == 0 {
+				c.Delete(k)
+				ref.Delete(k)
+			} else {
+				v := fmt.Appendf(nil, "c%d", i)
+				c.Set(k, v)
+				ref.Set(k, v)
+			}
+		}
+		for _, p := range []string{"", "k/", "k/1", "k/3", "x"} {
+			if got, want := dump(c, []byte(p)), dump(ref, []byte(p)); !slices.Equal(got, want) {
+				t.Fatalf("round %d prefix %q:\n got %v\nwant %v", round, p, got, want)
+			}
+		}
+		// Early stop after n entries yields the first n.
+		n := 0
+		c.Iterate([]byte("k/"), func(k, v []byte) bool { n++; return n < 3 })
+		if want := min(3, len(dump(ref, []byte("k/")))); n != want {
+			t.Fatalf("early stop visited %d, want %d", n, want)
+		}
+		c.Write()
+		if got, want := dump(base, nil), dump(ref, nil); !slices.Equal(got, want) {
+			t.Fatalf("after write:\n got %v\nwant %v", got, want)
+		}
+	}
+}
+
+func TestCacheDiscardAndCopies(t *testing.T) {
+	base := mapStore{}
+	c := NewCache(base)
+	v := []byte("v")
+	c.Set([]byte("a"), v)
+	v[0] = 'x' // callers may reuse buffers
+	if string(c.Get([]byte("a"))) != "v" {
+		t.Fatal("cache kept the caller's buffer")
+	}
+	c.Discard()
+	c.Write()
+	if len(base) != 0 {
+		t.Fatal("discarded writes reached the parent")
+	}
+}
+
+func TestTreeCommitProofAndReopen(t *testing.T) {
+	dir := t.TempDir()
+	tr, err := Open(dir, Options{Pruning: Pruning{KeepRecent: 2, Interval: 1}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roots [][]byte
+	for v := 1; v <= 5; v++ {
+		tr.Working().Set([]byte("key"), fmt.Appendf(nil, "value-%d", v))
+		h, ver, err := tr.Commit()
+		if err != nil || ver != int64(v) {
+			t.Fatalf("commit %d: %v %d", v, err, ver)
+		}
+		roots = append(roots, h)
+	}
+	p, err := tr.GetProven([]byte("key"), 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Value) != "value-5" || !bytes.Equal(p.Root, roots[4]) {
+		t.Fatalf("latest: %s", p.Value)
+	}
+	if err := VerifyProof(p.Root, p.Proof, []byte("key"), p.Value); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyProof(roots[3], p.Proof, []byte("key"), p.Value); err == nil {
+		t.Fatal("proof verified against another version's root")
+	}
+	if _, err := tr.GetProven([]byte("key"), 1, false); err == nil {
+		t.Fatal("pruned version 1 still readable")
+	}
+	if old, err := tr.GetProven([]byte("key"), 4, true); err != nil || string(old.Value) != "value-4" {
+		t.Fatalf("version 4: %v", err)
+	}
+	tr.Close()
+	tr, err = Open(dir, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.Version() != 5 || !bytes.Equal(tr.Hash(), roots[4]) {
+		t.Fatalf("reopened at %d", tr.Version())
+	}
+}

@@ -1,0 +1,50 @@
+package sudo
+
+import (
+	"testing"
+
+	"github.com/veil-network/veil/chain/types"
+	sudov1 "github.com/veil-network/veil/gen/veil/sudo/v1"
+)
+
+type memStore map[string][]byte
+
+func (m memStore) Get(k []byte) []byte                    { return m[string(k)] }
+func (m memStore) Has(k []byte) bool                      { _, ok := m[string(k)]; return ok }
+func (m memStore) Set(k, v []byte)                        { m[string(k)] = append([]byte(nil), v...) }
+func (m memStore) Delete(k []byte)                        { delete(m, string(k)) }
+func (m memStore) Iterate([]byte, func(k, v []byte) bool) {}
+
+func TestSetSudoKey(t *testing.T) {
+	m := New()
+	ctx := &types.Context{Store: memStore{}, SS58Prefix: 42}
+	if err := m.InitGenesis(ctx, m.DefaultGenesis()); err != nil {
+		t.Fatal(err)
+	}
+	alice := Key(ctx.Store)
+	if alice.Address(42) != "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" {
+		t.Fatalf("default sudo %s", alice.Address(42))
+	}
+	r := types.NewRouter()
+	m.RegisterMessages(r)
+	a, _ := types.PackMsg(&sudov1.MsgSetSudoKey{NewSudo: make([]byte, 32)})
+	msg, err := r.Decode(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msg.Execute(ctx, alice); types.CodeOf(err) != types.CodeInvalidAddress {
+		t.Fatalf("zero account accepted: %v", err)
+	}
+	bob := types.AccountID{2}
+	a, _ = types.PackMsg(&sudov1.MsgSetSudoKey{NewSudo: bob[:]})
+	msg, _ = r.Decode(a)
+	if err := msg.Execute(ctx, bob); types.CodeOf(err) != types.CodeUnauthorized {
+		t.Fatalf("non-sudo changed the key: %v", err)
+	}
+	if err := msg.Execute(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if Key(ctx.Store) != bob || Require(ctx, alice, "x") == nil || Require(ctx, bob, "x") != nil {
+		t.Fatal("key not handed over")
+	}
+}
