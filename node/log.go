@@ -2,7 +2,9 @@ package node
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 )
@@ -28,6 +30,13 @@ func (c cmtLogger) Info(msg string, kv ...any) {
 	c.l.Debug(msg, kv...)
 }
 func (c cmtLogger) Error(msg string, kv ...any) {
+	// Closed listeners during shutdown are expected, not worth a warning.
+	for _, v := range kv {
+		if err, ok := v.(error); ok && errors.Is(err, net.ErrClosed) {
+			c.l.Debug(msg, kv...)
+			return
+		}
+	}
 	// CometBFT logs peer churn as errors; keep them visible but not alarming.
 	c.l.Log(context.Background(), slog.LevelWarn, msg, kv...)
 }

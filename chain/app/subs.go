@@ -15,14 +15,42 @@ type broadcaster struct {
 	next int
 	subs map[int]chan *BlockResult
 	last *BlockResult
+	// recent remembers the transactions of the last recentBlocks blocks:
+	// CometBFT indexes transactions asynchronously after commit, and a
+	// client that just saw its transaction committed must find it at once.
+	recent      map[[32]byte]recentTx
+	recentOrder [][][32]byte
 }
 
-func newBroadcaster() *broadcaster { return &broadcaster{subs: map[int]chan *BlockResult{}} }
+type recentTx struct {
+	height int64
+	result TxResult
+}
+
+const recentBlocks = 256
+
+func newBroadcaster() *broadcaster {
+	return &broadcaster{subs: map[int]chan *BlockResult{}, recent: map[[32]byte]recentTx{}}
+}
 
 func (b *broadcaster) publish(r *BlockResult) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.last = r
+	hashes := make([][32]byte, len(r.Txs))
+	for i, t := range r.Txs {
+		hashes[i] = t.Hash
+		b.recent[t.Hash] = recentTx{height: r.Height, result: t}
+	}
+	b.recentOrder = append(b.recentOrder, hashes)
+	if len(b.recentOrder) > recentBlocks {
+		for _, h := range b.recentOrder[0] {
+			if rt, ok := b.recent[h]; ok && rt.height <= r.Height-recentBlocks {
+				delete(b.recent, h)
+			}
+		}
+		b.recentOrder = b.recentOrder[1:]
+	}
 	for id, ch := range b.subs {
 		select {
 		case ch <- r:
@@ -51,6 +79,14 @@ func (a *App) Subscribe(buffer int) (<-chan *BlockResult, func()) {
 			delete(b.subs, id)
 		}
 	}
+}
+
+// RecentTx returns a transaction committed in one of the last blocks.
+func (a *App) RecentTx(h [32]byte) (height int64, r TxResult, ok bool) {
+	a.subs.mu.Lock()
+	defer a.subs.mu.Unlock()
+	rt, ok := a.subs.recent[h]
+	return rt.height, rt.result, ok
 }
 
 // LastBlock is the most recently committed block seen by this process.

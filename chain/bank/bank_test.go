@@ -66,7 +66,7 @@ func TestTransferRules(t *testing.T) {
 		{a, b, 50, types.CodeExistentialDeposit},  // recipient would hold dust
 		{a, b, 950, types.CodeExistentialDeposit}, // sender left with 50
 		{a, b, 500, types.CodeOK},
-		{a, c, 500, types.CodeOK}, // emptying the account entirely is fine
+		{a, c, 500, types.CodeOK},                 // emptying the account entirely is fine
 		{b, a, 450, types.CodeExistentialDeposit}, // b would keep 50
 		{b, a, 400, types.CodeOK},
 	}

@@ -64,7 +64,7 @@ func (b *BatchVerifier) Add(pub PublicKey, msg, sig []byte) error {
 
 func (e *batchEntry) prepare() error {
 	if len(e.sig) != SignatureSize {
-		return fmt.Errorf("batch entry: %w, got %d", ErrBadSignatureSz, len(e.sig))
+		return fmt.Errorf("batch entry: %w, got %d", ErrSignatureLength, len(e.sig))
 	}
 	switch e.pub.Scheme {
 	case SchemeSr25519:

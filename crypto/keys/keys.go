@@ -40,14 +40,14 @@ const (
 
 // Errors returned (wrapped) by this package; test with errors.Is.
 var (
-	ErrUnknownScheme  = errors.New("unknown signature scheme")
-	ErrInvalidURI     = errors.New("invalid secret URI")
-	ErrInvalidPhrase  = errors.New("invalid BIP39 phrase")
-	ErrInvalidSeed    = errors.New("invalid hex seed")
-	ErrSoftJunction   = errors.New("ed25519 keys support only hard (//) derivation")
-	ErrInvalidPublic  = errors.New("invalid public key")
-	ErrWiped          = errors.New("signer has been wiped")
-	ErrBadSignatureSz = errors.New("signature must be 64 bytes")
+	ErrUnknownScheme   = errors.New("unknown signature scheme")
+	ErrInvalidURI      = errors.New("invalid secret URI")
+	ErrInvalidPhrase   = errors.New("invalid BIP39 phrase")
+	ErrInvalidSeed     = errors.New("invalid hex seed")
+	ErrSoftJunction    = errors.New("ed25519 keys support only hard (//) derivation")
+	ErrInvalidPublic   = errors.New("invalid public key")
+	ErrWiped           = errors.New("signer has been wiped")
+	ErrSignatureLength = errors.New("signature must be 64 bytes")
 )
 
 // ParseScheme parses a scheme name as users write it ("sr25519", "ed25519";

@@ -114,7 +114,7 @@ func decodeSr25519Public(key [PublicKeySize]byte) (*schnorrkel.PublicKey, error)
 // decodeSr25519Signature parses a marked schnorrkel signature.
 func decodeSr25519Signature(sig []byte) (*schnorrkel.Signature, error) {
 	if len(sig) != SignatureSize {
-		return nil, ErrBadSignatureSz
+		return nil, ErrSignatureLength
 	}
 	var raw [SignatureSize]byte
 	copy(raw[:], sig)

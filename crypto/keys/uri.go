@@ -172,7 +172,9 @@ func rootSeed(u secretURI) ([SeedSize]byte, error) {
 		if len(h) != 2*SeedSize {
 			return seed, fmt.Errorf("%w: want 0x followed by %d hex digits, got %d digits", ErrInvalidSeed, 2*SeedSize, len(h))
 		}
-		if _, err := hex.Decode(seed[:], []byte(h)); err != nil {
+		digits := []byte(h)
+		defer wipeBytes(digits)
+		if _, err := hex.Decode(seed[:], digits); err != nil {
 			return [SeedSize]byte{}, fmt.Errorf("%w: not hex", ErrInvalidSeed)
 		}
 		return seed, nil

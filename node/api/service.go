@@ -291,6 +291,9 @@ func (s *Service) GetTx(ctx context.Context, req *connect.Request[nodev1.GetTxRe
 	if len(h) != 32 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("hash has %d bytes, want 32", len(h)))
 	}
+	if height, tr, ok := s.app.RecentTx([32]byte(h)); ok {
+		return connect.NewResponse(&nodev1.GetTxResponse{Status: nodev1.TxStatus_TX_STATUS_COMMITTED, Result: s.txResult(height, tr)}), nil
+	}
 	r, err := s.lookupTx(ctx, h)
 	if err != nil {
 		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("tx index: %w", err))
