@@ -5,6 +5,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -261,4 +262,26 @@ func (c *Client) Block(ctx context.Context, height int64) (*nodev1.GetBlockRespo
 		return nil, fmt.Errorf("block %d: %w", height, err)
 	}
 	return r.Msg, nil
+}
+
+// QueryModule runs a module query and decodes its JSON result into out
+// (which may be nil, or *json.RawMessage to keep it raw).
+func (c *Client) QueryModule(ctx context.Context, module, path string, args any, out any) (int64, error) {
+	var raw []byte
+	if args != nil {
+		var err error
+		if raw, err = json.Marshal(args); err != nil {
+			return 0, err
+		}
+	}
+	r, err := c.Node.QueryModule(ctx, connect.NewRequest(&nodev1.QueryModuleRequest{Module: module, Path: path, Args: raw}))
+	if err != nil {
+		return 0, fmt.Errorf("query %s/%s: %w", module, path, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Msg.GetResult(), out); err != nil {
+			return 0, fmt.Errorf("decode %s/%s result: %w", module, path, err)
+		}
+	}
+	return r.Msg.GetHeight(), nil
 }

@@ -29,7 +29,10 @@ const Version = "0.1.0"
 // AppVersion is the state machine's protocol version.
 const AppVersion = 1
 
-var keyChainParams = []byte("app/chain_params")
+var (
+	keyChainParams = []byte("app/chain_params")
+	keyLastBlock   = []byte("app/last_block_time")
+)
 
 // Config configures an App.
 type Config struct {
@@ -50,8 +53,9 @@ type App struct {
 	Bank    *bank.Module
 	Auth    *auth.Module
 
-	chainID string
-	params  ChainParams
+	chainID     string
+	params      ChainParams
+	genesisHash [32]byte
 
 	// pending is the block being executed between FinalizeBlock and Commit.
 	pending *BlockResult
@@ -137,19 +141,36 @@ func (a *App) Tree() *store.Tree { return a.tree }
 
 func (a *App) loadChainParams() error {
 	raw := a.tree.Committed().Get(keyChainParams)
-	var st struct {
-		ChainID string      `json:"chain_id"`
-		Params  ChainParams `json:"params"`
-	}
+	var st chainState
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("read chain parameters from state: %w", err)
 	}
-	a.chainID, a.params = st.ChainID, st.Params
+	a.chainID, a.params, a.genesisHash = st.ChainID, st.Params, st.GenesisHash
 	return nil
 }
 
+// chainState is what the app stores about the chain itself.
+type chainState struct {
+	ChainID     string      `json:"chain_id"`
+	Params      ChainParams `json:"params"`
+	GenesisHash [32]byte    `json:"genesis_hash"`
+}
+
+// GenesisHash is the chain's genesis hash (see GenesisHash).
+func (a *App) GenesisHash() [32]byte { return a.genesisHash }
+
+// LastBlockTime is the time of the latest committed block: CheckTx judges
+// time-dependent validity (attestation collateral) against it.
+func (a *App) LastBlockTime() time.Time {
+	var t time.Time
+	if b := a.tree.Committed().Get(keyLastBlock); b != nil {
+		_ = t.UnmarshalBinary(b)
+	}
+	return t
+}
+
 func (a *App) newContext(s types.KVStore, height int64, t time.Time) *types.Context {
-	return &types.Context{Store: s, ChainID: a.chainID, Height: height, Time: t, SS58Prefix: a.params.SS58Prefix}
+	return &types.Context{Store: s, ChainID: a.chainID, GenesisHash: a.genesisHash, Height: height, Time: t, SS58Prefix: a.params.SS58Prefix}
 }
 
 // Info tells CometBFT where the application's state is, so a restarted
@@ -175,13 +196,13 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (resp *ab
 		return nil, errors.New("invalid genesis: empty chain id")
 	}
 	a.chainID, a.params = req.ChainId, params
+	a.genesisHash = GenesisHash(req.ChainId, req.InitialHeight, req.Time, req.AppStateBytes)
 	cache := store.NewCache(a.tree.Working())
-	ctx := a.newContext(cache, req.InitialHeight, req.Time)
-	st, _ := json.Marshal(struct {
-		ChainID string      `json:"chain_id"`
-		Params  ChainParams `json:"params"`
-	}{a.chainID, params})
+	var valUpdates []types.ValidatorUpdate
+	ctx := a.newContext(cache, req.InitialHeight, req.Time).WithValidatorUpdates(&valUpdates)
+	st, _ := json.Marshal(chainState{a.chainID, params, a.genesisHash})
 	cache.Set(keyChainParams, st)
+	ctx.GenesisHash = a.genesisHash
 	for _, m := range a.modules {
 		if err := m.InitGenesis(ctx, gen[m.Name()]); err != nil {
 			return nil, fmt.Errorf("init genesis of %s: %w", m.Name(), err)
@@ -189,7 +210,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (resp *ab
 	}
 	cache.Write()
 	a.log.Info("chain initialised", "chain_id", a.chainID, "ss58_prefix", params.SS58Prefix)
-	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash()}, nil
+	// An empty list keeps genesis.json's validators; a module that owns the
+	// validator set (staking) replaces them with its own.
+	return &abci.ResponseInitChain{AppHash: a.tree.WorkingHash(), Validators: toABCIValidatorUpdates(valUpdates)}, nil
 }
 
 // recoverStoreFailure turns a store backend failure into an error that
@@ -222,6 +245,38 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 // fail individually in FinalizeBlock and cost their senders nothing.
 func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// QueryModule runs a module's read-only query against the latest
+// committed state.
+func (a *App) QueryModule(module, path string, args []byte) (result []byte, height int64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if f, ok := r.(*types.StoreFailure); ok {
+				err = f
+				return
+			}
+			panic(r)
+		}
+	}()
+	for _, m := range a.modules {
+		if m.Name() != module {
+			continue
+		}
+		q, ok := m.(types.Querier)
+		if !ok {
+			return nil, 0, types.Errf(types.CodeInvalidRequest, "module %q has no queries", module)
+		}
+		height = a.tree.Version()
+		ctx := a.newContext(a.tree.Committed(), height, time.Time{})
+		v, err := q.Query(ctx, path, args)
+		if err != nil {
+			return nil, height, err
+		}
+		b, err := json.Marshal(v)
+		return b, height, err
+	}
+	return nil, 0, types.Errf(types.CodeNotFound, "no module %q", module)
 }
 
 // Query serves "/store" (raw key, optional ICS23 proof) for CometBFT RPC

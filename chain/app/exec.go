@@ -6,6 +6,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/store"
@@ -93,7 +94,7 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 	// The next block's height: the transaction must still be valid there.
 	height := a.tree.Version() + 1
 	cache := store.NewCache(a.checkState)
-	ctx := a.newContext(cache, height, time.Time{})
+	ctx := a.newContext(cache, height, a.LastBlockTime())
 	ctx.CheckOnly = true
 	// In CheckTx a message failure rejects the transaction outright: it
 	// must never reach a block.
@@ -141,7 +142,9 @@ func (a *App) runTx(ctx *types.Context, tx *auth.Tx) (charged bool, err error) {
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (resp *abci.ResponseFinalizeBlock, err error) {
 	defer recoverStoreFailure(&err)
 	block := store.NewCache(a.tree.Working())
-	ctx := a.newContext(block, req.Height, req.Time)
+	var valUpdates []types.ValidatorUpdate
+	ctx := a.newContext(block, req.Height, req.Time).WithValidatorUpdates(&valUpdates)
+	ctx.Block = blockInfo(req)
 	for _, m := range a.modules {
 		if bb, ok := m.(types.BeginBlocker); ok {
 			if err := bb.BeginBlock(ctx); err != nil {
@@ -200,13 +203,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 	}
 	res.Events = ctx.Events()
+	if tb, err := req.Time.MarshalBinary(); err == nil {
+		block.Set(keyLastBlock, tb)
+	}
 	block.Write()
 	res.AppHash = a.tree.WorkingHash()
 	a.pending = res
 	return &abci.ResponseFinalizeBlock{
-		TxResults: txResults,
-		Events:    toABCIEvents(res.Events),
-		AppHash:   res.AppHash,
+		TxResults:        txResults,
+		Events:           toABCIEvents(res.Events),
+		AppHash:          res.AppHash,
+		ValidatorUpdates: toABCIValidatorUpdates(valUpdates),
 	}, nil
 }
 
@@ -277,4 +284,39 @@ func (a *App) resetCheckState() {
 func (a *App) resetCheckStateLocked() {
 	a.checkState = store.NewCache(a.tree.Committed())
 	clear(a.inMempool)
+}
+
+func blockInfo(req *abci.RequestFinalizeBlock) *types.BlockInfo {
+	bi := &types.BlockInfo{Proposer: req.ProposerAddress}
+	for _, v := range req.DecidedLastCommit.Votes {
+		bi.Votes = append(bi.Votes, types.VoteInfo{
+			Address: v.Validator.Address, Power: v.Validator.Power,
+			Signed: v.BlockIdFlag == cmtproto.BlockIDFlagCommit,
+		})
+	}
+	for _, m := range req.Misbehavior {
+		kind := types.MisbehaviorUnknown
+		switch m.Type {
+		case abci.MisbehaviorType_DUPLICATE_VOTE:
+			kind = types.MisbehaviorDuplicateVote
+		case abci.MisbehaviorType_LIGHT_CLIENT_ATTACK:
+			kind = types.MisbehaviorLightClientAttack
+		}
+		bi.Misbehavior = append(bi.Misbehavior, types.Misbehavior{
+			Kind: kind, Address: m.Validator.Address, Power: m.Validator.Power,
+			Height: m.Height, Time: m.Time, TotalVotingPower: m.TotalVotingPower,
+		})
+	}
+	return bi
+}
+
+func toABCIValidatorUpdates(us []types.ValidatorUpdate) []abci.ValidatorUpdate {
+	if len(us) == 0 {
+		return nil
+	}
+	out := make([]abci.ValidatorUpdate, len(us))
+	for i, u := range us {
+		out[i] = abci.Ed25519ValidatorUpdate(u.PubKey[:], u.Power)
+	}
+	return out
 }

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/veil-network/veil/chain/types"
 )
@@ -76,4 +79,22 @@ func ParseGenesis(raw []byte, mods []types.Module) (ChainParams, GenesisState, e
 		return ChainParams{}, nil, fmt.Errorf("app_state has unknown sections %v", unknown)
 	}
 	return cp, g, nil
+}
+
+// GenesisHash identifies a chain's genesis: SHA-256 over a domain tag, the
+// chain id, the initial height, the genesis time and SHA-256 of the
+// app_state bytes. It is computed from exactly what InitChain receives, so
+// the chain, workers (whose attestation report data binds it) and tools
+// holding genesis.json all derive the same value without agreeing on a
+// JSON canonicalisation.
+func GenesisHash(chainID string, initialHeight int64, genesisTime time.Time, appState []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("veil/genesis/v1\x00"))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(chainID))))
+	h.Write([]byte(chainID))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(initialHeight)))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(genesisTime.UnixNano())))
+	st := sha256.Sum256(appState)
+	h.Write(st[:])
+	return [32]byte(h.Sum(nil))
 }

@@ -17,15 +17,40 @@ type Attr struct{ Key, Value string }
 // Context is what chain code sees of the block being executed. It holds no
 // wall clock: Time is the block time agreed by consensus.
 type Context struct {
-	Store      KVStore
-	ChainID    string
-	Height     int64
-	Time       time.Time
-	SS58Prefix uint16
+	Store   KVStore
+	ChainID string
+	// GenesisHash identifies the chain (see app.GenesisHash); attestation
+	// report data binds it.
+	GenesisHash [32]byte
+	Height      int64
+	Time        time.Time
+	SS58Prefix  uint16
 	// CheckOnly is set in CheckTx, where state changes are discarded and
 	// modules may skip expensive work that only matters in a block.
 	CheckOnly bool
-	events    []Event
+	// Block is set during FinalizeBlock (nil in CheckTx and InitChain).
+	Block  *BlockInfo
+	events []Event
+	// valUpdates is shared by every copy of the block's context.
+	valUpdates *[]ValidatorUpdate
+}
+
+// SetValidatorUpdates records the validator-set changes this block (or
+// genesis) returns to consensus. Only one module (staking) may own the
+// validator set; a later call replaces an earlier one.
+func (c *Context) SetValidatorUpdates(u []ValidatorUpdate) {
+	if c.valUpdates != nil {
+		*c.valUpdates = u
+	}
+}
+
+// WithValidatorUpdates returns a copy of the context that collects
+// validator updates into dst (used by the application for block and
+// genesis contexts).
+func (c *Context) WithValidatorUpdates(dst *[]ValidatorUpdate) *Context {
+	cp := *c
+	cp.valUpdates = dst
+	return &cp
 }
 
 // Emit appends an event to the current transaction or block.

@@ -34,6 +34,13 @@ type EndBlocker interface {
 	EndBlock(ctx *Context) error
 }
 
+// Querier is implemented by modules with read-only queries. Results are
+// JSON (amounts as decimal strings) so every client can read them; errors
+// should be *Error with CodeNotFound or CodeInvalidRequest for bad input.
+type Querier interface {
+	Query(ctx *Context, path string, args []byte) (any, error)
+}
+
 // Handler executes one message type.
 type handler struct {
 	weight uint64

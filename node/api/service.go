@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,16 +43,8 @@ var _ nodev1connect.NodeServiceHandler = (*Service)(nil)
 
 // New builds the service.
 func New(a *app.App, cmt *local.Local, gen *cmttypes.GenesisDoc, log *slog.Logger) *Service {
-	h := sha256.Sum256(mustJSON(gen))
+	h := app.GenesisHash(gen.ChainID, gen.InitialHeight, gen.GenesisTime, gen.AppState)
 	return &Service{app: a, cmt: cmt, genesis: gen, genesisHash: h[:], log: log, closing: make(chan struct{})}
-}
-
-func mustJSON(gen *cmttypes.GenesisDoc) []byte {
-	b, err := cmtjson(gen)
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // Close ends open streams so the HTTP server can shut down promptly.
@@ -437,6 +428,25 @@ func (s *Service) QueryState(_ context.Context, req *connect.Request[nodev1.Quer
 		}
 	}
 	return connect.NewResponse(out), nil
+}
+
+// QueryModule implements the API.
+func (s *Service) QueryModule(_ context.Context, req *connect.Request[nodev1.QueryModuleRequest]) (*connect.Response[nodev1.QueryModuleResponse], error) {
+	if len(req.Msg.GetArgs()) > 64*1024 {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("query arguments larger than 64 KiB"))
+	}
+	res, height, err := s.app.QueryModule(req.Msg.GetModule(), req.Msg.GetPath(), req.Msg.GetArgs())
+	if err != nil {
+		code := connect.CodeInternal
+		switch types.CodeOf(err) {
+		case types.CodeNotFound:
+			code = connect.CodeNotFound
+		case types.CodeInvalidRequest, types.CodeInvalidAddress, types.CodeInvalidAmount:
+			code = connect.CodeInvalidArgument
+		}
+		return nil, connect.NewError(code, err)
+	}
+	return connect.NewResponse(&nodev1.QueryModuleResponse{Result: res, Height: height}), nil
 }
 
 // HexHash formats a hash for logs and CLI output.

@@ -77,6 +77,120 @@ func (TxStatus) EnumDescriptor() ([]byte, []int) {
 	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{0}
 }
 
+type QueryModuleRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Module string                 `protobuf:"bytes,1,opt,name=module,proto3" json:"module,omitempty"`
+	Path   string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// JSON arguments (module-specific; may be empty).
+	Args          []byte `protobuf:"bytes,3,opt,name=args,proto3" json:"args,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryModuleRequest) Reset() {
+	*x = QueryModuleRequest{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryModuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryModuleRequest) ProtoMessage() {}
+
+func (x *QueryModuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryModuleRequest.ProtoReflect.Descriptor instead.
+func (*QueryModuleRequest) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *QueryModuleRequest) GetModule() string {
+	if x != nil {
+		return x.Module
+	}
+	return ""
+}
+
+func (x *QueryModuleRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *QueryModuleRequest) GetArgs() []byte {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+type QueryModuleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// JSON result.
+	Result        []byte `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	Height        int64  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryModuleResponse) Reset() {
+	*x = QueryModuleResponse{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryModuleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryModuleResponse) ProtoMessage() {}
+
+func (x *QueryModuleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryModuleResponse.ProtoReflect.Descriptor instead.
+func (*QueryModuleResponse) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *QueryModuleResponse) GetResult() []byte {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *QueryModuleResponse) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
 type GetStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -85,7 +199,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	mi := &file_veil_node_v1_node_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +211,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	mi := &file_veil_node_v1_node_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +224,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{0}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{2}
 }
 
 type GetStatusResponse struct {
@@ -142,7 +256,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	mi := &file_veil_node_v1_node_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -154,7 +268,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	mi := &file_veil_node_v1_node_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -167,7 +281,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{1}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetStatusResponse) GetChainId() string {
@@ -306,7 +420,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[2]
+	mi := &file_veil_node_v1_node_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +432,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[2]
+	mi := &file_veil_node_v1_node_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +445,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetAccountRequest) GetAddress() string {
@@ -354,7 +468,7 @@ type GetAccountResponse struct {
 
 func (x *GetAccountResponse) Reset() {
 	*x = GetAccountResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[3]
+	mi := &file_veil_node_v1_node_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +480,7 @@ func (x *GetAccountResponse) String() string {
 func (*GetAccountResponse) ProtoMessage() {}
 
 func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[3]
+	mi := &file_veil_node_v1_node_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +493,7 @@ func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetAccountResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAccountResponse) GetAddress() string {
@@ -429,7 +543,7 @@ type SubmitTxRequest struct {
 
 func (x *SubmitTxRequest) Reset() {
 	*x = SubmitTxRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[4]
+	mi := &file_veil_node_v1_node_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +555,7 @@ func (x *SubmitTxRequest) String() string {
 func (*SubmitTxRequest) ProtoMessage() {}
 
 func (x *SubmitTxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[4]
+	mi := &file_veil_node_v1_node_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +568,7 @@ func (x *SubmitTxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTxRequest.ProtoReflect.Descriptor instead.
 func (*SubmitTxRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubmitTxRequest) GetTx() []byte {
@@ -481,7 +595,7 @@ type SubmitTxResponse struct {
 
 func (x *SubmitTxResponse) Reset() {
 	*x = SubmitTxResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[5]
+	mi := &file_veil_node_v1_node_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +607,7 @@ func (x *SubmitTxResponse) String() string {
 func (*SubmitTxResponse) ProtoMessage() {}
 
 func (x *SubmitTxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[5]
+	mi := &file_veil_node_v1_node_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +620,7 @@ func (x *SubmitTxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTxResponse.ProtoReflect.Descriptor instead.
 func (*SubmitTxResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubmitTxResponse) GetResult() *TxResult {
@@ -532,7 +646,7 @@ type GetTxRequest struct {
 
 func (x *GetTxRequest) Reset() {
 	*x = GetTxRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[6]
+	mi := &file_veil_node_v1_node_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +658,7 @@ func (x *GetTxRequest) String() string {
 func (*GetTxRequest) ProtoMessage() {}
 
 func (x *GetTxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[6]
+	mi := &file_veil_node_v1_node_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +671,7 @@ func (x *GetTxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTxRequest.ProtoReflect.Descriptor instead.
 func (*GetTxRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTxRequest) GetHash() []byte {
@@ -577,7 +691,7 @@ type GetTxResponse struct {
 
 func (x *GetTxResponse) Reset() {
 	*x = GetTxResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[7]
+	mi := &file_veil_node_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +703,7 @@ func (x *GetTxResponse) String() string {
 func (*GetTxResponse) ProtoMessage() {}
 
 func (x *GetTxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[7]
+	mi := &file_veil_node_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +716,7 @@ func (x *GetTxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTxResponse.ProtoReflect.Descriptor instead.
 func (*GetTxResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTxResponse) GetStatus() TxStatus {
@@ -629,7 +743,7 @@ type GetBlockRequest struct {
 
 func (x *GetBlockRequest) Reset() {
 	*x = GetBlockRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[8]
+	mi := &file_veil_node_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +755,7 @@ func (x *GetBlockRequest) String() string {
 func (*GetBlockRequest) ProtoMessage() {}
 
 func (x *GetBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[8]
+	mi := &file_veil_node_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +768,7 @@ func (x *GetBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlockRequest.ProtoReflect.Descriptor instead.
 func (*GetBlockRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetBlockRequest) GetHeight() int64 {
@@ -675,7 +789,7 @@ type GetBlockResponse struct {
 
 func (x *GetBlockResponse) Reset() {
 	*x = GetBlockResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[9]
+	mi := &file_veil_node_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +801,7 @@ func (x *GetBlockResponse) String() string {
 func (*GetBlockResponse) ProtoMessage() {}
 
 func (x *GetBlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[9]
+	mi := &file_veil_node_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +814,7 @@ func (x *GetBlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlockResponse.ProtoReflect.Descriptor instead.
 func (*GetBlockResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetBlockResponse) GetBlock() *Block {
@@ -727,7 +841,7 @@ type StreamBlocksRequest struct {
 
 func (x *StreamBlocksRequest) Reset() {
 	*x = StreamBlocksRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[10]
+	mi := &file_veil_node_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +853,7 @@ func (x *StreamBlocksRequest) String() string {
 func (*StreamBlocksRequest) ProtoMessage() {}
 
 func (x *StreamBlocksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[10]
+	mi := &file_veil_node_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +866,7 @@ func (x *StreamBlocksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamBlocksRequest.ProtoReflect.Descriptor instead.
 func (*StreamBlocksRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StreamBlocksRequest) GetFromHeight() int64 {
@@ -779,7 +893,7 @@ type Block struct {
 
 func (x *Block) Reset() {
 	*x = Block{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[11]
+	mi := &file_veil_node_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +905,7 @@ func (x *Block) String() string {
 func (*Block) ProtoMessage() {}
 
 func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[11]
+	mi := &file_veil_node_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +918,7 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Block.ProtoReflect.Descriptor instead.
 func (*Block) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Block) GetHeight() int64 {
@@ -874,7 +988,7 @@ type TxResult struct {
 
 func (x *TxResult) Reset() {
 	*x = TxResult{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[12]
+	mi := &file_veil_node_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1000,7 @@ func (x *TxResult) String() string {
 func (*TxResult) ProtoMessage() {}
 
 func (x *TxResult) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[12]
+	mi := &file_veil_node_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1013,7 @@ func (x *TxResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxResult.ProtoReflect.Descriptor instead.
 func (*TxResult) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TxResult) GetHash() []byte {
@@ -975,7 +1089,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[13]
+	mi := &file_veil_node_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1101,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[13]
+	mi := &file_veil_node_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1114,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Event) GetType() string {
@@ -1027,7 +1141,7 @@ type EventAttribute struct {
 
 func (x *EventAttribute) Reset() {
 	*x = EventAttribute{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[14]
+	mi := &file_veil_node_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1153,7 @@ func (x *EventAttribute) String() string {
 func (*EventAttribute) ProtoMessage() {}
 
 func (x *EventAttribute) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[14]
+	mi := &file_veil_node_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1166,7 @@ func (x *EventAttribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventAttribute.ProtoReflect.Descriptor instead.
 func (*EventAttribute) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EventAttribute) GetKey() string {
@@ -1081,7 +1195,7 @@ type QueryStateRequest struct {
 
 func (x *QueryStateRequest) Reset() {
 	*x = QueryStateRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[15]
+	mi := &file_veil_node_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1207,7 @@ func (x *QueryStateRequest) String() string {
 func (*QueryStateRequest) ProtoMessage() {}
 
 func (x *QueryStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[15]
+	mi := &file_veil_node_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1220,7 @@ func (x *QueryStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryStateRequest.ProtoReflect.Descriptor instead.
 func (*QueryStateRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *QueryStateRequest) GetKey() []byte {
@@ -1144,7 +1258,7 @@ type QueryStateResponse struct {
 
 func (x *QueryStateResponse) Reset() {
 	*x = QueryStateResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[16]
+	mi := &file_veil_node_v1_node_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1270,7 @@ func (x *QueryStateResponse) String() string {
 func (*QueryStateResponse) ProtoMessage() {}
 
 func (x *QueryStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[16]
+	mi := &file_veil_node_v1_node_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1283,7 @@ func (x *QueryStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryStateResponse.ProtoReflect.Descriptor instead.
 func (*QueryStateResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QueryStateResponse) GetKey() []byte {
@@ -1211,7 +1325,14 @@ var File_veil_node_v1_node_proto protoreflect.FileDescriptor
 
 const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x17veil/node/v1/node.proto\x12\fveil.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x12\n" +
+	"\x17veil/node/v1/node.proto\x12\fveil.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n" +
+	"\x12QueryModuleRequest\x12\x16\n" +
+	"\x06module\x18\x01 \x01(\tR\x06module\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
+	"\x04args\x18\x03 \x01(\fR\x04args\"E\n" +
+	"\x13QueryModuleResponse\x12\x16\n" +
+	"\x06result\x18\x01 \x01(\fR\x06result\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06height\"\x12\n" +
 	"\x10GetStatusRequest\"\xbe\x06\n" +
 	"\x11GetStatusResponse\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12#\n" +
@@ -1306,7 +1427,7 @@ const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\x15TX_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TX_STATUS_UNKNOWN\x10\x01\x12\x15\n" +
 	"\x11TX_STATUS_PENDING\x10\x02\x12\x17\n" +
-	"\x13TX_STATUS_COMMITTED\x10\x032\x9f\x04\n" +
+	"\x13TX_STATUS_COMMITTED\x10\x032\xf3\x04\n" +
 	"\vNodeService\x12L\n" +
 	"\tGetStatus\x12\x1e.veil.node.v1.GetStatusRequest\x1a\x1f.veil.node.v1.GetStatusResponse\x12O\n" +
 	"\n" +
@@ -1316,7 +1437,8 @@ const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\bGetBlock\x12\x1d.veil.node.v1.GetBlockRequest\x1a\x1e.veil.node.v1.GetBlockResponse\x12H\n" +
 	"\fStreamBlocks\x12!.veil.node.v1.StreamBlocksRequest\x1a\x13.veil.node.v1.Block0\x01\x12O\n" +
 	"\n" +
-	"QueryState\x12\x1f.veil.node.v1.QueryStateRequest\x1a .veil.node.v1.QueryStateResponseB6Z4github.com/veil-network/veil/gen/veil/node/v1;nodev1b\x06proto3"
+	"QueryState\x12\x1f.veil.node.v1.QueryStateRequest\x1a .veil.node.v1.QueryStateResponse\x12R\n" +
+	"\vQueryModule\x12 .veil.node.v1.QueryModuleRequest\x1a!.veil.node.v1.QueryModuleResponseB6Z4github.com/veil-network/veil/gen/veil/node/v1;nodev1b\x06proto3"
 
 var (
 	file_veil_node_v1_node_proto_rawDescOnce sync.Once
@@ -1331,57 +1453,61 @@ func file_veil_node_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_veil_node_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_veil_node_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_veil_node_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_veil_node_v1_node_proto_goTypes = []any{
 	(TxStatus)(0),                 // 0: veil.node.v1.TxStatus
-	(*GetStatusRequest)(nil),      // 1: veil.node.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 2: veil.node.v1.GetStatusResponse
-	(*GetAccountRequest)(nil),     // 3: veil.node.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),    // 4: veil.node.v1.GetAccountResponse
-	(*SubmitTxRequest)(nil),       // 5: veil.node.v1.SubmitTxRequest
-	(*SubmitTxResponse)(nil),      // 6: veil.node.v1.SubmitTxResponse
-	(*GetTxRequest)(nil),          // 7: veil.node.v1.GetTxRequest
-	(*GetTxResponse)(nil),         // 8: veil.node.v1.GetTxResponse
-	(*GetBlockRequest)(nil),       // 9: veil.node.v1.GetBlockRequest
-	(*GetBlockResponse)(nil),      // 10: veil.node.v1.GetBlockResponse
-	(*StreamBlocksRequest)(nil),   // 11: veil.node.v1.StreamBlocksRequest
-	(*Block)(nil),                 // 12: veil.node.v1.Block
-	(*TxResult)(nil),              // 13: veil.node.v1.TxResult
-	(*Event)(nil),                 // 14: veil.node.v1.Event
-	(*EventAttribute)(nil),        // 15: veil.node.v1.EventAttribute
-	(*QueryStateRequest)(nil),     // 16: veil.node.v1.QueryStateRequest
-	(*QueryStateResponse)(nil),    // 17: veil.node.v1.QueryStateResponse
-	nil,                           // 18: veil.node.v1.GetStatusResponse.MessageWeightsEntry
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*QueryModuleRequest)(nil),    // 1: veil.node.v1.QueryModuleRequest
+	(*QueryModuleResponse)(nil),   // 2: veil.node.v1.QueryModuleResponse
+	(*GetStatusRequest)(nil),      // 3: veil.node.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),     // 4: veil.node.v1.GetStatusResponse
+	(*GetAccountRequest)(nil),     // 5: veil.node.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),    // 6: veil.node.v1.GetAccountResponse
+	(*SubmitTxRequest)(nil),       // 7: veil.node.v1.SubmitTxRequest
+	(*SubmitTxResponse)(nil),      // 8: veil.node.v1.SubmitTxResponse
+	(*GetTxRequest)(nil),          // 9: veil.node.v1.GetTxRequest
+	(*GetTxResponse)(nil),         // 10: veil.node.v1.GetTxResponse
+	(*GetBlockRequest)(nil),       // 11: veil.node.v1.GetBlockRequest
+	(*GetBlockResponse)(nil),      // 12: veil.node.v1.GetBlockResponse
+	(*StreamBlocksRequest)(nil),   // 13: veil.node.v1.StreamBlocksRequest
+	(*Block)(nil),                 // 14: veil.node.v1.Block
+	(*TxResult)(nil),              // 15: veil.node.v1.TxResult
+	(*Event)(nil),                 // 16: veil.node.v1.Event
+	(*EventAttribute)(nil),        // 17: veil.node.v1.EventAttribute
+	(*QueryStateRequest)(nil),     // 18: veil.node.v1.QueryStateRequest
+	(*QueryStateResponse)(nil),    // 19: veil.node.v1.QueryStateResponse
+	nil,                           // 20: veil.node.v1.GetStatusResponse.MessageWeightsEntry
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_veil_node_v1_node_proto_depIdxs = []int32{
-	19, // 0: veil.node.v1.GetStatusResponse.latest_block_time:type_name -> google.protobuf.Timestamp
-	18, // 1: veil.node.v1.GetStatusResponse.message_weights:type_name -> veil.node.v1.GetStatusResponse.MessageWeightsEntry
-	13, // 2: veil.node.v1.SubmitTxResponse.result:type_name -> veil.node.v1.TxResult
+	21, // 0: veil.node.v1.GetStatusResponse.latest_block_time:type_name -> google.protobuf.Timestamp
+	20, // 1: veil.node.v1.GetStatusResponse.message_weights:type_name -> veil.node.v1.GetStatusResponse.MessageWeightsEntry
+	15, // 2: veil.node.v1.SubmitTxResponse.result:type_name -> veil.node.v1.TxResult
 	0,  // 3: veil.node.v1.GetTxResponse.status:type_name -> veil.node.v1.TxStatus
-	13, // 4: veil.node.v1.GetTxResponse.result:type_name -> veil.node.v1.TxResult
-	12, // 5: veil.node.v1.GetBlockResponse.block:type_name -> veil.node.v1.Block
-	19, // 6: veil.node.v1.Block.time:type_name -> google.protobuf.Timestamp
-	13, // 7: veil.node.v1.Block.txs:type_name -> veil.node.v1.TxResult
-	14, // 8: veil.node.v1.Block.events:type_name -> veil.node.v1.Event
-	14, // 9: veil.node.v1.TxResult.events:type_name -> veil.node.v1.Event
-	15, // 10: veil.node.v1.Event.attributes:type_name -> veil.node.v1.EventAttribute
-	1,  // 11: veil.node.v1.NodeService.GetStatus:input_type -> veil.node.v1.GetStatusRequest
-	3,  // 12: veil.node.v1.NodeService.GetAccount:input_type -> veil.node.v1.GetAccountRequest
-	5,  // 13: veil.node.v1.NodeService.SubmitTx:input_type -> veil.node.v1.SubmitTxRequest
-	7,  // 14: veil.node.v1.NodeService.GetTx:input_type -> veil.node.v1.GetTxRequest
-	9,  // 15: veil.node.v1.NodeService.GetBlock:input_type -> veil.node.v1.GetBlockRequest
-	11, // 16: veil.node.v1.NodeService.StreamBlocks:input_type -> veil.node.v1.StreamBlocksRequest
-	16, // 17: veil.node.v1.NodeService.QueryState:input_type -> veil.node.v1.QueryStateRequest
-	2,  // 18: veil.node.v1.NodeService.GetStatus:output_type -> veil.node.v1.GetStatusResponse
-	4,  // 19: veil.node.v1.NodeService.GetAccount:output_type -> veil.node.v1.GetAccountResponse
-	6,  // 20: veil.node.v1.NodeService.SubmitTx:output_type -> veil.node.v1.SubmitTxResponse
-	8,  // 21: veil.node.v1.NodeService.GetTx:output_type -> veil.node.v1.GetTxResponse
-	10, // 22: veil.node.v1.NodeService.GetBlock:output_type -> veil.node.v1.GetBlockResponse
-	12, // 23: veil.node.v1.NodeService.StreamBlocks:output_type -> veil.node.v1.Block
-	17, // 24: veil.node.v1.NodeService.QueryState:output_type -> veil.node.v1.QueryStateResponse
-	18, // [18:25] is the sub-list for method output_type
-	11, // [11:18] is the sub-list for method input_type
+	15, // 4: veil.node.v1.GetTxResponse.result:type_name -> veil.node.v1.TxResult
+	14, // 5: veil.node.v1.GetBlockResponse.block:type_name -> veil.node.v1.Block
+	21, // 6: veil.node.v1.Block.time:type_name -> google.protobuf.Timestamp
+	15, // 7: veil.node.v1.Block.txs:type_name -> veil.node.v1.TxResult
+	16, // 8: veil.node.v1.Block.events:type_name -> veil.node.v1.Event
+	16, // 9: veil.node.v1.TxResult.events:type_name -> veil.node.v1.Event
+	17, // 10: veil.node.v1.Event.attributes:type_name -> veil.node.v1.EventAttribute
+	3,  // 11: veil.node.v1.NodeService.GetStatus:input_type -> veil.node.v1.GetStatusRequest
+	5,  // 12: veil.node.v1.NodeService.GetAccount:input_type -> veil.node.v1.GetAccountRequest
+	7,  // 13: veil.node.v1.NodeService.SubmitTx:input_type -> veil.node.v1.SubmitTxRequest
+	9,  // 14: veil.node.v1.NodeService.GetTx:input_type -> veil.node.v1.GetTxRequest
+	11, // 15: veil.node.v1.NodeService.GetBlock:input_type -> veil.node.v1.GetBlockRequest
+	13, // 16: veil.node.v1.NodeService.StreamBlocks:input_type -> veil.node.v1.StreamBlocksRequest
+	18, // 17: veil.node.v1.NodeService.QueryState:input_type -> veil.node.v1.QueryStateRequest
+	1,  // 18: veil.node.v1.NodeService.QueryModule:input_type -> veil.node.v1.QueryModuleRequest
+	4,  // 19: veil.node.v1.NodeService.GetStatus:output_type -> veil.node.v1.GetStatusResponse
+	6,  // 20: veil.node.v1.NodeService.GetAccount:output_type -> veil.node.v1.GetAccountResponse
+	8,  // 21: veil.node.v1.NodeService.SubmitTx:output_type -> veil.node.v1.SubmitTxResponse
+	10, // 22: veil.node.v1.NodeService.GetTx:output_type -> veil.node.v1.GetTxResponse
+	12, // 23: veil.node.v1.NodeService.GetBlock:output_type -> veil.node.v1.GetBlockResponse
+	14, // 24: veil.node.v1.NodeService.StreamBlocks:output_type -> veil.node.v1.Block
+	19, // 25: veil.node.v1.NodeService.QueryState:output_type -> veil.node.v1.QueryStateResponse
+	2,  // 26: veil.node.v1.NodeService.QueryModule:output_type -> veil.node.v1.QueryModuleResponse
+	19, // [19:27] is the sub-list for method output_type
+	11, // [11:19] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1398,7 +1524,7 @@ func file_veil_node_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_node_v1_node_proto_rawDesc), len(file_veil_node_v1_node_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -50,6 +50,8 @@ const (
 	NodeServiceStreamBlocksProcedure = "/veil.node.v1.NodeService/StreamBlocks"
 	// NodeServiceQueryStateProcedure is the fully-qualified name of the NodeService's QueryState RPC.
 	NodeServiceQueryStateProcedure = "/veil.node.v1.NodeService/QueryState"
+	// NodeServiceQueryModuleProcedure is the fully-qualified name of the NodeService's QueryModule RPC.
+	NodeServiceQueryModuleProcedure = "/veil.node.v1.NodeService/QueryModule"
 )
 
 // NodeServiceClient is a client for the veil.node.v1.NodeService service.
@@ -69,6 +71,9 @@ type NodeServiceClient interface {
 	// Reads a raw state key, optionally with an ICS23 proof against the app
 	// hash committed at that height.
 	QueryState(context.Context, *connect.Request[v1.QueryStateRequest]) (*connect.Response[v1.QueryStateResponse], error)
+	// A module's read-only query (e.g. module "staking", path "validators"),
+	// answered as JSON from the latest committed state.
+	QueryModule(context.Context, *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error)
 }
 
 // NewNodeServiceClient constructs a client for the veil.node.v1.NodeService service. By default, it
@@ -124,6 +129,12 @@ func NewNodeServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(nodeServiceMethods.ByName("QueryState")),
 			connect.WithClientOptions(opts...),
 		),
+		queryModule: connect.NewClient[v1.QueryModuleRequest, v1.QueryModuleResponse](
+			httpClient,
+			baseURL+NodeServiceQueryModuleProcedure,
+			connect.WithSchema(nodeServiceMethods.ByName("QueryModule")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -136,6 +147,7 @@ type nodeServiceClient struct {
 	getBlock     *connect.Client[v1.GetBlockRequest, v1.GetBlockResponse]
 	streamBlocks *connect.Client[v1.StreamBlocksRequest, v1.Block]
 	queryState   *connect.Client[v1.QueryStateRequest, v1.QueryStateResponse]
+	queryModule  *connect.Client[v1.QueryModuleRequest, v1.QueryModuleResponse]
 }
 
 // GetStatus calls veil.node.v1.NodeService.GetStatus.
@@ -173,6 +185,11 @@ func (c *nodeServiceClient) QueryState(ctx context.Context, req *connect.Request
 	return c.queryState.CallUnary(ctx, req)
 }
 
+// QueryModule calls veil.node.v1.NodeService.QueryModule.
+func (c *nodeServiceClient) QueryModule(ctx context.Context, req *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error) {
+	return c.queryModule.CallUnary(ctx, req)
+}
+
 // NodeServiceHandler is an implementation of the veil.node.v1.NodeService service.
 type NodeServiceHandler interface {
 	// Chain identity and head.
@@ -190,6 +207,9 @@ type NodeServiceHandler interface {
 	// Reads a raw state key, optionally with an ICS23 proof against the app
 	// hash committed at that height.
 	QueryState(context.Context, *connect.Request[v1.QueryStateRequest]) (*connect.Response[v1.QueryStateResponse], error)
+	// A module's read-only query (e.g. module "staking", path "validators"),
+	// answered as JSON from the latest committed state.
+	QueryModule(context.Context, *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error)
 }
 
 // NewNodeServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -241,6 +261,12 @@ func NewNodeServiceHandler(svc NodeServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(nodeServiceMethods.ByName("QueryState")),
 		connect.WithHandlerOptions(opts...),
 	)
+	nodeServiceQueryModuleHandler := connect.NewUnaryHandler(
+		NodeServiceQueryModuleProcedure,
+		svc.QueryModule,
+		connect.WithSchema(nodeServiceMethods.ByName("QueryModule")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/veil.node.v1.NodeService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case NodeServiceGetStatusProcedure:
@@ -257,6 +283,8 @@ func NewNodeServiceHandler(svc NodeServiceHandler, opts ...connect.HandlerOption
 			nodeServiceStreamBlocksHandler.ServeHTTP(w, r)
 		case NodeServiceQueryStateProcedure:
 			nodeServiceQueryStateHandler.ServeHTTP(w, r)
+		case NodeServiceQueryModuleProcedure:
+			nodeServiceQueryModuleHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -292,4 +320,8 @@ func (UnimplementedNodeServiceHandler) StreamBlocks(context.Context, *connect.Re
 
 func (UnimplementedNodeServiceHandler) QueryState(context.Context, *connect.Request[v1.QueryStateRequest]) (*connect.Response[v1.QueryStateResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.node.v1.NodeService.QueryState is not implemented"))
+}
+
+func (UnimplementedNodeServiceHandler) QueryModule(context.Context, *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.node.v1.NodeService.QueryModule is not implemented"))
 }
