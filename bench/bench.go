@@ -63,17 +63,20 @@ type Options struct {
 
 // Result of one run.
 type Result struct {
-	App          string        `json:"app"`
-	Txs          int           `json:"txs"`
-	Finalized    int           `json:"finalized"`
-	Failed       int           `json:"failed"`
-	Blocks       int           `json:"blocks"`
-	Duration     time.Duration `json:"duration_ns"`
-	TPS          float64       `json:"tps"`
-	LatencyP50   time.Duration `json:"commit_latency_p50_ns"`
-	LatencyP99   time.Duration `json:"commit_latency_p99_ns"`
-	MaxBlockTxs  int           `json:"max_block_txs"`
-	SubmitErrors int           `json:"submit_errors"`
+	App         string        `json:"app"`
+	Txs         int           `json:"txs"`
+	Finalized   int           `json:"finalized"`
+	Failed      int           `json:"failed"`
+	Blocks      int           `json:"blocks"`
+	Duration    time.Duration `json:"duration_ns"`
+	TPS         float64       `json:"tps"`
+	LatencyP50  time.Duration `json:"commit_latency_p50_ns"`
+	LatencyP99  time.Duration `json:"commit_latency_p99_ns"`
+	MaxBlockTxs int           `json:"max_block_txs"`
+	// SubmitDuration is how long the submitters took to hand every
+	// transaction to the mempool (ingestion alone, without finalization).
+	SubmitDuration time.Duration `json:"submit_duration_ns"`
+	SubmitErrors   int           `json:"submit_errors"`
 }
 
 // Report is what 'veil bench transfers' prints.
@@ -319,8 +322,17 @@ func drive(ctx context.Context, o Options, name string, cn *cmtnode.Node, preSub
 	// Submitter w owns the accounts a ≡ w (mod S) and sends their
 	// transactions in nonce order, so no transaction arrives before its
 	// predecessor (the mempool would rightly refuse it).
+	var submitWG sync.WaitGroup
+	submitWG.Add(o.Submitters)
+	go func() {
+		submitWG.Wait()
+		mu.Lock()
+		res.SubmitDuration = time.Since(start)
+		mu.Unlock()
+	}()
 	for w := range o.Submitters {
 		go func() {
+			defer submitWG.Done()
 			for i := range txs {
 				if (i%o.Accounts)%o.Submitters != w {
 					continue

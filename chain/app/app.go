@@ -18,6 +18,7 @@ import (
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
@@ -118,7 +119,7 @@ type ModuleSet struct {
 func NewModuleSet() *ModuleSet {
 	b := bank.New()
 	a := auth.New(b)
-	return &ModuleSet{Bank: b, Auth: a, Modules: []types.Module{a, b, sudo.New()}}
+	return &ModuleSet{Bank: b, Auth: a, Modules: []types.Module{a, b, sudo.New(), registry.New()}}
 }
 
 // Modules lists the application's modules in execution order.

@@ -96,9 +96,18 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 	cache := store.NewCache(a.checkState)
 	ctx := a.newContext(cache, height, a.LastBlockTime())
 	ctx.CheckOnly = true
-	// In CheckTx a message failure rejects the transaction outright: it
-	// must never reach a block.
-	if _, err := a.runTx(ctx, tx); err != nil {
+	if recheck {
+		// After a block, CometBFT re-checks every remaining mempool
+		// transaction while the mempool is locked. Only what other
+		// transactions can invalidate for certain is re-run: nonce, fee,
+		// expiry (as the Cosmos SDK does). A message that became invalid
+		// fails in its block and pays its fee.
+		if err := a.Auth.Ante(ctx, tx); err != nil {
+			return resultErr(err)
+		}
+	} else if _, err := a.runTx(ctx, tx); err != nil {
+		// A new transaction whose message would fail is refused
+		// outright: it must never reach a block.
 		return resultErr(err)
 	}
 	cache.Write()

@@ -67,8 +67,8 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // BenchmarkSchnorrkelVerifyBatch measures go-schnorrkel's own batch
-// verification of 64 signatures, the evidence for BatchVerifier checking
-// sr25519 singly: compare with BenchmarkVerify/sr25519/single/n=64.
+// verification of 64 signatures, the evidence for not using it: compare
+// with BenchmarkVerify/sr25519/*/n=64 (curve25519-voi).
 func BenchmarkSchnorrkelVerifyBatch(b *testing.B) {
 	pubs, msgs, sigs := benchSet(b, SchemeSr25519, 64)
 	for b.Loop() {
@@ -78,10 +78,11 @@ func BenchmarkSchnorrkelVerifyBatch(b *testing.B) {
 		for i := range pubs {
 			var err error
 			ts[i] = substrateTranscript(msgs[i])
-			if ss[i], err = decodeSr25519Signature(sigs[i]); err != nil {
+			ss[i] = new(schnorrkel.Signature)
+			if err = ss[i].Decode([64]byte(sigs[i])); err != nil {
 				b.Fatal(err)
 			}
-			if ps[i], err = decodeSr25519Public(pubs[i].Key); err != nil {
+			if ps[i], err = schnorrkel.NewPublicKey(pubs[i].Key); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -89,4 +90,30 @@ func BenchmarkSchnorrkelVerifyBatch(b *testing.B) {
 			b.Fatal("go-schnorrkel batch rejected valid signatures", err)
 		}
 	}
+}
+
+// BenchmarkSr25519SingleLibraries compares one verification with
+// go-schnorrkel and with curve25519-voi (which BatchVerifier and
+// PublicKey.Verify use).
+func BenchmarkSr25519SingleLibraries(b *testing.B) {
+	pubs, msgs, sigs := benchSet(b, SchemeSr25519, 1)
+	b.Run("go-schnorrkel", func(b *testing.B) {
+		for b.Loop() {
+			pk, _ := schnorrkel.NewPublicKey(pubs[0].Key)
+			var s schnorrkel.Signature
+			if err := s.Decode([64]byte(sigs[0])); err != nil {
+				b.Fatal(err)
+			}
+			if ok, err := pk.Verify(&s, substrateTranscript(msgs[0])); !ok || err != nil {
+				b.Fatal("rejected")
+			}
+		}
+	})
+	b.Run("curve25519-voi", func(b *testing.B) {
+		for b.Loop() {
+			if !verifySr25519(pubs[0].Key, msgs[0], sigs[0]) {
+				b.Fatal("rejected")
+			}
+		}
+	})
 }
