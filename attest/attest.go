@@ -121,6 +121,12 @@ type Result struct {
 	// TCBStatus and AdvisoryIDs describe the platform's patch level.
 	TCBStatus   TCBStatus
 	AdvisoryIDs []string
+	// TCBBelowEveryLevel (SGX/TDX) is true when the platform's TCB is not
+	// at or above any TCB level of Intel's TCB info component by component
+	// (Intel's QVL: "TCB not supported"), and was rated by the level it
+	// follows in Intel's order of levels instead. TCBStatus is then at best
+	// OutOfDate. A registry may refuse such platforms outright.
+	TCBBelowEveryLevel bool
 	// ReportData is the 64 bytes the evidence binds.
 	ReportData [64]byte
 	// Debug is true for debug enclaves/TDs/guests (only possible when

@@ -1,6 +1,7 @@
 package attest
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/google/go-tdx-guest/pcs"
@@ -8,7 +9,8 @@ import (
 
 // evaluateTCB rates an authenticated quote against the TCB info and the QE
 // TCB level, following Intel's QVL (TcbLevelCheck, TdxModuleCheck,
-// TDRelaunchCheck; "4.1.2.4.17"):
+// TDRelaunchCheck; "4.1.2.4.17"), with one addition for platforms Intel's
+// rule cannot place (see below):
 //
 //   - the platform TCB level is the first level (in the signed, descending
 //     order of the TCB info) whose 16 SGX component SVNs and PCESVN are all
@@ -22,58 +24,76 @@ import (
 //   - advisory IDs are the union of the matched levels' advisories
 //     (platform, TDX module, QE), in that order, without duplicates.
 //
-// No matching level anywhere yields ErrTCBLevelNotFound (Intel's
-// "TCB not supported"): the evidence is authentic but cannot be rated.
-func evaluateTCB(q *dcapQuote, ti *pcs.TcbInfo, ext *pckInfo, qeLevel *pcs.TcbLevel) (TCBStatus, []string, error) {
+// Platforms below every level. When no level is covered component by
+// component, Intel's QVL stops with STATUS_TCB_NOT_SUPPORTED, an error,
+// while dcap-qvl (Phala) compares the SVN lists lexicographically, which is
+// the order Intel itself sorts TCB levels in (TcbLevel::operator>: SGX
+// components, then PCESVN, then TDX components). The evidence is authentic
+// either way, and Veil reports the TCB rather than judging it, so Veil
+// places such a platform in Intel's level order: the level is the first one
+// the platform is at or above lexicographically (SGX components, PCESVN
+// numerically, TDX components from the same start index as above). Because
+// the platform still lacks at least one SVN of every level, that level's
+// status is merged with OutOfDate exactly as an out-of-date TDX module or QE
+// merges (it can never rate better than OutOfDate), the TD relaunch rule
+// does not apply (relaunching cannot fix the platform), and the result is
+// marked (belowEveryLevel, Result.TCBBelowEveryLevel): a registry that
+// accepts OutOfDate can still refuse such platforms. Only a platform that is below every level even
+// in that order is not rated: ErrTCBLevelNotFound ("TCB not supported").
+// On the shared test quotes this reproduces both published results:
+// dcap-qvl's tdx_quote_outdated (one SGX component, the SEAMLDR ACM SVN, is
+// 3 where every level requires 5; otherwise it equals the newest level) is
+// OutOfDate, and oasis-core's tdx_v4_quote_out_of_date (microcode 3 where
+// every level requires 5, TDX microcode 4 where every level requires 5) is
+// rejected.
+func evaluateTCB(q *dcapQuote, ti *pcs.TcbInfo, ext *pckInfo, qeLevel *pcs.TcbLevel) (status TCBStatus, advisories []string, belowEveryLevel bool, err error) {
 	isTDX := q.td != nil
-	var sgxLevel, tdxLevel *pcs.TcbLevel
 	for i := range ti.TcbLevels {
 		l := &ti.TcbLevels[i]
 		if len(l.Tcb.SgxTcbcomponents) != 16 {
-			return "", nil, fmt.Errorf("%w: TCB level %d has %d SGX components, want 16", ErrCollateralFormat, i, len(l.Tcb.SgxTcbcomponents))
+			return "", nil, false, fmt.Errorf("%w: TCB level %d has %d SGX components, want 16", ErrCollateralFormat, i, len(l.Tcb.SgxTcbcomponents))
 		}
-		if !sgxComponentsCovered(ext, l) {
-			continue
+		if isTDX && len(l.Tcb.TdxTcbcomponents) != 16 {
+			return "", nil, false, fmt.Errorf("%w: TCB level %d has %d TDX components, want 16", ErrCollateralFormat, i, len(l.Tcb.TdxTcbcomponents))
 		}
-		if !isTDX {
-			sgxLevel = l
-			break
-		}
-		if sgxLevel == nil {
-			sgxLevel = l
-		}
-		if len(l.Tcb.TdxTcbcomponents) != 16 {
-			return "", nil, fmt.Errorf("%w: TCB level %d has %d TDX components, want 16", ErrCollateralFormat, i, len(l.Tcb.TdxTcbcomponents))
-		}
-		if tdxComponentsCovered(q.td.teeTCBSVN, l) {
-			tdxLevel = l
-			break
-		}
+	}
+	sgxLevel, tdxLevel := matchTCBLevels(q, ti, ext, false)
+	if sgxLevel == nil || (isTDX && tdxLevel == nil) {
+		belowEveryLevel = true
+		sgxLevel, tdxLevel = matchTCBLevels(q, ti, ext, true)
 	}
 	if sgxLevel == nil {
-		return "", nil, fmt.Errorf("%w: the PCK certificate's SGX TCB (components %v, PCESVN %d) is not at or above any TCB level of FMSPC %s "+
-			"(Intel: TCB not supported; the platform needs a microcode/BIOS update)", ErrTCBLevelNotFound, ext.comps, ext.pceSVN, ti.Fmspc)
+		return "", nil, false, fmt.Errorf("%w: the PCK certificate's SGX TCB (components %v, PCESVN %d) is below every TCB level of FMSPC %s, "+
+			"component by component and in Intel's level order (Intel: TCB not supported; the platform needs a microcode/BIOS update)",
+			ErrTCBLevelNotFound, ext.comps, ext.pceSVN, ti.Fmspc)
+	}
+	if isTDX && tdxLevel == nil {
+		return "", nil, false, fmt.Errorf("%w: the TD's TEE_TCB_SVN %x is below every TCB level of FMSPC %s that its SGX TCB reaches "+
+			"(Intel: TCB not supported)", ErrTCBLevelNotFound, q.td.teeTCBSVN[:], ti.Fmspc)
 	}
 	if qeLevel == nil {
-		return "", nil, fmt.Errorf("%w: no QE identity TCB level covers the QE's ISVSVN %d", ErrTCBLevelNotFound, q.qeReport.isvSVN)
+		return "", nil, false, fmt.Errorf("%w: no QE identity TCB level covers the QE's ISVSVN %d", ErrTCBLevelNotFound, q.qeReport.isvSVN)
 	}
 	qeStatus := TCBStatus(qeLevel.TcbStatus)
 	sgxStatus := TCBStatus(sgxLevel.TcbStatus)
-
-	if !isTDX {
-		return convergeQE(sgxStatus, qeStatus), mergeAdvisories(sgxLevel, qeLevel), nil
+	if belowEveryLevel {
+		sgxStatus = convergeModule(sgxStatus, TCBOutOfDate)
 	}
 
-	if tdxLevel == nil {
-		return "", nil, fmt.Errorf("%w: the TD's TEE_TCB_SVN %x is not at or above any TCB level of FMSPC %s (Intel: TCB not supported)",
-			ErrTCBLevelNotFound, q.td.teeTCBSVN[:], ti.Fmspc)
+	if !isTDX {
+		return convergeQE(sgxStatus, qeStatus), mergeAdvisories(sgxLevel, qeLevel), belowEveryLevel, nil
+	}
+
+	tdxStatus := TCBStatus(tdxLevel.TcbStatus)
+	if belowEveryLevel {
+		tdxStatus = convergeModule(tdxStatus, TCBOutOfDate)
 	}
 	moduleStatus := TCBUpToDate
 	var moduleLevel *pcs.TcbLevel
 	if major, minor := q.td.teeTCBSVN[1], q.td.teeTCBSVN[0]; !(q.version > 3 && major == 0) {
 		id := findTDXModuleIdentity(ti, major)
 		if id == nil {
-			return "", nil, fmt.Errorf("%w: no TDX module identity TDX_%02X in the TCB info", ErrTDXModuleMismatch, major)
+			return "", nil, false, fmt.Errorf("%w: no TDX module identity TDX_%02X in the TCB info", ErrTDXModuleMismatch, major)
 		}
 		for i := range id.TcbLevels {
 			if uint32(minor) >= id.TcbLevels[i].Tcb.Isvsvn {
@@ -82,41 +102,87 @@ func evaluateTCB(q *dcapQuote, ti *pcs.TcbInfo, ext *pckInfo, qeLevel *pcs.TcbLe
 			}
 		}
 		if moduleLevel == nil {
-			return "", nil, fmt.Errorf("%w: no TCB level of TDX module identity %s covers module SVN %d", ErrTCBLevelNotFound, id.ID, minor)
+			return "", nil, false, fmt.Errorf("%w: no TCB level of TDX module identity %s covers module SVN %d", ErrTCBLevelNotFound, id.ID, minor)
 		}
 		moduleStatus = TCBStatus(moduleLevel.TcbStatus)
 	}
-	status := convergeModule(TCBStatus(tdxLevel.TcbStatus), moduleStatus)
-	advisories := mergeAdvisories(tdxLevel, moduleLevel, qeLevel)
+	status = convergeModule(tdxStatus, moduleStatus)
+	advisories = mergeAdvisories(tdxLevel, moduleLevel, qeLevel)
 	if status == TCBRevoked {
-		return status, advisories, nil
+		return status, advisories, belowEveryLevel, nil
 	}
-	if q.td.td15 {
-		var err error
+	if q.td.td15 && !belowEveryLevel {
 		status, err = checkRelaunch(ti, q.td.teeTCBSVN2, sgxStatus, status, moduleStatus, qeStatus)
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 	}
-	return convergeQE(status, qeStatus), advisories, nil
+	return convergeQE(status, qeStatus), advisories, belowEveryLevel, nil
 }
 
-func sgxComponentsCovered(ext *pckInfo, l *pcs.TcbLevel) bool {
+// matchTCBLevels returns the SGX TCB level (first level the PCK
+// certificate's SGX TCB reaches) and, for TDX, the TDX TCB level (first
+// level both the SGX TCB and the TD's TEE_TCB_SVN reach), as Intel's
+// matchTcbLevels does. "Reaches" is Intel's component-wise comparison, or,
+// with inOrder, the lexicographic comparison of Intel's level order.
+func matchTCBLevels(q *dcapQuote, ti *pcs.TcbInfo, ext *pckInfo, inOrder bool) (sgxLevel, tdxLevel *pcs.TcbLevel) {
+	for i := range ti.TcbLevels {
+		l := &ti.TcbLevels[i]
+		if !sgxReaches(ext, l, inOrder) {
+			continue
+		}
+		if sgxLevel == nil {
+			sgxLevel = l
+		}
+		if q.td == nil {
+			return sgxLevel, nil
+		}
+		if tdxReaches(q.td.teeTCBSVN, l, inOrder) {
+			return sgxLevel, l
+		}
+	}
+	return sgxLevel, nil
+}
+
+// sgxReaches: the PCK certificate's PCESVN is at or above the level's and
+// its 16 SGX component SVNs are each at or above the level's (Intel's
+// isCpuSvnHigherOrEqual) or, with inOrder, at or above them as a
+// lexicographically compared list.
+func sgxReaches(ext *pckInfo, l *pcs.TcbLevel, inOrder bool) bool {
+	if ext.pceSVN < l.Tcb.Pcesvn {
+		return false
+	}
+	var want [16]byte
 	for i, c := range l.Tcb.SgxTcbcomponents {
-		if ext.comps[i] < c.Svn {
-			return false
-		}
+		want[i] = c.Svn
 	}
-	return ext.pceSVN >= l.Tcb.Pcesvn
+	return svnsReach(ext.comps[:], want[:], inOrder)
 }
 
-func tdxComponentsCovered(teeTCBSVN [16]byte, l *pcs.TcbLevel) bool {
+// tdxReaches compares TEE_TCB_SVN with the level's TDX components like
+// sgxReaches (Intel's isTdxTcbHigherOrEqual), from byte 2 when the module
+// major version (byte 1) is non-zero.
+func tdxReaches(teeTCBSVN [16]byte, l *pcs.TcbLevel, inOrder bool) bool {
 	start := 0
 	if teeTCBSVN[1] > 0 {
 		start = 2
 	}
-	for i := start; i < 16; i++ {
-		if teeTCBSVN[i] < l.Tcb.TdxTcbcomponents[i].Svn {
+	var want [16]byte
+	for i, c := range l.Tcb.TdxTcbcomponents {
+		want[i] = c.Svn
+	}
+	return svnsReach(teeTCBSVN[start:], want[start:], inOrder)
+}
+
+// svnsReach reports whether have is at or above want: every element (the
+// component-wise partial order) or, with inOrder, as a lexicographically
+// ordered list (a total order that extends it).
+func svnsReach(have, want []byte, inOrder bool) bool {
+	if inOrder {
+		return bytes.Compare(have, want) >= 0
+	}
+	for i := range want {
+		if have[i] < want[i] {
 			return false
 		}
 	}

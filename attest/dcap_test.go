@@ -30,7 +30,10 @@ type sharedCase struct {
 	wantStatus TCBStatus
 	wantAdv    []string
 	wantErr    error // set when the documented result is a rejection
-	check      func(t *testing.T, r *Result)
+	// below: the platform is below every TCB level component by component
+	// and is rated by Intel's level order (Result.TCBBelowEveryLevel).
+	below bool
+	check func(t *testing.T, r *Result)
 }
 
 func sharedCases() []sharedCase {
@@ -58,17 +61,25 @@ func sharedCases() []sharedCase {
 			},
 		},
 		{
-			// The README reports the published dcap-qvl result "verifies
-			// cryptographically; platform TCB not up to date". Every
-			// cryptographic check passes; the PCK certificate's SGX TCB
-			// component 8 (SEAMLDR ACM SVN 3) is below that of every TCB
-			// level (5), so Intel's component-wise rule finds no level:
-			// "TCB not supported". dcap-qvl compares the SVN arrays
-			// lexicographically and so lands on an OutOfDate level.
+			// README: "verifies cryptographically; platform TCB not up to
+			// date". Every cryptographic check passes. The PCK
+			// certificate's SGX TCB [3 3 2 2 4 1 0 3 0...] PCESVN 13 equals
+			// the newest level's except component 8 (SEAMLDR ACM, 3 where
+			// every level requires 5), so Intel's component-wise rule finds
+			// no level; in Intel's level order it follows the second level
+			// (OutOfDate, 2024-03-13), as in dcap-qvl. TEE_TCB_SVN [7 1 3]
+			// and module TDX_01 (SVN 7 >= 6) are current.
 			name: "dcap-qvl/tdx_quote_outdated", quote: "dcap-qvl/tdx_quote_outdated", collateral: "dcap-qvl/tdx_quote_outdated_collateral.json",
 			kind: KindTDX, from: "2026-02-18T10:58:51Z", until: "2026-03-20T10:41:15Z",
-			times:   []string{"2026-03-01T00:00:00Z"},
-			wantErr: ErrTCBLevelNotFound,
+			times:      []string{"2026-03-01T00:00:00Z"},
+			wantStatus: TCBOutOfDate,
+			wantAdv:    []string{"INTEL-SA-01036", "INTEL-SA-01079", "INTEL-SA-01099", "INTEL-SA-01103", "INTEL-SA-01111"},
+			below:      true,
+			check: func(t *testing.T, r *Result) {
+				if r.TDX == nil || !r.TDX.TD15 || r.Debug {
+					t.Fatalf("want a production TD 1.5 body, got %+v", r.TDX)
+				}
+			},
 		},
 		{
 			name: "oasis-core/sgx_v3_quote", quote: "oasis-core/sgx_v3_quote", collateral: "oasis-core/sgx_v3_quote_collateral.json",
@@ -104,6 +115,12 @@ func sharedCases() []sharedCase {
 			},
 		},
 		{
+			// README: "must be rejected: no TCB level of the collateral
+			// matches". PCK SGX TCB [3 3 2 2 2 1 0 2 0...] PCESVN 11 and
+			// TEE_TCB_SVN [3 0 4] against levels [5 5 2 2 3 1 0 3 0...]
+			// with TDX [3 0 5]: below every level component by component
+			// and in Intel's level order (microcode 3 < 5), so it is not
+			// rated at all.
 			name: "oasis-core/tdx_v4_quote_out_of_date", quote: "oasis-core/tdx_v4_quote_out_of_date", collateral: "oasis-core/tdx_v4_quote_out_of_date_collateral.json",
 			kind: KindTDX, from: "2023-06-18T08:42:58Z", until: "2023-07-08T07:24:59Z",
 			times:   []string{"1687091776"},
@@ -139,9 +156,9 @@ func TestAttestSharedQuotes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("at %s: %v", when.Format(time.RFC3339), err)
 				}
-				if res.Kind != c.kind || res.TCBStatus != c.wantStatus || !slices.Equal(res.AdvisoryIDs, c.wantAdv) {
-					t.Fatalf("at %s: %s %s %v, want %s %s %v", when.Format(time.RFC3339),
-						res.Kind, res.TCBStatus, res.AdvisoryIDs, c.kind, c.wantStatus, c.wantAdv)
+				if res.Kind != c.kind || res.TCBStatus != c.wantStatus || !slices.Equal(res.AdvisoryIDs, c.wantAdv) || res.TCBBelowEveryLevel != c.below {
+					t.Fatalf("at %s: %s %s %v below=%t, want %s %s %v below=%t", when.Format(time.RFC3339),
+						res.Kind, res.TCBStatus, res.AdvisoryIDs, res.TCBBelowEveryLevel, c.kind, c.wantStatus, c.wantAdv, c.below)
 				}
 				if !strings.HasPrefix(res.MeasurementID(), string(c.kind)+":") || len(res.MeasurementID()) != len(c.kind)+1+64 {
 					t.Fatalf("measurement ID %q", res.MeasurementID())

@@ -135,11 +135,11 @@ func (v *Verifier) verifyDCAP(kind Kind, raw, collateral []byte, now time.Time) 
 	}
 
 	// Everything is authentic; now rate the platform.
-	status, advisories, err := evaluateTCB(q, &tcbInfo, ext, qeLevel)
+	status, advisories, below, err := evaluateTCB(q, &tcbInfo, ext, qeLevel)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Kind: kind, TCBStatus: status, AdvisoryIDs: advisories}
+	res := &Result{Kind: kind, TCBStatus: status, AdvisoryIDs: advisories, TCBBelowEveryLevel: below}
 	if q.sgx != nil {
 		r := q.sgx
 		res.ReportData = r.reportData

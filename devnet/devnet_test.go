@@ -2,6 +2,7 @@ package devnet_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"testing"
@@ -131,4 +132,8 @@ func TestTransferAndRestart(t *testing.T) {
 	if _, nonce := balance(t, c, alice.Public().Hex()); nonce != 2 {
 		t.Errorf("alice nonce after restart %d, want 2", nonce)
 	}
+}
+
+func asTxErr(err error, target **client.TxError) bool {
+	return errors.As(err, target)
 }

@@ -86,8 +86,11 @@ unix seconds, or "now" to use this machine's clock.
 
 "verified" means the evidence is genuine and its collateral valid at that
 time; the TCB status and advisories are reported, not judged (the chain's
-registry decides which statuses it accepts). Debug TEEs and simulated
-evidence are rejected unless --allow-debug / --allow-simulated.
+registry decides which statuses it accepts). A platform below every Intel
+TCB level component by component is rated by Intel's level order, at best
+OutOfDate, with a warning; one below every level even in that order is not
+verified (tcb_level_not_found). Debug TEEs and simulated evidence are
+rejected unless --allow-debug / --allow-simulated.
 
 Quote services that return fixed-size buffers leave zero bytes after a DCAP
 quote; they are removed (with a warning) unless --strict, since the chain
@@ -254,6 +257,10 @@ func fillAttestOutput(out *attestVerifyOutput, r *attest.Result) {
 	out.ReportData = hex.EncodeToString(r.ReportData[:])
 	out.Debug = r.Debug
 	out.MeasurementID = r.MeasurementID()
+	if r.TCBBelowEveryLevel {
+		out.Warnings = append(out.Warnings, "the platform TCB is below every TCB level of the collateral component by component "+
+			"(Intel's QVL: TCB not supported); it is rated by the level it follows in Intel's level order, at best OutOfDate")
+	}
 	m := out.Measurement
 	h := hex.EncodeToString
 	switch {

@@ -74,8 +74,16 @@ func TestAttestCLIVerifySharedQuotes(t *testing.T) {
 			"ConfigurationAndSWHardeningNeeded", []string{"INTEL-SA-00289", "INTEL-SA-00615"}, "", nil, false},
 		{"dcap-qvl/tdx_quote", "dcap-qvl/tdx_quote_collateral.json", "2025-06-20T00:00:00Z", true, "tdx",
 			"UpToDate", []string{}, "", nil, true},
-		{"dcap-qvl/tdx_quote_outdated", "dcap-qvl/tdx_quote_outdated_collateral.json", "2026-03-01T00:00:00Z", false, "tdx",
-			"", []string{}, "tcb_level_not_found", nil, false},
+		// README: verifies cryptographically, platform TCB not up to date
+		// (below every level component by component, rated by Intel's
+		// level order: OutOfDate, with a warning).
+		{"dcap-qvl/tdx_quote_outdated", "dcap-qvl/tdx_quote_outdated_collateral.json", "2026-03-01T00:00:00Z", true, "tdx",
+			"OutOfDate", []string{"INTEL-SA-01036", "INTEL-SA-01079", "INTEL-SA-01099", "INTEL-SA-01103", "INTEL-SA-01111"}, "",
+			map[string]any{"tee_tcb_svn": "07010300000000000000000000000000", "tee_tcb_svn2": "0d010300000000000000000000000000"}, true},
+		{"dcap-qvl/tdx_quote_outdated", "dcap-qvl/tdx_quote_outdated_collateral.json", "2026-02-18T10:58:51Z", true, "tdx",
+			"OutOfDate", []string{"INTEL-SA-01036", "INTEL-SA-01079", "INTEL-SA-01099", "INTEL-SA-01103", "INTEL-SA-01111"}, "", nil, true},
+		{"dcap-qvl/tdx_quote_outdated", "dcap-qvl/tdx_quote_outdated_collateral.json", "2026-03-20T10:41:15Z", true, "tdx",
+			"OutOfDate", []string{"INTEL-SA-01036", "INTEL-SA-01079", "INTEL-SA-01099", "INTEL-SA-01103", "INTEL-SA-01111"}, "", nil, true},
 		{"oasis-core/sgx_v3_quote", "oasis-core/sgx_v3_quote_collateral.json", "1671497404", true, "sgx",
 			"SWHardeningNeeded", []string{"INTEL-SA-00615", "INTEL-SA-00657"}, "", map[string]any{
 				"mr_enclave":  "68823bc62f409ee33a32ea270cfe45d4b19a6fb3c8570d7bc186cbe062398e8f",
@@ -84,9 +92,19 @@ func TestAttestCLIVerifySharedQuotes(t *testing.T) {
 			}, false},
 		{"oasis-core/tdx_v4_quote", "oasis-core/tdx_v4_quote_collateral.json", "1725263032", true, "tdx",
 			"UpToDate", []string{}, "", map[string]any{"td_attributes": "0000001000000000"}, false},
+		// README: must be rejected, no TCB level matches (below every level
+		// even in Intel's level order).
 		{"oasis-core/tdx_v4_quote_out_of_date", "oasis-core/tdx_v4_quote_out_of_date_collateral.json", "1687091776", false, "tdx",
 			"", []string{}, "tcb_level_not_found", nil, false},
 		// Outside the collateral window.
+		{"dcap-qvl/tdx_quote_outdated", "dcap-qvl/tdx_quote_outdated_collateral.json", "2026-02-18T10:58:50Z", false, "tdx",
+			"", []string{}, "collateral_not_yet_valid", nil, false},
+		{"dcap-qvl/tdx_quote_outdated", "dcap-qvl/tdx_quote_outdated_collateral.json", "2026-03-20T10:41:16Z", false, "tdx",
+			"", []string{}, "collateral_expired", nil, false},
+		{"oasis-core/tdx_v4_quote_out_of_date", "oasis-core/tdx_v4_quote_out_of_date_collateral.json", "2023-06-18T08:42:57Z", false, "tdx",
+			"", []string{}, "collateral_not_yet_valid", nil, false},
+		{"oasis-core/tdx_v4_quote_out_of_date", "oasis-core/tdx_v4_quote_out_of_date_collateral.json", "2023-07-08T07:25:00Z", false, "tdx",
+			"", []string{}, "collateral_expired", nil, false},
 		{"dcap-qvl/sgx_quote", "dcap-qvl/sgx_quote_collateral.json", "2025-07-19T10:01:19Z", false, "sgx",
 			"", []string{}, "collateral_expired", nil, false},
 		{"oasis-core/sgx_v3_quote", "oasis-core/sgx_v3_quote_collateral.json", "2022-12-19T09:40:09Z", false, "sgx",

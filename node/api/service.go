@@ -15,6 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -175,6 +176,14 @@ func (s *Service) SubmitTx(ctx context.Context, req *connect.Request[nodev1.Subm
 		return connect.NewResponse(&nodev1.SubmitTxResponse{Result: &nodev1.TxResult{Hash: hash[:], Code: uint32(code), Codespace: types.Codespace, Log: log}}), nil
 	}
 	res, err := s.cmt.BroadcastTxSync(ctx, raw)
+	if errors.Is(err, mempool.ErrTxInCache) {
+		// The mempool's cache remembers these exact bytes: the transaction
+		// is pending or was committed recently.
+		return connect.NewResponse(&nodev1.SubmitTxResponse{Result: &nodev1.TxResult{
+			Hash: hash[:], Code: uint32(types.CodeDuplicateTx), Codespace: types.Codespace,
+			Log: "this transaction was already submitted (it is pending or recently committed)",
+		}}), nil
+	}
 	if err != nil {
 		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("broadcast: %w", err))
 	}
