@@ -1,38 +1,16 @@
 package bank
 
 import (
-	"bytes"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
+	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/types"
 )
 
-type memStore map[string][]byte
-
-func (m memStore) Get(k []byte) []byte { return m[string(k)] }
-func (m memStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
-func (m memStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
-func (m memStore) Delete(k []byte)     { delete(m, string(k)) }
-func (m memStore) Iterate(p []byte, fn func(k, v []byte) bool) {
-	var keys []string
-	for k := range m {
-		if bytes.HasPrefix([]byte(k), p) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !fn([]byte(k), m[k]) {
-			return
-		}
-	}
-}
-
 func setup(t *testing.T, ed uint64) (*Module, *types.Context) {
 	m := New()
-	ctx := &types.Context{Store: memStore{}, SS58Prefix: 42}
+	ctx := &types.Context{Store: store.NewMemory(), SS58Prefix: 42}
 	m.SetParams(ctx.Store, Params{ExistentialDeposit: types.NewAmount(ed)})
 	return m, ctx
 }

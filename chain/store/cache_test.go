@@ -10,28 +10,6 @@ import (
 	"github.com/veil-network/veil/chain/types"
 )
 
-// mapStore is a reference KVStore with sorted iteration.
-type mapStore map[string][]byte
-
-func (m mapStore) Get(k []byte) []byte { return m[string(k)] }
-func (m mapStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
-func (m mapStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
-func (m mapStore) Delete(k []byte)     { delete(m, string(k)) }
-func (m mapStore) Iterate(p []byte, fn func(k, v []byte) bool) {
-	var keys []string
-	for k := range m {
-		if bytes.HasPrefix([]byte(k), p) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !fn([]byte(k), m[k]) {
-			return
-		}
-	}
-}
-
 func dump(s types.KVStore, prefix []byte) []string {
 	var out []string
 	s.Iterate(prefix, func(k, v []byte) bool {
@@ -47,14 +25,12 @@ func dump(s types.KVStore, prefix []byte) []string {
 func TestCacheMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 200; round++ {
-		base := mapStore{}
+		base := NewMemory()
 		for i := 0; i < 20; i++ {
 			base.Set(fmt.Appendf(nil, "k/%02d", r.IntN(40)), fmt.Appendf(nil, "b%d", i))
 		}
-		ref := mapStore{}
-		for k, v := range base {
-			ref[k] = v
-		}
+		ref := NewMemory()
+		base.Iterate(nil, func(k, v []byte) bool { ref.Set(k, v); return true })
 		c := NewCache(base)
 		for i := 0; i < 30; i++ {
 			k := fmt.Appendf(nil, "k/%02d", r.IntN(40))
@@ -86,7 +62,7 @@ func TestCacheMatchesReference(t *testing.T) {
 }
 
 func TestCacheDiscardAndCopies(t *testing.T) {
-	base := mapStore{}
+	base := NewMemory()
 	c := NewCache(base)
 	v := []byte("v")
 	c.Set([]byte("a"), v)
@@ -96,7 +72,7 @@ func TestCacheDiscardAndCopies(t *testing.T) {
 	}
 	c.Discard()
 	c.Write()
-	if len(base) != 0 {
+	if base.Len() != 0 {
 		t.Fatal("discarded writes reached the parent")
 	}
 }

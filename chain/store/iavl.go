@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	corestore "cosmossdk.io/core/store"
 	"github.com/cosmos/iavl"
 	idb "github.com/cosmos/iavl/db"
 	ics23 "github.com/cosmos/ics23/go"
@@ -229,6 +230,11 @@ func (w workingStore) Delete(key []byte) {
 }
 func (w workingStore) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 	it, err := w.t.Iterator(prefix, types.PrefixEnd(prefix), true)
+	iterate(it, err, fn)
+}
+
+// iterate drives an IAVL iterator, raising backend errors as store failures.
+func iterate(it corestore.Iterator, err error, fn func(key, value []byte) bool) {
 	if err != nil {
 		fail("iterate", err)
 	}
@@ -265,15 +271,7 @@ func (s snapshotStore) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 		return
 	}
 	it, err := s.t.Iterator(prefix, types.PrefixEnd(prefix), true)
-	if err != nil {
-		fail("iterate", err)
-	}
-	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		if !fn(it.Key(), it.Value()) {
-			return
-		}
-	}
+	iterate(it, err, fn)
 }
 
 // iavlLogger adapts slog to IAVL's logger interface.

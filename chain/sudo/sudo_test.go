@@ -3,21 +3,14 @@ package sudo
 import (
 	"testing"
 
+	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/types"
 	sudov1 "github.com/veil-network/veil/gen/veil/sudo/v1"
 )
 
-type memStore map[string][]byte
-
-func (m memStore) Get(k []byte) []byte                    { return m[string(k)] }
-func (m memStore) Has(k []byte) bool                      { _, ok := m[string(k)]; return ok }
-func (m memStore) Set(k, v []byte)                        { m[string(k)] = append([]byte(nil), v...) }
-func (m memStore) Delete(k []byte)                        { delete(m, string(k)) }
-func (m memStore) Iterate([]byte, func(k, v []byte) bool) {}
-
 func TestSetSudoKey(t *testing.T) {
 	m := New()
-	ctx := &types.Context{Store: memStore{}, SS58Prefix: 42}
+	ctx := &types.Context{Store: store.NewMemory(), SS58Prefix: 42}
 	if err := m.InitGenesis(ctx, m.DefaultGenesis()); err != nil {
 		t.Fatal(err)
 	}
