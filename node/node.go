@@ -140,7 +140,7 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("start consensus node: %w", err)
 	}
 	n := &Node{Home: home, App: application, Comet: cn, log: log, rpcURL: httpURL(conf.RPC.ListenAddress), dbs: dbs}
-	svc := api.New(application, local.New(cn), cn.GenesisDoc(), log.With("component", "api"))
+	svc := api.New(application, local.New(cn), log.With("component", "api"))
 	n.API = svc
 	ln, err := net.Listen("tcp", vc.APIListen)
 	if err != nil {

@@ -44,7 +44,11 @@ type Tree struct {
 	tree *iavl.MutableTree
 	opts Options
 
-	mu      sync.RWMutex // guards latest, version, hash
+	mu sync.RWMutex // guards latest, version, hash
+	// saving is held for writing while a version is saved (and pruned) and
+	// for reading by every snapshot read: IAVL serves reads of the latest
+	// version from its fast index, which SaveVersion rewrites.
+	saving  sync.RWMutex
 	latest  *iavl.ImmutableTree
 	version int64
 	hash    []byte
@@ -113,6 +117,8 @@ func (s *Tree) WorkingHash() []byte { return s.tree.WorkingHash() }
 
 // Commit persists the working tree as the next version and prunes.
 func (s *Tree) Commit() ([]byte, int64, error) {
+	s.saving.Lock()
+	defer s.saving.Unlock()
 	hash, v, err := s.tree.SaveVersion()
 	if err != nil {
 		return nil, 0, fmt.Errorf("save state version: %w", err)
@@ -140,7 +146,7 @@ func (s *Tree) Working() types.KVStore { return workingStore{s.tree} }
 func (s *Tree) Committed() types.KVStore {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return snapshotStore{s.latest}
+	return snapshotStore{t: s.latest, saving: &s.saving}
 }
 
 // ErrVersionUnavailable is returned for pruned or future versions.
@@ -158,6 +164,8 @@ type Proven struct {
 // GetProven reads key at version (0 = latest committed) with an existence
 // or non-existence proof when prove is set.
 func (s *Tree) GetProven(key []byte, version int64, prove bool) (*Proven, error) {
+	s.saving.RLock()
+	defer s.saving.RUnlock()
 	s.mu.RLock()
 	latest := s.latest
 	s.mu.RUnlock()
@@ -249,12 +257,17 @@ func iterate(it corestore.Iterator, err error, fn func(key, value []byte) bool) 
 	}
 }
 
-type snapshotStore struct{ t *iavl.ImmutableTree }
+type snapshotStore struct {
+	t      *iavl.ImmutableTree
+	saving *sync.RWMutex
+}
 
 func (s snapshotStore) Get(key []byte) []byte {
 	if s.t == nil {
 		return nil
 	}
+	s.saving.RLock()
+	defer s.saving.RUnlock()
 	v, err := s.t.Get(key)
 	if err != nil {
 		fail("get", err)
@@ -266,12 +279,29 @@ func (s snapshotStore) Set(key, value []byte) {
 	panic("store: write to a committed snapshot")
 }
 func (s snapshotStore) Delete(key []byte) { panic("store: delete in a committed snapshot") }
+
+// Iterate collects the range under the read lock and calls fn after
+// releasing it, so fn may read the store again without a recursive read
+// lock (which would deadlock behind a waiting Commit).
 func (s snapshotStore) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 	if s.t == nil {
 		return
 	}
+	var kvs [][2][]byte
+	s.saving.RLock()
 	it, err := s.t.Iterator(prefix, types.PrefixEnd(prefix), true)
-	iterate(it, err, fn)
+	func() {
+		defer s.saving.RUnlock()
+		iterate(it, err, func(k, v []byte) bool {
+			kvs = append(kvs, [2][]byte{k, v})
+			return true
+		})
+	}()
+	for _, kv := range kvs {
+		if !fn(kv[0], kv[1]) {
+			return
+		}
+	}
 }
 
 // iavlLogger adapts slog to IAVL's logger interface.

@@ -17,7 +17,6 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/rpc/client/local"
-	cmttypes "github.com/cometbft/cometbft/types"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/veil-network/veil/chain/app"
@@ -32,20 +31,17 @@ const MaxWait = 60 * time.Second
 
 // Service implements nodev1connect.NodeServiceHandler.
 type Service struct {
-	app         *app.App
-	cmt         *local.Local
-	genesis     *cmttypes.GenesisDoc
-	genesisHash []byte
-	log         *slog.Logger
-	closing     chan struct{}
+	app     *app.App
+	cmt     *local.Local
+	log     *slog.Logger
+	closing chan struct{}
 }
 
 var _ nodev1connect.NodeServiceHandler = (*Service)(nil)
 
 // New builds the service.
-func New(a *app.App, cmt *local.Local, gen *cmttypes.GenesisDoc, log *slog.Logger) *Service {
-	h := app.GenesisHash(gen.ChainID, gen.InitialHeight, gen.GenesisTime, gen.AppState)
-	return &Service{app: a, cmt: cmt, genesis: gen, genesisHash: h[:], log: log, closing: make(chan struct{})}
+func New(a *app.App, cmt *local.Local, log *slog.Logger) *Service {
+	return &Service{app: a, cmt: cmt, log: log, closing: make(chan struct{})}
 }
 
 // Close ends open streams so the HTTP server can shut down promptly.
@@ -119,6 +115,11 @@ func (s *Service) GetStatus(ctx context.Context, _ *connect.Request[nodev1.GetSt
 		return nil, connect.NewError(connect.CodeUnavailable, errors.New("the chain has not committed its first block yet"))
 	}
 	cp := s.app.ChainParams()
+	// The app's genesis hash, fixed at InitChain and kept in state. The
+	// genesis document CometBFT hands over after a restart is re-encoded
+	// from its database (app_state compacted), so hashing it again would
+	// give another value than the one worker registrations are bound to.
+	genesisHash := s.app.GenesisHash()
 	committed := s.app.Tree().Committed()
 	ap := s.app.Auth.Params(committed)
 	bp := s.app.Bank.Params(committed)
@@ -139,7 +140,7 @@ func (s *Service) GetStatus(ctx context.Context, _ *connect.Request[nodev1.GetSt
 		EarliestHeight:     st.SyncInfo.EarliestBlockHeight,
 		Version:            app.Version,
 		MessageWeights:     s.app.Router().Weights(),
-		GenesisHash:        s.genesisHash,
+		GenesisHash:        genesisHash[:],
 		MaxTxLifetime:      ap.MaxTxLifetime,
 	}), nil
 }

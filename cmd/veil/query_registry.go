@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/veil-network/veil/chain/registry"
+)
+
+func init() {
+	queryCommands = append(queryCommands, newQueryWorkersCmd, newQueryWorkerCmd, newQueryMeasurementsCmd)
+}
+
+// workerListEntry is one row of 'veil query workers': the record without
+// its 1216-byte HPKE key ('veil query worker ID' shows everything).
+type workerListEntry struct {
+	Identity     string   `json:"identity"`
+	Operator     string   `json:"operator"`
+	TEEKind      string   `json:"tee_kind"`
+	Measurement  string   `json:"measurement"`
+	TCBStatus    string   `json:"tcb_status"`
+	AdvisoryIDs  []string `json:"advisory_ids"`
+	Confidence   uint32   `json:"confidence"`
+	RegisteredAt int64    `json:"registered_at"`
+	AttestedAt   int64    `json:"attested_at"`
+	ExpiresAt    int64    `json:"expires_at"`
+	Stale        bool     `json:"stale"`
+	Simulated    bool     `json:"simulated"`
+	Version      string   `json:"version"`
+}
+
+func newQueryWorkersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "workers",
+		Short: "List the TEE workers in the registry",
+		Long: `List every worker in the registry, sorted by identity: its operator, TEE kind,
+attested code measurement, TCB status and confidence (1 best … 4; 5 for
+simulated workers), the heights of its first registration, latest attestation
+and expiry, and whether its attestation has expired (stale) at the latest
+height. Relayers re-attest their workers before expiry.`,
+		Example: `  veil query workers
+  veil query workers -o json`,
+		Args: cobra.NoArgs,
+	}
+	cf := addClientFlags(cmd)
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := cf.dial()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := cf.context(cmd)
+		defer cancel()
+		var views []registry.WorkerView
+		height, err := c.QueryModule(ctx, registry.Name, "workers", nil, &views)
+		if err != nil {
+			return err
+		}
+		list := make([]workerListEntry, len(views))
+		for i, v := range views {
+			list[i] = workerListEntry{
+				Identity: v.Identity, Operator: v.Operator, TEEKind: v.TEEKind, Measurement: v.Measurement,
+				TCBStatus: v.TCBStatus, AdvisoryIDs: v.AdvisoryIDs, Confidence: v.Confidence, RegisteredAt: v.RegisteredAt,
+				AttestedAt: v.AttestedAt, ExpiresAt: v.ExpiresAt, Stale: v.Stale, Simulated: v.Simulated, Version: v.Version,
+			}
+		}
+		return printResult(cmd.OutOrStdout(), *out, list, func(w io.Writer) error {
+			if len(list) == 0 {
+				fmt.Fprintf(w, "no workers registered (height %d)\n", height)
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "IDENTITY\tOPERATOR\tTEE\tTCB\tCONF\tEXPIRES\tSTATE")
+			for _, e := range list {
+				state := "valid"
+				if e.Stale {
+					state = "stale"
+				}
+				fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%d\t%d\t%s\n", e.Identity[:18], e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%d worker(s) at height %d\n", len(list), height)
+			return nil
+		})
+	}
+	return cmd
+}
+
+func newQueryWorkerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker IDENTITY",
+		Short: "Show one worker's registry record",
+		Long: `Show one worker's registry record. IDENTITY is the worker's 32-byte ed25519
+identity key in hex (with or without 0x), as 'veil query workers' and the
+worker's own Info endpoint print it.`,
+		Example: `  veil query worker 0x5b68…(64 hex digits)
+  veil query worker 5b68…(64 hex digits) -o json`,
+		Args: cobra.ExactArgs(1),
+	}
+	cf := addClientFlags(cmd)
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if _, err := registry.ParseIdentity(args[0]); err != nil {
+			return err
+		}
+		c, err := cf.dial()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := cf.context(cmd)
+		defer cancel()
+		var v registry.WorkerView
+		if _, err := c.QueryModule(ctx, registry.Name, "worker", registry.WorkerQuery{Identity: args[0]}, &v); err != nil {
+			return err
+		}
+		return printResult(cmd.OutOrStdout(), *out, v, func(w io.Writer) error {
+			state := "valid"
+			if v.Stale {
+				state = "stale (attestation expired; its relayer must re-attest)"
+			}
+			fmt.Fprintf(w, "identity       %s\n", v.Identity)
+			fmt.Fprintf(w, "operator       %s\n", v.Operator)
+			fmt.Fprintf(w, "tee            %s (simulated: %v)\n", v.TEEKind, v.Simulated)
+			fmt.Fprintf(w, "measurement    %s\n", v.Measurement)
+			fmt.Fprintf(w, "tcb            %s, confidence %d, advisories %v\n", v.TCBStatus, v.Confidence, v.AdvisoryIDs)
+			fmt.Fprintf(w, "registered at  %d, attested at %d, expires at %d\n", v.RegisteredAt, v.AttestedAt, v.ExpiresAt)
+			fmt.Fprintf(w, "state          %s\n", state)
+			fmt.Fprintf(w, "version        %s\n", v.Version)
+			fmt.Fprintf(w, "hpke suite     kem %#04x kdf %#04x aead %#04x, key %s…\n", v.HPKESuite.KEM, v.HPKESuite.KDF, v.HPKESuite.AEAD, v.HPKEPublicKey[:min(len(v.HPKEPublicKey), 18)])
+			return nil
+		})
+	}
+	return cmd
+}
+
+func newQueryMeasurementsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "measurements",
+		Short: "List the code measurements the registry allows",
+		Long: `List the allowlist of code measurements ("<kind>:<sha256 hex>", as
+'veil attest verify' prints measurement_id) that workers may register with.
+Governance changes it with 'veil tx registry add-measurement/remove-measurement'.`,
+		Example: `  veil query measurements -o json`,
+		Args:    cobra.NoArgs,
+	}
+	cf := addClientFlags(cmd)
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := cf.dial()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := cf.context(cmd)
+		defer cancel()
+		var list []registry.MeasurementView
+		if _, err := c.QueryModule(ctx, registry.Name, "measurements", nil, &list); err != nil {
+			return err
+		}
+		return printResult(cmd.OutOrStdout(), *out, list, func(w io.Writer) error {
+			for _, m := range list {
+				fmt.Fprintf(w, "%s  %q (added at %d)\n", m.ID, m.Label, m.AddedAt)
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(w, "the allowlist is empty: no worker can register")
+			}
+			return nil
+		})
+	}
+	return cmd
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/veil-network/veil/client"
+	"github.com/veil-network/veil/crypto/keys"
+	"github.com/veil-network/veil/relay"
+	"github.com/veil-network/veil/worker"
+)
+
+func init() { registerCommand(newRelayCmd) }
+
+func newRelayCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "relay --worker URL --node URL --operator KEY",
+		Short: "Register a TEE worker on chain and keep its attestation fresh",
+		Long: `Run a relayer for one worker: it reads the worker's identity and fresh
+attestation evidence from the worker API, fetches the vendor collateral
+(Intel TCB info, QE identity and CRLs from Intel PCS or your PCCS, cached on
+disk; none for simulated and SEV-SNP evidence), and submits MsgRegisterWorker
+from the operator account, which then owns the worker on chain. It re-attests
+at --reattest-percent of the validity window (default 80%: after ~19 h of a
+24 h window), retries failures with exponential backoff, and runs until
+interrupted.
+
+At a worker's first start the relayer binds it to the chain of --node (see
+docs/registry.md, "Trust assumptions").
+
+--operator takes a secret URI (//Alice, a phrase) or a keyring name ('veil
+keys add'); the relayer never sees the worker's keys.`,
+		Example: `  veil relay --worker http://127.0.0.1:26700 --node http://127.0.0.1:26602 --operator //Bob
+  veil relay --worker http://127.0.0.1:26700 --network ~/.veil/dev/network.json --operator myoperator --keyring ~/.veil/keyring
+  veil relay --worker http://10.0.0.5:26700 --node https://rpc.example.org --operator op --pcs-url https://pccs.internal:8081`,
+		Args: cobra.NoArgs,
+	}
+	var workerURL, operator, scheme, pcsURL, rootCRL, cacheDir string
+	var pct int
+	var poll time.Duration
+	cf := &clientFlags{}
+	cmd.Flags().StringVar(&workerURL, "worker", "http://"+worker.DefaultListen, "worker API URL")
+	cmd.Flags().StringVar(&cf.node, "node", "", "node API URL (overrides --network)")
+	cmd.Flags().StringVar(&cf.network, "network", client.DefaultNetworkFile(), "network.json written by 'veil dev' (ignored when --node is set)")
+	cmd.Flags().StringVar(&operator, "operator", "", "operator account: secret URI or keyring name (required)")
+	cmd.Flags().StringVar(&scheme, "scheme", "sr25519", "operator key scheme: sr25519 or ed25519")
+	addKeyringFlags(cmd, true)
+	cmd.Flags().StringVar(&pcsURL, "pcs-url", relay.DefaultPCSURL, "Intel PCS or PCCS base URL for SGX/TDX collateral")
+	cmd.Flags().StringVar(&rootCRL, "root-crl-url", relay.DefaultRootCACRLURL, "URL of the Intel SGX Root CA CRL (DER or hex)")
+	cmd.Flags().StringVar(&cacheDir, "collateral-cache", filepath.Join(filepath.Dir(defaultDevHome()), "pcs-cache"), "directory caching collateral responses (empty: no cache)")
+	cmd.Flags().IntVar(&pct, "reattest-percent", relay.DefaultReattestPercent, "re-attest at this percentage of the validity window (1-99)")
+	cmd.Flags().DurationVar(&poll, "poll", relay.DefaultPollInterval, "how often to check the worker and the chain")
+	_ = cmd.MarkFlagRequired("operator")
+	lf := addLogFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		log, err := lf.logger()
+		if err != nil {
+			return err
+		}
+		if pct < 1 || pct > 99 {
+			return errors.New("--reattest-percent must be between 1 and 99")
+		}
+		sch, err := keys.ParseScheme(scheme)
+		if err != nil {
+			return err
+		}
+		signer, err := resolveSigner(cmd, operator, sch)
+		if err != nil {
+			return err
+		}
+		c, err := cf.dial()
+		if err != nil {
+			return err
+		}
+		r, err := relay.New(relay.Config{
+			WorkerURL: workerURL, Node: c, Operator: signer, ReattestPercent: pct, PollInterval: poll, Logger: log,
+			Collateral: &relay.PCS{BaseURL: pcsURL, RootCACRLURL: rootCRL, CacheDir: cacheDir, Logger: log},
+		})
+		if err != nil {
+			return err
+		}
+		return r.Run(cmd.Context())
+	}
+	return cmd
+}

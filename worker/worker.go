@@ -1,0 +1,428 @@
+// Package worker is Veil's TEE worker (Phala's pRuntime): inside a trusted
+// execution environment it generates its identity and HPKE keys, seals them
+// to the platform, and serves its API (WorkerService over Connect) to the
+// relayer, which registers it on chain with fresh attestation evidence.
+//
+// What it does not do yet: follow the chain with a light client (the
+// synced height it reports is 0), hold contract keys or execute contracts.
+// Until the light client exists, the worker takes the chain it serves
+// (chain id + genesis hash) from its operator (flags) or, at first start,
+// from the relayer's node; see docs/registry.md, "Trust assumptions".
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/registry"
+	"github.com/veil-network/veil/chain/types"
+	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
+	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
+	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+)
+
+// Version is the worker software version it declares at registration.
+const Version = "0.1.0"
+
+// DefaultListen is the worker API's default address: loopback only, for
+// the relayer on the same host.
+const DefaultListen = "127.0.0.1:26700"
+
+// SimulatedWarning is printed (and logged) whenever a worker runs on the
+// simulated platform.
+const SimulatedWarning = `SIMULATED TEE: this worker runs WITHOUT any trusted execution environment.
+Its keys, its memory and everything users send it are readable by this host.
+Use it only on development networks (genesis allow_simulated_tee = true).`
+
+// Config configures a worker.
+type Config struct {
+	// Home holds the sealed keys (and the simulated platform's seed).
+	Home string
+	// TEE is the platform kind: simulated, tdx or sev-snp.
+	TEE attest.Kind
+	// Listen is the API address (default DefaultListen).
+	Listen string
+	// AllowRemote permits a non-loopback Listen address. The API hands out
+	// operator consents, so only the operator's relayer should reach it.
+	AllowRemote bool
+	// ChainID and GenesisHash bind the worker to a chain explicitly. When
+	// empty the worker waits for its relayer to Bind it (trusting the
+	// relayer's node at first start). A worker already bound refuses
+	// another chain.
+	ChainID     string
+	GenesisHash []byte
+	// SimulatedMeasurement is what a simulated platform claims (default
+	// registry.DevWorkerMeasurement(), which dev genesis allows).
+	SimulatedMeasurement []byte
+	// Platform overrides the platform (tests).
+	Platform attest.Platform
+	Logger   *slog.Logger
+}
+
+// binding is the chain a worker serves.
+type binding struct {
+	bound       bool
+	chainID     string
+	genesisHash [32]byte
+}
+
+// Worker is a running worker.
+type Worker struct {
+	cfg      Config
+	log      *slog.Logger
+	platform attest.Platform
+	keys     *Keys
+	store    *keyStore
+
+	mu           sync.Mutex
+	binding      binding
+	registration *workerv1.Registration
+	// attestMu serializes evidence requests: hardware quote generation is
+	// one request at a time anyway, and it bounds the load a caller can
+	// put on the quoting service.
+	attestMu sync.Mutex
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// New opens the platform, loads the sealed keys (or generates and seals
+// new ones) and applies the configured binding. Call Start to serve.
+func New(ctx context.Context, cfg Config) (*Worker, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Home == "" {
+		return nil, errors.New("worker: a home directory is required")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("worker home: %w", err)
+	}
+	p, err := openPlatform(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{cfg: cfg, log: log, platform: p,
+		registration: &workerv1.Registration{State: workerv1.RegistrationState_REGISTRATION_STATE_UNREGISTERED}}
+	if p.Kind() == attest.KindSimulated {
+		log.Warn(SimulatedWarning)
+	}
+	if w.store, err = openKeyStore(ctx, p, cfg.Home); err != nil {
+		return nil, err
+	}
+	keys, b, err := w.store.load()
+	if err != nil {
+		return nil, err
+	}
+	fresh := keys == nil
+	if fresh {
+		if keys, err = generateKeys(); err != nil {
+			return nil, err
+		}
+	}
+	w.keys, w.binding = keys, b
+	if cfg.ChainID != "" || len(cfg.GenesisHash) > 0 {
+		if err := w.bind(cfg.ChainID, cfg.GenesisHash); err != nil {
+			return nil, err
+		}
+	} else if fresh {
+		if err := w.store.save(keys, w.binding); err != nil {
+			return nil, err
+		}
+	}
+	if w.store.ephemeral() {
+		log.Warn("the platform has no sealing key: the worker's keys live only in memory and a restart registers a new identity", "tee", p.Kind())
+	}
+	log.Info("worker keys ready", "identity", hex.EncodeToString(keys.Public()), "hpke_key_sha256", fingerprint(keys.HPKEPublic),
+		"new", fresh, "tee", p.Kind(), "bound", w.binding.bound, "chain_id", w.binding.chainID)
+	return w, nil
+}
+
+func fingerprint(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:8])
+}
+
+func openPlatform(cfg Config) (attest.Platform, error) {
+	if cfg.Platform != nil {
+		return cfg.Platform, nil
+	}
+	switch cfg.TEE {
+	case attest.KindSimulated:
+		seed, err := loadSimulatedSeed(cfg.Home)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(seed)
+		m := cfg.SimulatedMeasurement
+		if len(m) == 0 {
+			m = registry.DevWorkerMeasurement()
+		}
+		return attest.NewSimulatedPlatform(seed, m)
+	case attest.KindTDX:
+		return attest.NewTDXPlatform()
+	case attest.KindSEVSNP:
+		return attest.NewSEVSNPPlatform()
+	case attest.KindSGX:
+		return nil, errors.New("the Go worker cannot run inside SGX; use tdx or sev-snp (see docs/registry.md)")
+	}
+	return nil, fmt.Errorf("unknown TEE %q (want simulated, tdx or sev-snp)", cfg.TEE)
+}
+
+// checkBinding validates a chain id and genesis hash from a caller.
+func checkBinding(chainID string, genesisHash []byte) error {
+	if chainID == "" || len(chainID) > 50 {
+		return fmt.Errorf("chain id must have 1..50 bytes, got %d", len(chainID))
+	}
+	if len(genesisHash) != 32 {
+		return fmt.Errorf("genesis hash must be 32 bytes, got %d", len(genesisHash))
+	}
+	return nil
+}
+
+// errAlreadyBound: a bound worker never switches chains; its identity's
+// consents and evidence are for the first.
+var errAlreadyBound = errors.New("the worker is bound to another chain")
+
+// bind binds the worker to a chain once and seals the binding with its keys.
+func (w *Worker) bind(chainID string, genesisHash []byte) error {
+	if err := checkBinding(chainID, genesisHash); err != nil {
+		return fmt.Errorf("%w: %w", errInvalid, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.binding.bound {
+		if w.binding.chainID == chainID && bytes.Equal(w.binding.genesisHash[:], genesisHash) {
+			return nil
+		}
+		return fmt.Errorf("%w (%s, genesis %x); asked for %s, genesis %x", errAlreadyBound,
+			w.binding.chainID, w.binding.genesisHash[:8], chainID, genesisHash[:min(8, len(genesisHash))])
+	}
+	nb := binding{bound: true, chainID: chainID, genesisHash: [32]byte(genesisHash)}
+	if err := w.store.save(w.keys, nb); err != nil {
+		return err
+	}
+	w.binding = nb
+	w.log.Info("worker bound to chain", "chain_id", chainID, "genesis_hash", hex.EncodeToString(genesisHash))
+	return nil
+}
+
+// Identity is the worker's ed25519 identity public key.
+func (w *Worker) Identity() ed25519.PublicKey { return w.keys.Public() }
+
+// Kind is the platform's TEE kind.
+func (w *Worker) Kind() attest.Kind { return w.platform.Kind() }
+
+// workerInfo is what the registration declares; chain fields are empty
+// while unbound.
+func (w *Worker) workerInfo() *registryv1.WorkerInfo {
+	w.mu.Lock()
+	b := w.binding
+	w.mu.Unlock()
+	wi := &registryv1.WorkerInfo{
+		Identity: w.keys.Public(), HpkePublicKey: bytes.Clone(w.keys.HPKEPublic),
+		HpkeSuite: &registryv1.HPKESuite{KemId: registry.HPKEKEMID, KdfId: registry.HPKEKDFID, AeadId: registry.HPKEAEADID},
+		TeeKind:   string(w.platform.Kind()), Version: Version,
+	}
+	if b.bound {
+		wi.ChainId, wi.GenesisHash = b.chainID, bytes.Clone(b.genesisHash[:])
+	}
+	return wi
+}
+
+// Info is the API's Info answer.
+func (w *Worker) Info() *workerv1.InfoResponse {
+	w.mu.Lock()
+	bound := w.binding.bound
+	reg := proto.Clone(w.registration).(*workerv1.Registration)
+	w.mu.Unlock()
+	return &workerv1.InfoResponse{
+		WorkerInfo: w.workerInfo(), Bound: bound, Simulated: w.platform.Kind() == attest.KindSimulated,
+		Registration: reg, SyncedHeight: 0,
+	}
+}
+
+// Attest produces fresh evidence over the worker's report data and the
+// identity's consent to operator.
+func (w *Worker) Attest(ctx context.Context, operator []byte) (*workerv1.AttestationResponse, error) {
+	op, err := types.AccountFromBytes(operator)
+	if err != nil || op.IsZero() {
+		return nil, fmt.Errorf("%w: operator must be a non-zero 32-byte account id", errInvalid)
+	}
+	w.mu.Lock()
+	b := w.binding
+	w.mu.Unlock()
+	if !b.bound {
+		return nil, errUnbound
+	}
+	w.attestMu.Lock()
+	defer w.attestMu.Unlock()
+	pub := w.keys.Public()
+	rd := registry.ReportData(b.chainID, b.genesisHash, pub, w.keys.HPKEPublic)
+	ev, err := w.platform.Evidence(ctx, rd)
+	if err != nil {
+		return nil, fmt.Errorf("evidence from the %s platform: %w", w.platform.Kind(), err)
+	}
+	sig := ed25519.Sign(w.keys.Identity, registry.OperatorMessage(b.chainID, b.genesisHash, pub, op))
+	w.log.Debug("attestation produced", "operator", op.Hex(), "evidence_bytes", len(ev.Quote))
+	return &workerv1.AttestationResponse{
+		WorkerInfo: w.workerInfo(), Evidence: &registryv1.Evidence{Kind: string(ev.Kind), Quote: ev.Quote},
+		ReportData: rd[:], OperatorSignature: sig,
+	}, nil
+}
+
+// errInvalid marks errors in a caller's input.
+var errInvalid = errors.New("invalid request")
+
+var errUnbound = errors.New("the worker is not bound to a chain yet: start it with --chain-id and --genesis-hash, or let its relayer bind it")
+
+// maxLogBytes bounds the rejection reason a relayer may report.
+const maxLogBytes = 1024
+
+// noteRegistration records a relayer's report after validating its shape.
+func (w *Worker) noteRegistration(r *workerv1.Registration) error {
+	if r == nil {
+		return fmt.Errorf("%w: registration is missing", errInvalid)
+	}
+	if n := len(r.GetOperator()); n != 0 && n != 32 {
+		return fmt.Errorf("%w: operator must be 32 bytes, got %d", errInvalid, n)
+	}
+	if n := len(r.GetTxHash()); n != 0 && n != 32 {
+		return fmt.Errorf("%w: tx hash must be 32 bytes, got %d", errInvalid, n)
+	}
+	if len(r.GetLog()) > maxLogBytes {
+		return fmt.Errorf("%w: log longer than %d bytes", errInvalid, maxLogBytes)
+	}
+	if _, ok := workerv1.RegistrationState_name[int32(r.GetState())]; !ok || r.GetState() == workerv1.RegistrationState_REGISTRATION_STATE_UNSPECIFIED {
+		return fmt.Errorf("%w: unknown registration state %d", errInvalid, r.GetState())
+	}
+	if r.GetRegisteredAt() < 0 || r.GetExpiresAt() < 0 || r.GetObservedHeight() < 0 {
+		return fmt.Errorf("%w: heights must not be negative", errInvalid)
+	}
+	w.mu.Lock()
+	w.registration = proto.Clone(r).(*workerv1.Registration)
+	w.mu.Unlock()
+	return nil
+}
+
+// Start listens on the configured address and serves the API in the
+// background. It refuses a non-loopback address unless AllowRemote.
+func (w *Worker) Start() error {
+	ln, err := net.Listen("tcp", w.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("worker API listen on %s: %w", w.cfg.Listen, err)
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() && !w.cfg.AllowRemote {
+		ln.Close()
+		return fmt.Errorf("worker API address %s is not loopback: the API hands out operator consents, so expose it only with --allow-remote behind a firewall", w.cfg.Listen)
+	}
+	w.ln = ln
+	w.srv = w.httpServer()
+	go func() {
+		if err := w.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			w.log.Error("worker API stopped", "err", err)
+		}
+	}()
+	w.log.Info("worker API listening", "url", w.URL())
+	return nil
+}
+
+// URL is the API's base URL (after Start).
+func (w *Worker) URL() string {
+	if w.ln == nil {
+		return ""
+	}
+	return "http://" + w.ln.Addr().String()
+}
+
+// Close stops the API.
+func (w *Worker) Close() error {
+	if w.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return w.srv.Shutdown(ctx)
+}
+
+// maxRequestBytes bounds API request bodies: every request is tiny.
+const maxRequestBytes = 16 * 1024
+
+func (w *Worker) httpServer() *http.Server {
+	mux := http.NewServeMux()
+	path, h := workerv1connect.NewWorkerServiceHandler(&service{w: w},
+		connect.WithReadMaxBytes(maxRequestBytes),
+		connect.WithRecover(func(_ context.Context, spec connect.Spec, _ http.Header, r any) error {
+			w.log.Error("worker API handler panicked", "procedure", spec.Procedure, "panic", r)
+			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+		}))
+	mux.Handle(path, h)
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) })
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: &protocols}
+}
+
+// service adapts the worker to the generated Connect interface.
+type service struct{ w *Worker }
+
+var _ workerv1connect.WorkerServiceHandler = (*service)(nil)
+
+func (s *service) Info(context.Context, *connect.Request[workerv1.InfoRequest]) (*connect.Response[workerv1.InfoResponse], error) {
+	return connect.NewResponse(s.w.Info()), nil
+}
+
+func (s *service) Attestation(ctx context.Context, req *connect.Request[workerv1.AttestationRequest]) (*connect.Response[workerv1.AttestationResponse], error) {
+	r, err := s.w.Attest(ctx, req.Msg.GetOperator())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(r), nil
+}
+
+func (s *service) Bind(_ context.Context, req *connect.Request[workerv1.BindRequest]) (*connect.Response[workerv1.BindResponse], error) {
+	if err := s.w.bind(req.Msg.GetChainId(), req.Msg.GetGenesisHash()); err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&workerv1.BindResponse{WorkerInfo: s.w.workerInfo()}), nil
+}
+
+func (s *service) ReportRegistration(_ context.Context, req *connect.Request[workerv1.ReportRegistrationRequest]) (*connect.Response[workerv1.ReportRegistrationResponse], error) {
+	if err := s.w.noteRegistration(req.Msg.GetRegistration()); err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&workerv1.ReportRegistrationResponse{}), nil
+}
+
+// connectError maps worker errors onto Connect codes: bad input, wrong
+// state, or a failure of the platform/disk.
+func connectError(err error) error {
+	switch {
+	case errors.Is(err, errInvalid):
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, errUnbound), errors.Is(err, errAlreadyBound):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	default:
+		return connect.NewError(connect.CodeUnavailable, err)
+	}
+}
