@@ -39,6 +39,19 @@ type Validator struct {
 type WorkerInfo struct {
 	Name string `json:"name"`
 	API  string `json:"api"`
+	// Identity is the worker's ed25519 identity key (0x hex), its id in
+	// the registry.
+	Identity string `json:"identity,omitempty"`
+	// TEE is the platform kind ("simulated" on dev networks).
+	TEE string `json:"tee,omitempty"`
+	// Operator is the SS58 address of the account that registers the
+	// worker; OperatorURI its (dev-known) secret URI.
+	Operator    string `json:"operator,omitempty"`
+	OperatorURI string `json:"operator_uri,omitempty"`
+	// Home is the worker's data directory; RelayNode the API its relayer
+	// submits to.
+	Home      string `json:"home,omitempty"`
+	RelayNode string `json:"relay_node,omitempty"`
 }
 
 // DefaultNetworkFile is ~/.veil/dev/network.json.

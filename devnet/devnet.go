@@ -23,6 +23,8 @@ import (
 	"github.com/veil-network/veil/chain/app"
 	"github.com/veil-network/veil/client"
 	"github.com/veil-network/veil/node"
+	"github.com/veil-network/veil/relay"
+	"github.com/veil-network/veil/worker"
 )
 
 // DefaultChainID of dev networks.
@@ -47,6 +49,14 @@ type Options struct {
 	// BlockTime is the target block interval (default 1s).
 	BlockTime time.Duration
 	Verbose   bool
+	// Workers is the number of simulated TEE workers, each with its own
+	// relayer registering it from the operator account WorkerOperatorURI(i)
+	// (funded in genesis). 0 runs none.
+	Workers int
+	// EditGenesis, when set, edits the dev genesis app_state last (after
+	// the staking section with the validators is added), e.g. to shorten
+	// eras in tests.
+	EditGenesis func(app.GenesisState) error
 }
 
 // Network is a running dev network.
@@ -55,6 +65,11 @@ type Network struct {
 	Nodes   []*node.Node
 	Info    *client.Network
 	netFile string
+	// Workers and their Relayers, index-aligned with Info.Workers.
+	Workers  []*worker.Worker
+	Relayers []*relay.Relayer
+	stopRel  context.CancelFunc
+	relDone  chan struct{}
 }
 
 type ports struct{ p2p, rpc, api int }
@@ -192,6 +207,10 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		n.Stop()
 		return nil, fmt.Errorf("network did not produce a block: %w", err)
 	}
+	if err := n.startWorkers(); err != nil {
+		n.Stop()
+		return nil, err
+	}
 	if err := n.Info.Write(n.netFile); err != nil {
 		n.Stop()
 		return nil, err
@@ -224,6 +243,19 @@ func writeGenesis(o Options) error {
 			return err
 		}
 	}
+	appState, err := fundWorkerOperators(appState, o.Workers)
+	if err != nil {
+		return err
+	}
+	// The validators are staking's genesis validators; genesis.json lists
+	// them with the power staking's InitChain gives them, so both agree.
+	appState, power, err := addStakingGenesis(appState, o.Home, o.Validators)
+	if err != nil {
+		return err
+	}
+	if appState, err = editGenesis(appState, o.EditGenesis); err != nil {
+		return err
+	}
 	doc := &cmttypes.GenesisDoc{
 		ChainID:         o.ChainID,
 		GenesisTime:     time.Now().UTC().Round(time.Millisecond),
@@ -237,7 +269,7 @@ func writeGenesis(o Options) error {
 			return err
 		}
 		doc.Validators = append(doc.Validators, cmttypes.GenesisValidator{
-			Address: pub.Address(), PubKey: pub, Power: 10, Name: fmt.Sprintf("validator%d", i),
+			Address: pub.Address(), PubKey: pub, Power: power, Name: fmt.Sprintf("validator%d", i),
 		})
 	}
 	if err := doc.ValidateAndComplete(); err != nil {
@@ -254,6 +286,7 @@ func writeGenesis(o Options) error {
 // Stop stops every node (in reverse order) and removes network.json so
 // clients do not talk to a stopped network.
 func (n *Network) Stop() error {
+	n.stopWorkers()
 	var errs []error
 	for i := len(n.Nodes) - 1; i >= 0; i-- {
 		if err := n.Nodes[i].Stop(); err != nil {

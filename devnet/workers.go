@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/veil-network/veil/attest"
 	"github.com/veil-network/veil/chain/bank"
@@ -20,6 +21,10 @@ import (
 // PortBase+WorkerPortOffset+i (26700 for the first worker by default, the
 // worker's own default port).
 const WorkerPortOffset = 100
+
+// DevReportEvery is how often (in verified blocks) dev workers report their
+// sync height on chain, so 'veil query workers' shows it moving.
+const DevReportEvery = 20
 
 // WorkerOperatorURI is the secret URI of worker i's operator account:
 // //Alice//worker<i> (sr25519), a dev-known account derived from //Alice
@@ -81,8 +86,9 @@ func fundWorkerOperators(appState json.RawMessage, n int) (json.RawMessage, erro
 }
 
 // startWorkers starts Opts.Workers simulated workers and their relayers.
-// Each relayer talks to validator i mod N and registers in the background;
-// with 1 s blocks a worker is registered a few seconds after start.
+// Each relayer talks to validator i mod N, registers its worker in the
+// background (with 1 s blocks, a few seconds after start) and keeps it in
+// sync: light blocks, proven messages, egress.
 func (n *Network) startWorkers() error {
 	if n.Opts.Workers <= 0 {
 		return nil
@@ -97,7 +103,8 @@ func (n *Network) startWorkers() error {
 		}
 		name := fmt.Sprintf("worker%d", i)
 		log := n.Opts.Logger.With("worker", name)
-		w, err := worker.New(ctx, worker.Config{Home: WorkerHome(n.Opts.Home, i), TEE: attest.KindSimulated, Listen: listen, Logger: log})
+		w, err := worker.New(ctx, worker.Config{Home: WorkerHome(n.Opts.Home, i), TEE: attest.KindSimulated, Listen: listen,
+			ReportEvery: DevReportEvery, Logger: log})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
@@ -113,6 +120,7 @@ func (n *Network) startWorkers() error {
 		r, err := relay.New(relay.Config{
 			WorkerURL: w.URL(), Node: client.New(nd.APIURL()), Operator: op,
 			Collateral: &relay.PCS{}, PollInterval: n.Opts.BlockTime, MinBackoff: n.Opts.BlockTime, Logger: log,
+			SyncInterval: min(relay.DefaultSyncInterval, n.Opts.BlockTime/4), MaxBackoff: 5 * time.Second,
 		})
 		if err != nil {
 			return err

@@ -1,12 +1,25 @@
-// Package relay is Veil's relayer (Phala's pherry) for worker
-// registration: it reads a worker's identity and fresh attestation evidence
-// from the worker's API, adds the vendor collateral, submits
-// MsgRegisterWorker from the operator's account, and re-attests before the
-// registration expires. Later issues add header and message relaying.
+// Package relay is Veil's relayer (Phala's pherry). Three loops run side by
+// side for one worker:
 //
-// The relayer holds the operator's key, not the worker's: a relayer can
-// delay or withhold a registration, never forge one (the evidence binds the
-// worker's keys and the identity key signs its consent to the operator).
+//   - registration: it reads the worker's identity and fresh attestation
+//     evidence, adds the vendor collateral, submits MsgRegisterWorker from
+//     the operator's account, and re-attests before the registration
+//     expires;
+//   - sync: it gives the worker its light-client trust root, feeds it the
+//     chain's light blocks (prefetching the next batch while the worker
+//     verifies one), then the proven messages of its topics at the state
+//     the worker verified;
+//   - egress: it submits the worker's signed egress from the chain's next
+//     sequence for it (MsgSyncEgress).
+//
+// Every loop resumes from what the worker and the chain report, so a
+// restart of any party costs a round, and each backs off exponentially on
+// errors and logs why it waits.
+//
+// The relayer holds the operator's key, not the worker's: it can delay or
+// withhold, never forge. The evidence binds the worker's keys, the identity
+// key signs its consent to the operator and its egress, and everything fed
+// to the worker is verified there (docs/lightclient.md).
 package relay
 
 import (
@@ -15,6 +28,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -64,6 +78,29 @@ type Config struct {
 	// HTTPClient talks to the worker (default http.DefaultClient).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+
+	// DisableSync runs the registration loop only.
+	DisableSync bool
+	// GenesisJSON, when set, is the chain's genesis.json exactly as its
+	// nodes were started from: the worker derives its trust root from it
+	// (and checks its hash against its binding) instead of trusting the
+	// node's validator set for the initial height.
+	GenesisJSON []byte
+	// SyncInterval is how often the sync and egress loops look for news
+	// when caught up (default 250 ms: a new block reaches the worker well
+	// within a block time).
+	SyncInterval time.Duration
+	// HeaderBatch is the number of light blocks per request (default 200,
+	// at most 500); MessageBatch the messages per topic and request
+	// (default 500); EgressPerTx the egress messages per transaction
+	// (default 32).
+	HeaderBatch, MessageBatch, EgressPerTx int
+	// Progress, when set (a terminal), receives a progress line while the
+	// worker catches up; otherwise progress is logged.
+	Progress io.Writer
+	// MetricsListen, when set, serves Prometheus metrics on this loopback
+	// address.
+	MetricsListen string
 }
 
 // Status is what the relayer last achieved, for callers and tests.
@@ -77,6 +114,15 @@ type Status struct {
 	// Registrations counts successful registration transactions.
 	Registrations int
 	LastError     string
+
+	// SyncedHeight is the worker's verified height and ChainHeight the
+	// node's head, as last seen by the sync loop.
+	SyncedHeight, ChainHeight int64
+	// HeadersRelayed, MessagesRelayed and EgressSubmitted count what the
+	// worker (or chain) accepted from this relayer.
+	HeadersRelayed, MessagesRelayed, EgressSubmitted int64
+	// SyncError is the sync or egress loop's latest error.
+	SyncError string
 }
 
 // Relayer registers one worker and keeps its registration fresh.
@@ -85,9 +131,12 @@ type Relayer struct {
 	log    *slog.Logger
 	worker workerv1connect.WorkerServiceClient
 	op     types.AccountID
+	m      *metrics
 
-	mu     sync.Mutex
-	status Status
+	mu        sync.Mutex
+	status    Status
+	waiting   map[string]string
+	waitingAt map[string]time.Time
 }
 
 // New checks the configuration.
@@ -110,6 +159,18 @@ func New(cfg Config) (*Relayer, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
 	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = DefaultSyncInterval
+	}
+	if cfg.HeaderBatch <= 0 || cfg.HeaderBatch > maxHeaderBatch {
+		cfg.HeaderBatch = DefaultHeaderBatch
+	}
+	if cfg.MessageBatch <= 0 || cfg.MessageBatch > 1000 {
+		cfg.MessageBatch = DefaultMessageBatch
+	}
+	if cfg.EgressPerTx <= 0 || cfg.EgressPerTx > 256 {
+		cfg.EgressPerTx = DefaultEgressPerTx
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
@@ -122,6 +183,7 @@ func New(cfg Config) (*Relayer, error) {
 		cfg: cfg, log: log.With("component", "relay", "worker_api", cfg.WorkerURL),
 		worker: workerv1connect.NewWorkerServiceClient(hc, strings.TrimRight(cfg.WorkerURL, "/")),
 		op:     types.AccountID(cfg.Operator.Public().Key),
+		m:      newMetrics(), waiting: map[string]string{}, waitingAt: map[string]time.Time{},
 	}, nil
 }
 
@@ -134,11 +196,35 @@ func (r *Relayer) Status() Status {
 	return s
 }
 
-// Run registers the worker and keeps it registered until ctx ends. It
-// never returns because of a node or worker failure: it logs, backs off
-// exponentially and tries again. It returns nil when ctx is cancelled.
+// Run registers the worker, keeps it registered and (unless DisableSync)
+// keeps it in sync with the chain until ctx ends. It never returns because
+// of a node or worker failure: each loop logs, backs off exponentially and
+// tries again. It returns when ctx is cancelled (an error only if the
+// metrics listener cannot start).
 func (r *Relayer) Run(ctx context.Context) error {
-	r.log.Info("relayer started", "operator", r.op.Hex(), "node", r.cfg.Node.URL)
+	r.log.Info("relayer started", "operator", r.op.Hex(), "node", r.cfg.Node.URL, "sync", !r.cfg.DisableSync)
+	if r.cfg.MetricsListen != "" {
+		srv, ln, err := serveMetrics(r.cfg.MetricsListen, r.m.reg, func(err error) { r.log.Error("metrics server stopped", "err", err) })
+		if err != nil {
+			return err
+		}
+		defer shutdownServer(srv)
+		r.log.Info("relayer metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
+	var wg sync.WaitGroup
+	if !r.cfg.DisableSync {
+		wg.Add(2)
+		go func() { defer wg.Done(); r.loop(ctx, "sync", r.cfg.SyncInterval, r.syncStep) }()
+		go func() { defer wg.Done(); r.loop(ctx, "egress", r.cfg.SyncInterval, r.egressStep) }()
+	}
+	r.registrationLoop(ctx)
+	wg.Wait()
+	r.log.Info("relayer stopped")
+	return nil
+}
+
+// registrationLoop runs registration rounds every PollInterval.
+func (r *Relayer) registrationLoop(ctx context.Context) {
 	backoff := r.cfg.MinBackoff
 	for {
 		err := r.step(ctx)
@@ -147,6 +233,7 @@ func (r *Relayer) Run(ctx context.Context) error {
 			r.mu.Lock()
 			r.status.LastError = err.Error()
 			r.mu.Unlock()
+			r.m.errors.WithLabelValues("registration").Inc()
 			r.log.Warn("registration step failed; retrying", "err", err, "retry_in", backoff)
 			wait = backoff
 			backoff = min(2*backoff, r.cfg.MaxBackoff)
@@ -155,8 +242,7 @@ func (r *Relayer) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			r.log.Info("relayer stopped")
-			return nil
+			return
 		case <-time.After(wait):
 		}
 	}
@@ -240,6 +326,7 @@ func (r *Relayer) remember(identity []byte, v *registry.WorkerView, refresh int6
 	r.status.Identity = bytes.Clone(identity)
 	r.status.RegisteredAt, r.status.AttestedAt, r.status.ExpiresAt, r.status.RefreshAt = v.RegisteredAt, v.AttestedAt, v.ExpiresAt, refresh
 	if registered {
+		r.m.registrations.Inc()
 		r.status.Registrations++
 		r.status.LastError = ""
 	}

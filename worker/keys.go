@@ -79,6 +79,12 @@ func seal(key []byte, state *sealedState) ([]byte, error) {
 		return nil, fmt.Errorf("encode sealed state: %w", err)
 	}
 	defer clear(pt)
+	return sealBytes(key, sealedMagic, SealingLabel, pt)
+}
+
+// sealBytes encrypts pt as magic || nonce || AES-256-GCM(pt) with
+// additional data magic || label.
+func sealBytes(key []byte, magic, label string, pt []byte) ([]byte, error) {
 	aead, err := newGCM(key)
 	if err != nil {
 		return nil, err
@@ -87,23 +93,33 @@ func seal(key []byte, state *sealedState) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("sealing nonce: %w", err)
 	}
-	out := append([]byte(sealedMagic), nonce...)
-	return aead.Seal(out, nonce, pt, []byte(sealedMagic+SealingLabel)), nil
+	out := append([]byte(magic), nonce...)
+	return aead.Seal(out, nonce, pt, []byte(magic+label)), nil
 }
 
-// unseal opens a sealed file's bytes. It never panics on arbitrary input.
-func unseal(key, data []byte) (*sealedState, error) {
+// unsealBytes opens what sealBytes produced. It never panics on arbitrary
+// input; every failure wraps ErrNotSealed.
+func unsealBytes(key []byte, magic, label string, data []byte) ([]byte, error) {
 	aead, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) < len(sealedMagic)+aead.NonceSize()+aead.Overhead() || string(data[:len(sealedMagic)]) != sealedMagic {
-		return nil, fmt.Errorf("%w: not a Veil sealed key file", ErrNotSealed)
+	if len(data) < len(magic)+aead.NonceSize()+aead.Overhead() || string(data[:len(magic)]) != magic {
+		return nil, fmt.Errorf("%w: not a Veil sealed file of this kind", ErrNotSealed)
 	}
-	nonce := data[len(sealedMagic) : len(sealedMagic)+aead.NonceSize()]
-	pt, err := aead.Open(nil, nonce, data[len(sealedMagic)+aead.NonceSize():], []byte(sealedMagic+SealingLabel))
+	nonce := data[len(magic) : len(magic)+aead.NonceSize()]
+	pt, err := aead.Open(nil, nonce, data[len(magic)+aead.NonceSize():], []byte(magic+label))
 	if err != nil {
 		return nil, fmt.Errorf("%w: authentication failed", ErrNotSealed)
+	}
+	return pt, nil
+}
+
+// unseal opens a sealed file's bytes. It never panics on arbitrary input.
+func unseal(key, data []byte) (*sealedState, error) {
+	pt, err := unsealBytes(key, sealedMagic, SealingLabel, data)
+	if err != nil {
+		return nil, err
 	}
 	defer clear(pt)
 	var st sealedState

@@ -3,11 +3,17 @@
 // to the platform, and serves its API (WorkerService over Connect) to the
 // relayer, which registers it on chain with fresh attestation evidence.
 //
-// What it does not do yet: follow the chain with a light client (the
-// synced height it reports is 0), hold contract keys or execute contracts.
-// Until the light client exists, the worker takes the chain it serves
-// (chain id + genesis hash) from its operator (flags) or, at first start,
-// from the relayer's node; see docs/registry.md, "Trust assumptions".
+// It follows the chain without trusting its host or relayer: a light
+// client (worker/lightclient) verifies every header the relayer feeds from
+// a trust root bound to the chain its attestation names; ingress messages
+// of its topics are accepted only with ICS23 proofs against verified app
+// hashes, strictly in sequence (worker/queue); its egress is signed with
+// its identity. The sync state is sealed and checkpointed (sync.go,
+// syncstore.go). It does not hold contract keys or execute contracts yet.
+//
+// The chain it serves (chain id + genesis hash) comes from its operator
+// (flags) or, at first start, from the relayer's node; see
+// docs/registry.md, "Trust assumptions", and docs/lightclient.md.
 package worker
 
 import (
@@ -29,6 +35,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
@@ -69,10 +76,23 @@ type Config struct {
 	// SimulatedMeasurement is what a simulated platform claims (default
 	// registry.DevWorkerMeasurement(), which dev genesis allows).
 	SimulatedMeasurement []byte
+	// MetricsListen, when set, serves Prometheus metrics on this loopback
+	// address (separate from the API).
+	MetricsListen string
+	// ReportEvery makes the worker queue a sync report (egress
+	// "registry/synced") whenever its verified height has advanced this
+	// many blocks since the last one and it is caught up; 0 disables
+	// periodic reports (pings are still answered). Each report costs the
+	// operator one transaction fee.
+	ReportEvery int64
 	// Platform overrides the platform (tests).
 	Platform attest.Platform
 	Logger   *slog.Logger
 }
+
+// DefaultReportEvery is 'veil worker's default: one report per ~10 minutes
+// of 1 s blocks.
+const DefaultReportEvery = 600
 
 // binding is the chain a worker serves.
 type binding struct {
@@ -97,8 +117,13 @@ type Worker struct {
 	// put on the quoting service.
 	attestMu sync.Mutex
 
-	ln  net.Listener
-	srv *http.Server
+	sync    *syncer
+	metrics *metrics
+
+	ln         net.Listener
+	srv        *http.Server
+	metricsLn  net.Listener
+	metricsSrv *http.Server
 }
 
 // New opens the platform, loads the sealed keys (or generates and seals
@@ -152,9 +177,32 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if w.store.ephemeral() {
 		log.Warn("the platform has no sealing key: the worker's keys live only in memory and a restart registers a new identity", "tee", p.Kind())
 	}
+	if err := w.openSync(ctx); err != nil {
+		return nil, err
+	}
 	log.Info("worker keys ready", "identity", hex.EncodeToString(keys.Public()), "hpke_key_sha256", fingerprint(keys.HPKEPublic),
 		"new", fresh, "tee", p.Kind(), "bound", w.binding.bound, "chain_id", w.binding.chainID)
 	return w, nil
+}
+
+// openSync sets up the chain-following state, restoring its checkpoint.
+func (w *Worker) openSync(ctx context.Context) error {
+	w.metrics = newMetrics()
+	st, err := openSyncStore(ctx, w.platform, w.cfg.Home)
+	if err != nil {
+		return err
+	}
+	id := [32]byte(w.keys.Public())
+	w.sync = &syncer{
+		log: w.log.With("component", "sync"), m: w.metrics, identity: id, key: w.keys.Identity,
+		workerTopic: mq.WorkerTopic(id), reportEvery: w.cfg.ReportEvery, store: st,
+		bindingOf: func() binding {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return w.binding
+		},
+	}
+	return w.sync.restore()
 }
 
 func fingerprint(b []byte) string {
@@ -255,9 +303,10 @@ func (w *Worker) Info() *workerv1.InfoResponse {
 	bound := w.binding.bound
 	reg := proto.Clone(w.registration).(*workerv1.Registration)
 	w.mu.Unlock()
+	synced, st := w.sync.status()
 	return &workerv1.InfoResponse{
 		WorkerInfo: w.workerInfo(), Bound: bound, Simulated: w.platform.Kind() == attest.KindSimulated,
-		Registration: reg, SyncedHeight: 0,
+		Registration: reg, SyncedHeight: synced, Sync: st,
 	}
 }
 
@@ -335,6 +384,15 @@ func (w *Worker) Start() error {
 		ln.Close()
 		return fmt.Errorf("worker API address %s is not loopback: the API hands out operator consents, so expose it only with --allow-remote behind a firewall", w.cfg.Listen)
 	}
+	if w.cfg.MetricsListen != "" {
+		srv, mln, err := serveMetrics(w.cfg.MetricsListen, w.metrics.reg, func(err error) { w.log.Error("metrics server stopped", "err", err) })
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		w.metricsSrv, w.metricsLn = srv, mln
+		w.log.Info("worker metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	w.ln = ln
 	w.srv = w.httpServer()
 	go func() {
@@ -354,18 +412,23 @@ func (w *Worker) URL() string {
 	return "http://" + w.ln.Addr().String()
 }
 
-// Close stops the API.
-func (w *Worker) Close() error {
-	if w.srv == nil {
-		return nil
+// MetricsURL is the metrics endpoint's URL (empty without MetricsListen).
+func (w *Worker) MetricsURL() string {
+	if w.metricsLn == nil {
+		return ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return w.srv.Shutdown(ctx)
+	return "http://" + w.metricsLn.Addr().String() + "/metrics"
 }
 
-// maxRequestBytes bounds API request bodies: every request is tiny.
-const maxRequestBytes = 16 * 1024
+// Close stops the API and the metrics listener.
+func (w *Worker) Close() error {
+	return errors.Join(shutdown(w.metricsSrv), shutdown(w.srv))
+}
+
+// maxRequestBytes bounds API request bodies: a SyncHeaders batch of light
+// blocks (≈ 1 KB each with 4 validators, ≈ 20 KB with 100) or a batch of
+// proven messages (≈ 2 KB each) is the largest.
+const maxRequestBytes = 32 << 20
 
 func (w *Worker) httpServer() *http.Server {
 	mux := http.NewServeMux()
@@ -407,6 +470,34 @@ func (s *service) Bind(_ context.Context, req *connect.Request[workerv1.BindRequ
 	return connect.NewResponse(&workerv1.BindResponse{WorkerInfo: s.w.workerInfo()}), nil
 }
 
+func (s *service) InitTrustRoot(_ context.Context, req *connect.Request[workerv1.InitTrustRootRequest]) (*connect.Response[workerv1.InitTrustRootResponse], error) {
+	root, err := s.w.sync.initTrustRoot(req.Msg)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&workerv1.InitTrustRootResponse{TrustRoot: root}), nil
+}
+
+func (s *service) SyncHeaders(_ context.Context, req *connect.Request[workerv1.SyncHeadersRequest]) (*connect.Response[workerv1.SyncHeadersResponse], error) {
+	r, err := s.w.sync.syncHeaders(req.Msg)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(r), nil
+}
+
+func (s *service) DispatchMessages(_ context.Context, req *connect.Request[workerv1.DispatchMessagesRequest]) (*connect.Response[workerv1.DispatchMessagesResponse], error) {
+	r, err := s.w.sync.dispatch(req.Msg)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(r), nil
+}
+
+func (s *service) GetEgress(_ context.Context, req *connect.Request[workerv1.GetEgressRequest]) (*connect.Response[workerv1.GetEgressResponse], error) {
+	return connect.NewResponse(s.w.sync.egress(req.Msg.GetFrom(), req.Msg.GetLimit())), nil
+}
+
 func (s *service) ReportRegistration(_ context.Context, req *connect.Request[workerv1.ReportRegistrationRequest]) (*connect.Response[workerv1.ReportRegistrationResponse], error) {
 	if err := s.w.noteRegistration(req.Msg.GetRegistration()); err != nil {
 		return nil, connectError(err)
@@ -420,7 +511,7 @@ func connectError(err error) error {
 	switch {
 	case errors.Is(err, errInvalid):
 		return connect.NewError(connect.CodeInvalidArgument, err)
-	case errors.Is(err, errUnbound), errors.Is(err, errAlreadyBound):
+	case errors.Is(err, errUnbound), errors.Is(err, errAlreadyBound), errors.Is(err, errNoTrustRoot), errors.Is(err, errTrustRootDiffer):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	default:
 		return connect.NewError(connect.CodeUnavailable, err)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
+	"github.com/veil-network/veil/chain/staking"
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
@@ -111,6 +113,8 @@ func New(cfg Config) (*App, error) {
 type ModuleSet struct {
 	Bank    *bank.Module
 	Auth    *auth.Module
+	Staking *staking.Module
+	MQ      *mq.Module
 	Modules []types.Module
 }
 
@@ -119,7 +123,14 @@ type ModuleSet struct {
 func NewModuleSet() *ModuleSet {
 	b := bank.New()
 	a := auth.New(b)
-	return &ModuleSet{Bank: b, Auth: a, Modules: []types.Module{a, b, sudo.New(), registry.New()}}
+	st := staking.New(b)
+	reg := registry.New()
+	q := mq.New()
+	// Egress is accepted from registered, non-stale workers only, and the
+	// registry receives the "registry/..." egress topics (sync reports).
+	q.SetEgressSenders(reg)
+	q.HandleEgress(registry.Name, reg)
+	return &ModuleSet{Bank: b, Auth: a, Staking: st, MQ: q, Modules: []types.Module{a, b, sudo.New(), reg, st, q}}
 }
 
 // Modules lists the application's modules in execution order.

@@ -96,12 +96,13 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 	cache := store.NewCache(a.checkState)
 	ctx := a.newContext(cache, height, a.LastBlockTime())
 	ctx.CheckOnly = true
-	if recheck {
+	if recheck && !recheckFully(tx) {
 		// After a block, CometBFT re-checks every remaining mempool
 		// transaction while the mempool is locked. Only what other
 		// transactions can invalidate for certain is re-run: nonce, fee,
 		// expiry (as the Cosmos SDK does). A message that became invalid
-		// fails in its block and pays its fee.
+		// fails in its block and pays its fee, unless its type asked to be
+		// re-run in full (types.RecheckFully: egress sequences).
 		if err := a.Auth.Ante(ctx, tx); err != nil {
 			return resultErr(err)
 		}
@@ -113,6 +114,17 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 	cache.Write()
 	a.inMempool[tx.Hash] = struct{}{}
 	return types.CodeOK, ""
+}
+
+// recheckFully reports whether any of tx's messages must be re-run in
+// full on recheck.
+func recheckFully(tx *auth.Tx) bool {
+	for _, m := range tx.Msgs {
+		if m.RecheckFully() {
+			return true
+		}
+	}
+	return false
 }
 
 // runTx authenticates and charges tx in ctx.Store, then runs its messages

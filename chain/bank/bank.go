@@ -327,6 +327,32 @@ func (m *Module) Unreserve(ctx *types.Context, a types.AccountID, amount types.A
 	return nil
 }
 
+// SlashReserved moves amount of from's reserved balance to to's free
+// balance (staking sends slashed bonds to the treasury). Issuance is
+// unchanged, so the total-issuance invariant keeps holding; nothing is
+// written unless the whole amount can move.
+func (m *Module) SlashReserved(ctx *types.Context, from types.AccountID, amount types.Amount, to types.AccountID) error {
+	fb := m.Get(ctx.Store, from)
+	var ok bool
+	if fb.Reserved, ok = fb.Reserved.Sub(amount); !ok {
+		return types.Errf(types.CodeInsufficientFunds, "reserved balance %s is less than %s", m.Get(ctx.Store, from).Reserved, amount)
+	}
+	if from == to {
+		if fb.Free, ok = fb.Free.Add(amount); !ok {
+			return types.Errf(types.CodeOverflow, "free balance overflows")
+		}
+		m.set(ctx.Store, from, fb)
+		return nil
+	}
+	tb := m.Get(ctx.Store, to)
+	if tb.Free, ok = tb.Free.Add(amount); !ok {
+		return types.Errf(types.CodeOverflow, "recipient balance overflows")
+	}
+	m.set(ctx.Store, from, fb)
+	m.set(ctx.Store, to, tb)
+	return nil
+}
+
 // SetBalance overwrites an account's balances and adjusts issuance.
 func (m *Module) SetBalance(ctx *types.Context, a types.AccountID, nb Balance) error {
 	old := m.Get(ctx.Store, a)

@@ -313,6 +313,10 @@ func (m *Module) RegisterMessages(r *types.Router) {
 		}
 		return nil
 	})
+	// Two relayers may submit the same egress: the mempool re-runs egress
+	// transactions after each block so the loser is evicted instead of
+	// failing in a block at its sender's expense (types.RecheckFully).
+	types.RecheckFully[*mqv1.MsgSyncEgress](r)
 }
 
 // Query implements types.Querier: "topic" {"topic"} → next sequence;

@@ -56,6 +56,12 @@ const (
 	// CodeBadOperatorSignature: the identity key did not consent to this
 	// operator.
 	CodeBadOperatorSignature
+	// CodeWorkerNotRegistered: egress signed by an identity the registry
+	// has no record of.
+	CodeWorkerNotRegistered
+	// CodeWorkerStale: egress signed by a worker whose attestation has
+	// expired; its relayer must re-attest first.
+	CodeWorkerStale
 )
 
 // CodeName names a registry code ("" for codes that are not the registry's),
@@ -96,6 +102,10 @@ func CodeName(c types.Code) string {
 		return "invalid_worker_info"
 	case CodeBadOperatorSignature:
 		return "bad_operator_signature"
+	case CodeWorkerNotRegistered:
+		return "worker_not_registered"
+	case CodeWorkerStale:
+		return "worker_stale"
 	}
 	return ""
 }

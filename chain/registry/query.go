@@ -35,6 +35,19 @@ type WorkerView struct {
 	Version       string        `json:"version"`
 	HPKEPublicKey string        `json:"hpke_public_key"`
 	HPKESuite     HPKESuiteView `json:"hpke_suite"`
+	// SyncedHeight is the height the worker last reported its light client
+	// had verified (egress "registry/synced"; 0: never), accepted in the
+	// block at SyncReportedAt.
+	SyncedHeight   int64 `json:"synced_height"`
+	SyncReportedAt int64 `json:"sync_reported_at"`
+}
+
+// withSync adds the worker's latest sync report to a view.
+func withSync(s types.KVStore, v WorkerView, identity []byte) WorkerView {
+	if ws := WorkerSynced(s, identity); ws != nil {
+		v.SyncedHeight, v.SyncReportedAt = ws.GetReport().GetSyncedHeight(), ws.GetReportedAt()
+	}
+	return v
 }
 
 // MeasurementView is an allowlist entry in query results.
@@ -85,14 +98,20 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 	switch path {
 	case "workers":
 		out := []WorkerView{}
+		var ids [][]byte
 		ctx.Store.Iterate(prefixWorker, func(_, v []byte) bool {
 			r, err := DecodeWorker(v)
 			if err != nil {
 				panic(&types.StoreFailure{Err: err})
 			}
 			out = append(out, View(r, ctx.Height, ctx.SS58Prefix))
+			ids = append(ids, r.GetIdentity())
 			return true
 		})
+		// Sync reports are read after the iteration, not inside it.
+		for i := range out {
+			out[i] = withSync(ctx.Store, out[i], ids[i])
+		}
 		return out, nil
 	case "worker":
 		var q WorkerQuery
@@ -107,7 +126,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		if r == nil {
 			return nil, types.Errf(types.CodeNotFound, "no worker %s", hexID(id))
 		}
-		return View(r, ctx.Height, ctx.SS58Prefix), nil
+		return withSync(ctx.Store, View(r, ctx.Height, ctx.SS58Prefix), id), nil
 	case "measurements":
 		out := []MeasurementView{}
 		ctx.Store.Iterate(prefixMeasurement, func(k, v []byte) bool {

@@ -11,6 +11,11 @@
 //	registry/measurement/<id>            JSON {label, added_at}
 //	registry/worker/<32-byte identity>   protobuf WorkerRecord
 //	registry/expiry/<u64be height><id>   empty; expiry index for the sweep
+//	registry/synced/<32-byte identity>   protobuf WorkerSync (egress report)
+//
+// The registry is also the chain's egress authority (mq.EgressSenders:
+// only registered, non-stale workers may send egress) and receives the
+// "registry/..." egress topics (see egress.go).
 package registry
 
 import (

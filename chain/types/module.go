@@ -44,8 +44,10 @@ type Querier interface {
 // Handler executes one message type.
 type handler struct {
 	weight uint64
-	newMsg func() proto.Message
-	handle func(ctx *Context, sender AccountID, msg proto.Message) error
+	// recheck: re-run in full when the mempool rechecks (RecheckFully).
+	recheck bool
+	newMsg  func() proto.Message
+	handle  func(ctx *Context, sender AccountID, msg proto.Message) error
 }
 
 // Router maps protobuf type URLs to message handlers. Built once at start-up
@@ -76,6 +78,25 @@ func Handle[M proto.Message](r *Router, weight uint64, fn func(ctx *Context, sen
 	}
 }
 
+// RecheckFully marks the registered message type M as one whose validity
+// other transactions change in ways the ante cannot see (a worker's egress
+// sequence, which two relayers may both submit). After each block the
+// mempool re-runs transactions carrying it in full instead of only their
+// ante: one that lost such a race leaves the mempool rather than reaching
+// a block, failing there and costing its sender the fee; and the mempool's
+// view keeps the message's effects, so the next one in line is admitted.
+// The price is one full execution per pending such transaction per block.
+func RecheckFully[M proto.Message](r *Router) {
+	var zero M
+	url := TypeURL(zero.ProtoReflect().Type().New().Interface())
+	h, ok := r.handlers[url]
+	if !ok {
+		panic(fmt.Sprintf("message %s is not registered", url))
+	}
+	h.recheck = true
+	r.handlers[url] = h
+}
+
 // Weights returns every registered message type URL with its fee weight.
 func (r *Router) Weights() map[string]uint64 {
 	out := make(map[string]uint64, len(r.handlers))
@@ -94,6 +115,9 @@ type Msg struct {
 
 // Weight is the message's fee weight.
 func (m Msg) Weight() uint64 { return m.h.weight }
+
+// RecheckFully reports whether the message type was marked RecheckFully.
+func (m Msg) RecheckFully() bool { return m.h.recheck }
 
 // Decode resolves and unmarshals a message, with a clear error for unknown
 // or malformed messages.

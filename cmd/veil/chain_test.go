@@ -175,3 +175,20 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	}
 	walk(nil)
 }
+
+func TestTokenAmount(t *testing.T) {
+	for in, want := range map[string]string{"1": "1000000000000", "1.5": "1500000000000", "0.000000000001": "1", ".5": "500000000000", "0": "0"} {
+		got, err := tokenAmount(in, "veil", "VEIL", 12)
+		if err != nil || got.String() != want {
+			t.Errorf("%s: %v %v, want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"1.0000000000001", "-1", "1.2.3", "abc", "1e5"} {
+		if _, err := tokenAmount(in, "VEIL", "VEIL", 12); err == nil {
+			t.Errorf("%s accepted", in)
+		}
+	}
+	if _, err := tokenAmount("1", "DOT", "VEIL", 12); err == nil {
+		t.Error("foreign unit accepted")
+	}
+}

@@ -33,19 +33,29 @@ It writes HOME/network.json with the chain id and every endpoint, which the
 client commands read by default. Stop with Ctrl-C; start again with the same
 --home to continue the chain, or add --reset to start over.
 
-Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API).`,
+It also runs --workers simulated TEE workers (default 1), each with a relayer
+that registers it from the operator account //Alice//worker<i> (funded in the
+dev genesis) within seconds; their data lives under HOME/workers/ and
+network.json lists them under "workers". Simulated workers protect nothing:
+they exist so the whole registration flow runs on a laptop.
+
+Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API);
+worker i's API uses PORT_BASE+100+i.`,
 		Example: `  veil dev
   veil dev --home /tmp/veil --port-base 27000 --reset
-  veil dev --validators 4`,
+  veil dev --validators 4
+  veil dev --workers 3
+  veil dev --workers 0`,
 		Args: cobra.NoArgs,
 	}
 	var home string
-	var portBase, validators int
+	var portBase, validators, workers int
 	var reset bool
 	cmd.Flags().StringVar(&home, "home", defaultDevHome(), "directory for the network's data")
 	cmd.Flags().IntVar(&portBase, "port-base", devnet.DefaultPortBase, "first port to use; 0 picks free ports")
 	cmd.Flags().BoolVar(&reset, "reset", false, "delete the network's data and start from genesis")
 	cmd.Flags().IntVar(&validators, "validators", 1, "number of validators")
+	cmd.Flags().IntVar(&workers, "workers", 1, "number of simulated TEE workers, each with a relayer")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := lf.logger()
@@ -55,12 +65,15 @@ Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API).`
 		if validators < 1 || validators > 32 {
 			return fmt.Errorf("--validators must be between 1 and 32")
 		}
+		if workers < 0 || workers > 64 {
+			return fmt.Errorf("--workers must be between 0 and 64")
+		}
 		abs, err := filepath.Abs(home)
 		if err != nil {
 			return err
 		}
 		n, err := devnet.Start(cmd.Context(), devnet.Options{
-			Home: abs, PortBase: portBase, Validators: validators, Reset: reset, Logger: log, Verbose: lf.verbose,
+			Home: abs, PortBase: portBase, Validators: validators, Reset: reset, Logger: log, Verbose: lf.verbose, Workers: workers,
 		})
 		if err != nil {
 			return err
@@ -93,6 +106,9 @@ func printBanner(w io.Writer, n *devnet.Network) {
 	} else {
 		fmt.Fprintln(w, " Web UI                   not part of this build yet")
 	}
+	for _, wk := range info.Workers {
+		fmt.Fprintf(w, " TEE worker %-13s %s  (simulated; operator %s)\n", wk.Name, wk.API, wk.OperatorURI)
+	}
 	fmt.Fprintf(w, " Network file             %s\n", devnet.NetworkFile(info.Home))
 	fmt.Fprintln(w, line)
 	fmt.Fprintln(w, " Dev accounts (sr25519, 1,000,000 VEIL each; //Alice is sudo):")
@@ -101,6 +117,9 @@ func printBanner(w io.Writer, n *devnet.Network) {
 	}
 	fmt.Fprintln(w, line)
 	fmt.Fprintf(w, " Try:  veil status --network %s\n", devnet.NetworkFile(info.Home))
+	if len(info.Workers) > 0 {
+		fmt.Fprintf(w, "       veil query workers --network %s\n", devnet.NetworkFile(info.Home))
+	}
 	fmt.Fprintf(w, "       veil tx transfer --from //Alice --to %s --amount 1000000000000 --wait --network %s\n", bank.DevAccounts[1].Address, devnet.NetworkFile(info.Home))
 	fmt.Fprintln(w, " Stop with Ctrl-C; run again with the same --home to continue.")
 	fmt.Fprintln(w, line)

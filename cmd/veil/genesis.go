@@ -15,6 +15,7 @@ import (
 
 	"github.com/veil-network/veil/chain/app"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/node"
 )
@@ -72,7 +73,7 @@ func newGenesisNewCmd() *cobra.Command {
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "chain id (required)")
 	cmd.Flags().StringVar(&out, "out", "genesis.json", "file to write")
 	cmd.Flags().StringVar(&sudo, "sudo", "", "governance (sudo) account (default //Alice)")
-	cmd.Flags().BoolVar(&noDev, "no-dev-accounts", false, "do not fund the Substrate dev accounts")
+	cmd.Flags().BoolVar(&noDev, "no-dev-accounts", false, "do not fund the Substrate dev accounts, and refuse simulated TEE workers (a real network)")
 	cmd.Flags().Uint16Var(&prefix, "ss58-prefix", 42, "SS58 address prefix")
 	_ = cmd.MarkFlagRequired("chain-id")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -80,6 +81,10 @@ func newGenesisNewCmd() *cobra.Command {
 		cp := app.DefaultChainParams()
 		cp.SS58Prefix = prefix
 		st["chain"], _ = json.Marshal(cp)
+		if noDev {
+			// A real network: no simulated workers, empty allowlist.
+			st[registry.Name], _ = json.Marshal(registry.ProductionGenesis())
+		}
 		if noDev || prefix != 42 {
 			var g bank.Genesis
 			if err := json.Unmarshal(st["bank"], &g); err != nil {

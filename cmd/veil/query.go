@@ -21,8 +21,15 @@ func newQueryCmd() *cobra.Command {
 		Short: "Read chain state: balances, transactions, blocks",
 	}
 	cmd.AddCommand(newQueryBalanceCmd(), newQueryTxCmd(), newQueryBlockCmd())
+	for _, add := range queryCommands {
+		cmd.AddCommand(add())
+	}
 	return cmd
 }
+
+// queryCommands is filled by init functions of other files (one per
+// module), like subcommands for the root command.
+var queryCommands []func() *cobra.Command
 
 func newQueryBalanceCmd() *cobra.Command {
 	cmd := &cobra.Command{

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
@@ -28,8 +30,15 @@ the name of a key in the keyring ('veil keys add'). Fees and nonces are
 filled in from the node; the fee is the chain's minimum for the message.`,
 	}
 	cmd.AddCommand(newTxTransferCmd(), newTxSudoCmd())
+	for _, add := range txCommands {
+		cmd.AddCommand(add())
+	}
 	return cmd
 }
+
+// txCommands is filled by init functions of other files (one per module),
+// like subcommands for the root command.
+var txCommands []func() *cobra.Command
 
 // txFlags are shared by every transaction command.
 type txFlags struct {
@@ -106,22 +115,24 @@ func newTxTransferCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "transfer --from URI --to ADDRESS --amount N",
 		Short: "Transfer free balance to another account",
-		Long: `Transfer free balance to another account. --amount is in the smallest unit
-(12 decimals on dev chains: 1 VEIL = 1000000000000). The recipient must end up
+		Long: `Transfer free balance to another account. --amount is an integer in the
+smallest unit (12 decimals on dev chains: 1 VEIL = 1000000000000), or a
+decimal number of tokens followed by the token symbol (1.5VEIL). The recipient must end up
 with at least the existential deposit, and the sender may not be left with a
 non-zero balance below it.`,
 		Example: `  veil tx transfer --from //Alice --to 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty --amount 1000000000000 --wait
-  veil tx transfer --from mykey --to 5FHn… --amount 5000000000000 -o json`,
+  veil tx transfer --from mykey --to 5FHn… --amount 5000000000000 -o json
+  veil tx transfer --from //Alice --to 5FHn… --amount 2.5VEIL --wait`,
 		Args: cobra.NoArgs,
 	}
 	f := addTxFlags(cmd)
 	var to, amount string
 	cmd.Flags().StringVar(&to, "to", "", "recipient SS58 address or 0x account id (required)")
-	cmd.Flags().StringVar(&amount, "amount", "", "amount in the smallest unit (required)")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount: an integer in the smallest unit, or tokens with the symbol, e.g. 1.5VEIL (required)")
 	_ = cmd.MarkFlagRequired("to")
 	_ = cmd.MarkFlagRequired("amount")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		a, err := types.ParseAmount(amount)
+		a, err := parseAmountFlag(cmd, f.clientFlags, amount)
 		if err != nil {
 			return fmt.Errorf("--amount: %w", err)
 		}
@@ -135,6 +146,48 @@ non-zero balance below it.`,
 		return f.send(cmd, &bankv1.MsgTransfer{To: id[:], Amount: a.String()})
 	}
 	return cmd
+}
+
+// parseAmountFlag accepts base units ("1500000000000") or a token amount
+// with the chain's symbol ("1.5VEIL"), converted exactly: a token amount
+// with more decimals than the token has is refused, never rounded.
+func parseAmountFlag(cmd *cobra.Command, cf *clientFlags, s string) (types.Amount, error) {
+	s = strings.TrimSpace(s)
+	digits := strings.TrimRightFunc(s, unicode.IsLetter)
+	symbol := s[len(digits):]
+	if symbol == "" {
+		return types.ParseAmount(s)
+	}
+	c, err := cf.dial()
+	if err != nil {
+		return types.Amount{}, err
+	}
+	ctx, cancel := cf.context(cmd)
+	defer cancel()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return types.Amount{}, err
+	}
+	return tokenAmount(digits, symbol, st.GetTokenSymbol(), int(st.GetTokenDecimals()))
+}
+
+// tokenAmount converts "1.5" of symbol into base units with decimals.
+func tokenAmount(number, symbol, chainSymbol string, decimals int) (types.Amount, error) {
+	if !strings.EqualFold(symbol, chainSymbol) {
+		return types.Amount{}, fmt.Errorf("unit %q is not this chain's token %q", symbol, chainSymbol)
+	}
+	whole, frac, _ := strings.Cut(number, ".")
+	if whole == "" {
+		whole = "0"
+	}
+	if len(frac) > decimals {
+		return types.Amount{}, fmt.Errorf("%s%s has more than the token's %d decimals", number, symbol, decimals)
+	}
+	units := strings.TrimLeft(whole+frac+strings.Repeat("0", decimals-len(frac)), "0")
+	if units == "" {
+		units = "0"
+	}
+	return types.ParseAmount(units)
 }
 
 // parseAccountFlag parses an address with the chain's SS58 prefix.

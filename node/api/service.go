@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -35,6 +36,8 @@ type Service struct {
 	cmt     *local.Local
 	log     *slog.Logger
 	closing chan struct{}
+	// initialHeight caches the genesis initial height (see initialHeightOf).
+	initialHeight atomic.Int64
 }
 
 var _ nodev1connect.NodeServiceHandler = (*Service)(nil)
@@ -120,6 +123,10 @@ func (s *Service) GetStatus(ctx context.Context, _ *connect.Request[nodev1.GetSt
 	// from its database (app_state compacted), so hashing it again would
 	// give another value than the one worker registrations are bound to.
 	genesisHash := s.app.GenesisHash()
+	initialHeight, err := s.initialHeightOf(ctx)
+	if err != nil {
+		return nil, connect.NewError(connect.CodeUnavailable, err)
+	}
 	committed := s.app.Tree().Committed()
 	ap := s.app.Auth.Params(committed)
 	bp := s.app.Bank.Params(committed)
@@ -142,6 +149,7 @@ func (s *Service) GetStatus(ctx context.Context, _ *connect.Request[nodev1.GetSt
 		MessageWeights:     s.app.Router().Weights(),
 		GenesisHash:        genesisHash[:],
 		MaxTxLifetime:      ap.MaxTxLifetime,
+		InitialHeight:      initialHeight,
 	}), nil
 }
 

@@ -137,6 +137,29 @@ func NewOutbox(key ed25519.PrivateKey, next uint64) *Outbox {
 	return &Outbox{key: key, next: next, base: next}
 }
 
+// RestoreOutbox rebuilds an outbox from a checkpoint: the signed messages
+// still unacknowledged, the first of which has sequence base. The
+// checkpoint comes from sealed storage, so the messages are trusted as the
+// worker's own.
+func RestoreOutbox(key ed25519.PrivateKey, base uint64, msgs []*mqv1.MsgSyncEgress) *Outbox {
+	return &Outbox{key: key, base: base, next: base + uint64(len(msgs)), msgs: append([]*mqv1.MsgSyncEgress(nil), msgs...)}
+}
+
+// Next is the sequence the next Send assigns.
+func (o *Outbox) Next() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.next
+}
+
+// Pending returns the unacknowledged messages and the sequence of the
+// first (for checkpoints).
+func (o *Outbox) Pending() (base uint64, msgs []*mqv1.MsgSyncEgress) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.base, append([]*mqv1.MsgSyncEgress(nil), o.msgs...)
+}
+
 // Send appends a signed egress message for topic and returns its sequence.
 func (o *Outbox) Send(topic string, payload []byte) (uint64, error) {
 	if err := mq.ValidateTopic(topic); err != nil {
@@ -180,6 +203,12 @@ func (o *Outbox) Ack(next uint64) {
 	drop := min(next-o.base, uint64(len(o.msgs)))
 	o.msgs = o.msgs[drop:]
 	o.base += drop
+	if next > o.next {
+		// The chain accepted egress this outbox never assigned: it was
+		// restored from an older checkpoint (or its state was lost). Those
+		// sequences are spent; continue after them.
+		o.base, o.next = next, next
+	}
 }
 
 // Topics returns the subscribed topics in sorted order.

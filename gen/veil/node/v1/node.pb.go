@@ -77,6 +77,332 @@ func (TxStatus) EnumDescriptor() ([]byte, []int) {
 	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{0}
 }
 
+type GetLightBlocksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First height (>= the chain's initial height).
+	FromHeight int64 `protobuf:"varint,1,opt,name=from_height,json=fromHeight,proto3" json:"from_height,omitempty"`
+	// Number of consecutive heights; capped at 500. Heights above the latest
+	// block are not returned.
+	Count         uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLightBlocksRequest) Reset() {
+	*x = GetLightBlocksRequest{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLightBlocksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLightBlocksRequest) ProtoMessage() {}
+
+func (x *GetLightBlocksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLightBlocksRequest.ProtoReflect.Descriptor instead.
+func (*GetLightBlocksRequest) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetLightBlocksRequest) GetFromHeight() int64 {
+	if x != nil {
+		return x.FromHeight
+	}
+	return 0
+}
+
+func (x *GetLightBlocksRequest) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type GetLightBlocksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Serialized tendermint.types.LightBlock, ascending and consecutive from
+	// from_height. The latest height carries the commit this node saw (not
+	// yet the canonical one of the next block); both are signed by 2/3+.
+	LightBlocks [][]byte `protobuf:"bytes,1,rep,name=light_blocks,json=lightBlocks,proto3" json:"light_blocks,omitempty"`
+	// The node's latest block height when answering.
+	LatestHeight  int64 `protobuf:"varint,2,opt,name=latest_height,json=latestHeight,proto3" json:"latest_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLightBlocksResponse) Reset() {
+	*x = GetLightBlocksResponse{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLightBlocksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLightBlocksResponse) ProtoMessage() {}
+
+func (x *GetLightBlocksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLightBlocksResponse.ProtoReflect.Descriptor instead.
+func (*GetLightBlocksResponse) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetLightBlocksResponse) GetLightBlocks() [][]byte {
+	if x != nil {
+		return x.LightBlocks
+	}
+	return nil
+}
+
+func (x *GetLightBlocksResponse) GetLatestHeight() int64 {
+	if x != nil {
+		return x.LatestHeight
+	}
+	return 0
+}
+
+type GetProvenMessagesRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Topic        string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	FromSequence uint64                 `protobuf:"varint,2,opt,name=from_sequence,json=fromSequence,proto3" json:"from_sequence,omitempty"`
+	// Capped at 1000 (default 100).
+	Limit uint32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// State version (= block height whose state it is; its app hash is in
+	// the header of height+1). 0 means the latest committed.
+	Height        int64 `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProvenMessagesRequest) Reset() {
+	*x = GetProvenMessagesRequest{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProvenMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProvenMessagesRequest) ProtoMessage() {}
+
+func (x *GetProvenMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProvenMessagesRequest.ProtoReflect.Descriptor instead.
+func (*GetProvenMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetProvenMessagesRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetProvenMessagesRequest) GetFromSequence() uint64 {
+	if x != nil {
+		return x.FromSequence
+	}
+	return 0
+}
+
+func (x *GetProvenMessagesRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *GetProvenMessagesRequest) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+// ProvenMessage is one stored ingress message with its proof.
+type ProvenMessage struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The stored veil.mq.v1.Message bytes: the value proven under
+	// mq.MessageKey(topic, sequence).
+	Message []byte `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Serialized cosmos.ics23.v1.CommitmentProof (existence).
+	Proof         []byte `protobuf:"bytes,3,opt,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvenMessage) Reset() {
+	*x = ProvenMessage{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvenMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvenMessage) ProtoMessage() {}
+
+func (x *ProvenMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvenMessage.ProtoReflect.Descriptor instead.
+func (*ProvenMessage) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ProvenMessage) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ProvenMessage) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *ProvenMessage) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+type GetProvenMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state version the proofs are against.
+	Height   int64            `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	Topic    string           `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Messages []*ProvenMessage `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The topic's next sequence at height (0: the topic is empty) ...
+	NextSequence uint64 `protobuf:"varint,4,opt,name=next_sequence,json=nextSequence,proto3" json:"next_sequence,omitempty"`
+	// ... and its proof under mq.NextSequenceKey(topic): existence of the
+	// 8-byte big-endian value, or non-existence when next_sequence is 0.
+	NextSequenceProof []byte `protobuf:"bytes,5,opt,name=next_sequence_proof,json=nextSequenceProof,proto3" json:"next_sequence_proof,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetProvenMessagesResponse) Reset() {
+	*x = GetProvenMessagesResponse{}
+	mi := &file_veil_node_v1_node_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProvenMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProvenMessagesResponse) ProtoMessage() {}
+
+func (x *GetProvenMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_node_v1_node_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProvenMessagesResponse.ProtoReflect.Descriptor instead.
+func (*GetProvenMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetProvenMessagesResponse) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *GetProvenMessagesResponse) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *GetProvenMessagesResponse) GetMessages() []*ProvenMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *GetProvenMessagesResponse) GetNextSequence() uint64 {
+	if x != nil {
+		return x.NextSequence
+	}
+	return 0
+}
+
+func (x *GetProvenMessagesResponse) GetNextSequenceProof() []byte {
+	if x != nil {
+		return x.NextSequenceProof
+	}
+	return nil
+}
+
 type QueryModuleRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Module string                 `protobuf:"bytes,1,opt,name=module,proto3" json:"module,omitempty"`
@@ -89,7 +415,7 @@ type QueryModuleRequest struct {
 
 func (x *QueryModuleRequest) Reset() {
 	*x = QueryModuleRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	mi := &file_veil_node_v1_node_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -101,7 +427,7 @@ func (x *QueryModuleRequest) String() string {
 func (*QueryModuleRequest) ProtoMessage() {}
 
 func (x *QueryModuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[0]
+	mi := &file_veil_node_v1_node_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -114,7 +440,7 @@ func (x *QueryModuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryModuleRequest.ProtoReflect.Descriptor instead.
 func (*QueryModuleRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{0}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *QueryModuleRequest) GetModule() string {
@@ -149,7 +475,7 @@ type QueryModuleResponse struct {
 
 func (x *QueryModuleResponse) Reset() {
 	*x = QueryModuleResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	mi := &file_veil_node_v1_node_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +487,7 @@ func (x *QueryModuleResponse) String() string {
 func (*QueryModuleResponse) ProtoMessage() {}
 
 func (x *QueryModuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[1]
+	mi := &file_veil_node_v1_node_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +500,7 @@ func (x *QueryModuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryModuleResponse.ProtoReflect.Descriptor instead.
 func (*QueryModuleResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{1}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *QueryModuleResponse) GetResult() []byte {
@@ -199,7 +525,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[2]
+	mi := &file_veil_node_v1_node_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +537,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[2]
+	mi := &file_veil_node_v1_node_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +550,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 type GetStatusResponse struct {
@@ -250,13 +576,16 @@ type GetStatusResponse struct {
 	// Hash of the genesis document (SHA-256 of genesis.json as loaded).
 	GenesisHash   []byte `protobuf:"bytes,17,opt,name=genesis_hash,json=genesisHash,proto3" json:"genesis_hash,omitempty"`
 	MaxTxLifetime uint64 `protobuf:"varint,18,opt,name=max_tx_lifetime,json=maxTxLifetime,proto3" json:"max_tx_lifetime,omitempty"`
+	// The chain's first block height (genesis initial_height): where a light
+	// client's trust root starts.
+	InitialHeight int64 `protobuf:"varint,19,opt,name=initial_height,json=initialHeight,proto3" json:"initial_height,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[3]
+	mi := &file_veil_node_v1_node_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +597,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[3]
+	mi := &file_veil_node_v1_node_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +610,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetStatusResponse) GetChainId() string {
@@ -410,6 +739,13 @@ func (x *GetStatusResponse) GetMaxTxLifetime() uint64 {
 	return 0
 }
 
+func (x *GetStatusResponse) GetInitialHeight() int64 {
+	if x != nil {
+		return x.InitialHeight
+	}
+	return 0
+}
+
 type GetAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// SS58 address or 0x-prefixed 32-byte hex account id.
@@ -420,7 +756,7 @@ type GetAccountRequest struct {
 
 func (x *GetAccountRequest) Reset() {
 	*x = GetAccountRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[4]
+	mi := &file_veil_node_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +768,7 @@ func (x *GetAccountRequest) String() string {
 func (*GetAccountRequest) ProtoMessage() {}
 
 func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[4]
+	mi := &file_veil_node_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +781,7 @@ func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetAccountRequest) GetAddress() string {
@@ -468,7 +804,7 @@ type GetAccountResponse struct {
 
 func (x *GetAccountResponse) Reset() {
 	*x = GetAccountResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[5]
+	mi := &file_veil_node_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +816,7 @@ func (x *GetAccountResponse) String() string {
 func (*GetAccountResponse) ProtoMessage() {}
 
 func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[5]
+	mi := &file_veil_node_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +829,7 @@ func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountResponse.ProtoReflect.Descriptor instead.
 func (*GetAccountResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetAccountResponse) GetAddress() string {
@@ -543,7 +879,7 @@ type SubmitTxRequest struct {
 
 func (x *SubmitTxRequest) Reset() {
 	*x = SubmitTxRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[6]
+	mi := &file_veil_node_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +891,7 @@ func (x *SubmitTxRequest) String() string {
 func (*SubmitTxRequest) ProtoMessage() {}
 
 func (x *SubmitTxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[6]
+	mi := &file_veil_node_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +904,7 @@ func (x *SubmitTxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTxRequest.ProtoReflect.Descriptor instead.
 func (*SubmitTxRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitTxRequest) GetTx() []byte {
@@ -595,7 +931,7 @@ type SubmitTxResponse struct {
 
 func (x *SubmitTxResponse) Reset() {
 	*x = SubmitTxResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[7]
+	mi := &file_veil_node_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +943,7 @@ func (x *SubmitTxResponse) String() string {
 func (*SubmitTxResponse) ProtoMessage() {}
 
 func (x *SubmitTxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[7]
+	mi := &file_veil_node_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +956,7 @@ func (x *SubmitTxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitTxResponse.ProtoReflect.Descriptor instead.
 func (*SubmitTxResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SubmitTxResponse) GetResult() *TxResult {
@@ -646,7 +982,7 @@ type GetTxRequest struct {
 
 func (x *GetTxRequest) Reset() {
 	*x = GetTxRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[8]
+	mi := &file_veil_node_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +994,7 @@ func (x *GetTxRequest) String() string {
 func (*GetTxRequest) ProtoMessage() {}
 
 func (x *GetTxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[8]
+	mi := &file_veil_node_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +1007,7 @@ func (x *GetTxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTxRequest.ProtoReflect.Descriptor instead.
 func (*GetTxRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetTxRequest) GetHash() []byte {
@@ -691,7 +1027,7 @@ type GetTxResponse struct {
 
 func (x *GetTxResponse) Reset() {
 	*x = GetTxResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[9]
+	mi := &file_veil_node_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +1039,7 @@ func (x *GetTxResponse) String() string {
 func (*GetTxResponse) ProtoMessage() {}
 
 func (x *GetTxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[9]
+	mi := &file_veil_node_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +1052,7 @@ func (x *GetTxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTxResponse.ProtoReflect.Descriptor instead.
 func (*GetTxResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetTxResponse) GetStatus() TxStatus {
@@ -743,7 +1079,7 @@ type GetBlockRequest struct {
 
 func (x *GetBlockRequest) Reset() {
 	*x = GetBlockRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[10]
+	mi := &file_veil_node_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +1091,7 @@ func (x *GetBlockRequest) String() string {
 func (*GetBlockRequest) ProtoMessage() {}
 
 func (x *GetBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[10]
+	mi := &file_veil_node_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +1104,7 @@ func (x *GetBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlockRequest.ProtoReflect.Descriptor instead.
 func (*GetBlockRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetBlockRequest) GetHeight() int64 {
@@ -789,7 +1125,7 @@ type GetBlockResponse struct {
 
 func (x *GetBlockResponse) Reset() {
 	*x = GetBlockResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[11]
+	mi := &file_veil_node_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +1137,7 @@ func (x *GetBlockResponse) String() string {
 func (*GetBlockResponse) ProtoMessage() {}
 
 func (x *GetBlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[11]
+	mi := &file_veil_node_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +1150,7 @@ func (x *GetBlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlockResponse.ProtoReflect.Descriptor instead.
 func (*GetBlockResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetBlockResponse) GetBlock() *Block {
@@ -841,7 +1177,7 @@ type StreamBlocksRequest struct {
 
 func (x *StreamBlocksRequest) Reset() {
 	*x = StreamBlocksRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[12]
+	mi := &file_veil_node_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1189,7 @@ func (x *StreamBlocksRequest) String() string {
 func (*StreamBlocksRequest) ProtoMessage() {}
 
 func (x *StreamBlocksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[12]
+	mi := &file_veil_node_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1202,7 @@ func (x *StreamBlocksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamBlocksRequest.ProtoReflect.Descriptor instead.
 func (*StreamBlocksRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StreamBlocksRequest) GetFromHeight() int64 {
@@ -893,7 +1229,7 @@ type Block struct {
 
 func (x *Block) Reset() {
 	*x = Block{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[13]
+	mi := &file_veil_node_v1_node_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1241,7 @@ func (x *Block) String() string {
 func (*Block) ProtoMessage() {}
 
 func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[13]
+	mi := &file_veil_node_v1_node_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1254,7 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Block.ProtoReflect.Descriptor instead.
 func (*Block) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Block) GetHeight() int64 {
@@ -988,7 +1324,7 @@ type TxResult struct {
 
 func (x *TxResult) Reset() {
 	*x = TxResult{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[14]
+	mi := &file_veil_node_v1_node_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1336,7 @@ func (x *TxResult) String() string {
 func (*TxResult) ProtoMessage() {}
 
 func (x *TxResult) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[14]
+	mi := &file_veil_node_v1_node_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1349,7 @@ func (x *TxResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxResult.ProtoReflect.Descriptor instead.
 func (*TxResult) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TxResult) GetHash() []byte {
@@ -1089,7 +1425,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[15]
+	mi := &file_veil_node_v1_node_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1437,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[15]
+	mi := &file_veil_node_v1_node_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1450,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Event) GetType() string {
@@ -1141,7 +1477,7 @@ type EventAttribute struct {
 
 func (x *EventAttribute) Reset() {
 	*x = EventAttribute{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[16]
+	mi := &file_veil_node_v1_node_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1489,7 @@ func (x *EventAttribute) String() string {
 func (*EventAttribute) ProtoMessage() {}
 
 func (x *EventAttribute) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[16]
+	mi := &file_veil_node_v1_node_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1502,7 @@ func (x *EventAttribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventAttribute.ProtoReflect.Descriptor instead.
 func (*EventAttribute) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EventAttribute) GetKey() string {
@@ -1195,7 +1531,7 @@ type QueryStateRequest struct {
 
 func (x *QueryStateRequest) Reset() {
 	*x = QueryStateRequest{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[17]
+	mi := &file_veil_node_v1_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1543,7 @@ func (x *QueryStateRequest) String() string {
 func (*QueryStateRequest) ProtoMessage() {}
 
 func (x *QueryStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[17]
+	mi := &file_veil_node_v1_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1556,7 @@ func (x *QueryStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryStateRequest.ProtoReflect.Descriptor instead.
 func (*QueryStateRequest) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *QueryStateRequest) GetKey() []byte {
@@ -1258,7 +1594,7 @@ type QueryStateResponse struct {
 
 func (x *QueryStateResponse) Reset() {
 	*x = QueryStateResponse{}
-	mi := &file_veil_node_v1_node_proto_msgTypes[18]
+	mi := &file_veil_node_v1_node_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1606,7 @@ func (x *QueryStateResponse) String() string {
 func (*QueryStateResponse) ProtoMessage() {}
 
 func (x *QueryStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_node_v1_node_proto_msgTypes[18]
+	mi := &file_veil_node_v1_node_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1619,7 @@ func (x *QueryStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryStateResponse.ProtoReflect.Descriptor instead.
 func (*QueryStateResponse) Descriptor() ([]byte, []int) {
-	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{18}
+	return file_veil_node_v1_node_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *QueryStateResponse) GetKey() []byte {
@@ -1325,7 +1661,29 @@ var File_veil_node_v1_node_proto protoreflect.FileDescriptor
 
 const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x17veil/node/v1/node.proto\x12\fveil.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n" +
+	"\x17veil/node/v1/node.proto\x12\fveil.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n" +
+	"\x15GetLightBlocksRequest\x12\x1f\n" +
+	"\vfrom_height\x18\x01 \x01(\x03R\n" +
+	"fromHeight\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"`\n" +
+	"\x16GetLightBlocksResponse\x12!\n" +
+	"\flight_blocks\x18\x01 \x03(\fR\vlightBlocks\x12#\n" +
+	"\rlatest_height\x18\x02 \x01(\x03R\flatestHeight\"\x83\x01\n" +
+	"\x18GetProvenMessagesRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12#\n" +
+	"\rfrom_sequence\x18\x02 \x01(\x04R\ffromSequence\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\x12\x16\n" +
+	"\x06height\x18\x04 \x01(\x03R\x06height\"[\n" +
+	"\rProvenMessage\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\fR\amessage\x12\x14\n" +
+	"\x05proof\x18\x03 \x01(\fR\x05proof\"\xd7\x01\n" +
+	"\x19GetProvenMessagesResponse\x12\x16\n" +
+	"\x06height\x18\x01 \x01(\x03R\x06height\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x127\n" +
+	"\bmessages\x18\x03 \x03(\v2\x1b.veil.node.v1.ProvenMessageR\bmessages\x12#\n" +
+	"\rnext_sequence\x18\x04 \x01(\x04R\fnextSequence\x12.\n" +
+	"\x13next_sequence_proof\x18\x05 \x01(\fR\x11nextSequenceProof\"T\n" +
 	"\x12QueryModuleRequest\x12\x16\n" +
 	"\x06module\x18\x01 \x01(\tR\x06module\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
@@ -1333,7 +1691,7 @@ const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\x13QueryModuleResponse\x12\x16\n" +
 	"\x06result\x18\x01 \x01(\fR\x06result\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x03R\x06height\"\x12\n" +
-	"\x10GetStatusRequest\"\xbe\x06\n" +
+	"\x10GetStatusRequest\"\xe5\x06\n" +
 	"\x11GetStatusResponse\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12#\n" +
 	"\rlatest_height\x18\x02 \x01(\x03R\flatestHeight\x12F\n" +
@@ -1356,7 +1714,8 @@ const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\aversion\x18\x0f \x01(\tR\aversion\x12\\\n" +
 	"\x0fmessage_weights\x18\x10 \x03(\v23.veil.node.v1.GetStatusResponse.MessageWeightsEntryR\x0emessageWeights\x12!\n" +
 	"\fgenesis_hash\x18\x11 \x01(\fR\vgenesisHash\x12&\n" +
-	"\x0fmax_tx_lifetime\x18\x12 \x01(\x04R\rmaxTxLifetime\x1aA\n" +
+	"\x0fmax_tx_lifetime\x18\x12 \x01(\x04R\rmaxTxLifetime\x12%\n" +
+	"\x0einitial_height\x18\x13 \x01(\x03R\rinitialHeight\x1aA\n" +
 	"\x13MessageWeightsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"-\n" +
@@ -1427,7 +1786,7 @@ const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\x15TX_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TX_STATUS_UNKNOWN\x10\x01\x12\x15\n" +
 	"\x11TX_STATUS_PENDING\x10\x02\x12\x17\n" +
-	"\x13TX_STATUS_COMMITTED\x10\x032\xf3\x04\n" +
+	"\x13TX_STATUS_COMMITTED\x10\x032\xb6\x06\n" +
 	"\vNodeService\x12L\n" +
 	"\tGetStatus\x12\x1e.veil.node.v1.GetStatusRequest\x1a\x1f.veil.node.v1.GetStatusResponse\x12O\n" +
 	"\n" +
@@ -1438,7 +1797,9 @@ const file_veil_node_v1_node_proto_rawDesc = "" +
 	"\fStreamBlocks\x12!.veil.node.v1.StreamBlocksRequest\x1a\x13.veil.node.v1.Block0\x01\x12O\n" +
 	"\n" +
 	"QueryState\x12\x1f.veil.node.v1.QueryStateRequest\x1a .veil.node.v1.QueryStateResponse\x12R\n" +
-	"\vQueryModule\x12 .veil.node.v1.QueryModuleRequest\x1a!.veil.node.v1.QueryModuleResponseB6Z4github.com/veil-network/veil/gen/veil/node/v1;nodev1b\x06proto3"
+	"\vQueryModule\x12 .veil.node.v1.QueryModuleRequest\x1a!.veil.node.v1.QueryModuleResponse\x12[\n" +
+	"\x0eGetLightBlocks\x12#.veil.node.v1.GetLightBlocksRequest\x1a$.veil.node.v1.GetLightBlocksResponse\x12d\n" +
+	"\x11GetProvenMessages\x12&.veil.node.v1.GetProvenMessagesRequest\x1a'.veil.node.v1.GetProvenMessagesResponseB6Z4github.com/veil-network/veil/gen/veil/node/v1;nodev1b\x06proto3"
 
 var (
 	file_veil_node_v1_node_proto_rawDescOnce sync.Once
@@ -1453,64 +1814,74 @@ func file_veil_node_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_veil_node_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_veil_node_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_veil_node_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_veil_node_v1_node_proto_goTypes = []any{
-	(TxStatus)(0),                 // 0: veil.node.v1.TxStatus
-	(*QueryModuleRequest)(nil),    // 1: veil.node.v1.QueryModuleRequest
-	(*QueryModuleResponse)(nil),   // 2: veil.node.v1.QueryModuleResponse
-	(*GetStatusRequest)(nil),      // 3: veil.node.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 4: veil.node.v1.GetStatusResponse
-	(*GetAccountRequest)(nil),     // 5: veil.node.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),    // 6: veil.node.v1.GetAccountResponse
-	(*SubmitTxRequest)(nil),       // 7: veil.node.v1.SubmitTxRequest
-	(*SubmitTxResponse)(nil),      // 8: veil.node.v1.SubmitTxResponse
-	(*GetTxRequest)(nil),          // 9: veil.node.v1.GetTxRequest
-	(*GetTxResponse)(nil),         // 10: veil.node.v1.GetTxResponse
-	(*GetBlockRequest)(nil),       // 11: veil.node.v1.GetBlockRequest
-	(*GetBlockResponse)(nil),      // 12: veil.node.v1.GetBlockResponse
-	(*StreamBlocksRequest)(nil),   // 13: veil.node.v1.StreamBlocksRequest
-	(*Block)(nil),                 // 14: veil.node.v1.Block
-	(*TxResult)(nil),              // 15: veil.node.v1.TxResult
-	(*Event)(nil),                 // 16: veil.node.v1.Event
-	(*EventAttribute)(nil),        // 17: veil.node.v1.EventAttribute
-	(*QueryStateRequest)(nil),     // 18: veil.node.v1.QueryStateRequest
-	(*QueryStateResponse)(nil),    // 19: veil.node.v1.QueryStateResponse
-	nil,                           // 20: veil.node.v1.GetStatusResponse.MessageWeightsEntry
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(TxStatus)(0),                     // 0: veil.node.v1.TxStatus
+	(*GetLightBlocksRequest)(nil),     // 1: veil.node.v1.GetLightBlocksRequest
+	(*GetLightBlocksResponse)(nil),    // 2: veil.node.v1.GetLightBlocksResponse
+	(*GetProvenMessagesRequest)(nil),  // 3: veil.node.v1.GetProvenMessagesRequest
+	(*ProvenMessage)(nil),             // 4: veil.node.v1.ProvenMessage
+	(*GetProvenMessagesResponse)(nil), // 5: veil.node.v1.GetProvenMessagesResponse
+	(*QueryModuleRequest)(nil),        // 6: veil.node.v1.QueryModuleRequest
+	(*QueryModuleResponse)(nil),       // 7: veil.node.v1.QueryModuleResponse
+	(*GetStatusRequest)(nil),          // 8: veil.node.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),         // 9: veil.node.v1.GetStatusResponse
+	(*GetAccountRequest)(nil),         // 10: veil.node.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),        // 11: veil.node.v1.GetAccountResponse
+	(*SubmitTxRequest)(nil),           // 12: veil.node.v1.SubmitTxRequest
+	(*SubmitTxResponse)(nil),          // 13: veil.node.v1.SubmitTxResponse
+	(*GetTxRequest)(nil),              // 14: veil.node.v1.GetTxRequest
+	(*GetTxResponse)(nil),             // 15: veil.node.v1.GetTxResponse
+	(*GetBlockRequest)(nil),           // 16: veil.node.v1.GetBlockRequest
+	(*GetBlockResponse)(nil),          // 17: veil.node.v1.GetBlockResponse
+	(*StreamBlocksRequest)(nil),       // 18: veil.node.v1.StreamBlocksRequest
+	(*Block)(nil),                     // 19: veil.node.v1.Block
+	(*TxResult)(nil),                  // 20: veil.node.v1.TxResult
+	(*Event)(nil),                     // 21: veil.node.v1.Event
+	(*EventAttribute)(nil),            // 22: veil.node.v1.EventAttribute
+	(*QueryStateRequest)(nil),         // 23: veil.node.v1.QueryStateRequest
+	(*QueryStateResponse)(nil),        // 24: veil.node.v1.QueryStateResponse
+	nil,                               // 25: veil.node.v1.GetStatusResponse.MessageWeightsEntry
+	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
 }
 var file_veil_node_v1_node_proto_depIdxs = []int32{
-	21, // 0: veil.node.v1.GetStatusResponse.latest_block_time:type_name -> google.protobuf.Timestamp
-	20, // 1: veil.node.v1.GetStatusResponse.message_weights:type_name -> veil.node.v1.GetStatusResponse.MessageWeightsEntry
-	15, // 2: veil.node.v1.SubmitTxResponse.result:type_name -> veil.node.v1.TxResult
-	0,  // 3: veil.node.v1.GetTxResponse.status:type_name -> veil.node.v1.TxStatus
-	15, // 4: veil.node.v1.GetTxResponse.result:type_name -> veil.node.v1.TxResult
-	14, // 5: veil.node.v1.GetBlockResponse.block:type_name -> veil.node.v1.Block
-	21, // 6: veil.node.v1.Block.time:type_name -> google.protobuf.Timestamp
-	15, // 7: veil.node.v1.Block.txs:type_name -> veil.node.v1.TxResult
-	16, // 8: veil.node.v1.Block.events:type_name -> veil.node.v1.Event
-	16, // 9: veil.node.v1.TxResult.events:type_name -> veil.node.v1.Event
-	17, // 10: veil.node.v1.Event.attributes:type_name -> veil.node.v1.EventAttribute
-	3,  // 11: veil.node.v1.NodeService.GetStatus:input_type -> veil.node.v1.GetStatusRequest
-	5,  // 12: veil.node.v1.NodeService.GetAccount:input_type -> veil.node.v1.GetAccountRequest
-	7,  // 13: veil.node.v1.NodeService.SubmitTx:input_type -> veil.node.v1.SubmitTxRequest
-	9,  // 14: veil.node.v1.NodeService.GetTx:input_type -> veil.node.v1.GetTxRequest
-	11, // 15: veil.node.v1.NodeService.GetBlock:input_type -> veil.node.v1.GetBlockRequest
-	13, // 16: veil.node.v1.NodeService.StreamBlocks:input_type -> veil.node.v1.StreamBlocksRequest
-	18, // 17: veil.node.v1.NodeService.QueryState:input_type -> veil.node.v1.QueryStateRequest
-	1,  // 18: veil.node.v1.NodeService.QueryModule:input_type -> veil.node.v1.QueryModuleRequest
-	4,  // 19: veil.node.v1.NodeService.GetStatus:output_type -> veil.node.v1.GetStatusResponse
-	6,  // 20: veil.node.v1.NodeService.GetAccount:output_type -> veil.node.v1.GetAccountResponse
-	8,  // 21: veil.node.v1.NodeService.SubmitTx:output_type -> veil.node.v1.SubmitTxResponse
-	10, // 22: veil.node.v1.NodeService.GetTx:output_type -> veil.node.v1.GetTxResponse
-	12, // 23: veil.node.v1.NodeService.GetBlock:output_type -> veil.node.v1.GetBlockResponse
-	14, // 24: veil.node.v1.NodeService.StreamBlocks:output_type -> veil.node.v1.Block
-	19, // 25: veil.node.v1.NodeService.QueryState:output_type -> veil.node.v1.QueryStateResponse
-	2,  // 26: veil.node.v1.NodeService.QueryModule:output_type -> veil.node.v1.QueryModuleResponse
-	19, // [19:27] is the sub-list for method output_type
-	11, // [11:19] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 0: veil.node.v1.GetProvenMessagesResponse.messages:type_name -> veil.node.v1.ProvenMessage
+	26, // 1: veil.node.v1.GetStatusResponse.latest_block_time:type_name -> google.protobuf.Timestamp
+	25, // 2: veil.node.v1.GetStatusResponse.message_weights:type_name -> veil.node.v1.GetStatusResponse.MessageWeightsEntry
+	20, // 3: veil.node.v1.SubmitTxResponse.result:type_name -> veil.node.v1.TxResult
+	0,  // 4: veil.node.v1.GetTxResponse.status:type_name -> veil.node.v1.TxStatus
+	20, // 5: veil.node.v1.GetTxResponse.result:type_name -> veil.node.v1.TxResult
+	19, // 6: veil.node.v1.GetBlockResponse.block:type_name -> veil.node.v1.Block
+	26, // 7: veil.node.v1.Block.time:type_name -> google.protobuf.Timestamp
+	20, // 8: veil.node.v1.Block.txs:type_name -> veil.node.v1.TxResult
+	21, // 9: veil.node.v1.Block.events:type_name -> veil.node.v1.Event
+	21, // 10: veil.node.v1.TxResult.events:type_name -> veil.node.v1.Event
+	22, // 11: veil.node.v1.Event.attributes:type_name -> veil.node.v1.EventAttribute
+	8,  // 12: veil.node.v1.NodeService.GetStatus:input_type -> veil.node.v1.GetStatusRequest
+	10, // 13: veil.node.v1.NodeService.GetAccount:input_type -> veil.node.v1.GetAccountRequest
+	12, // 14: veil.node.v1.NodeService.SubmitTx:input_type -> veil.node.v1.SubmitTxRequest
+	14, // 15: veil.node.v1.NodeService.GetTx:input_type -> veil.node.v1.GetTxRequest
+	16, // 16: veil.node.v1.NodeService.GetBlock:input_type -> veil.node.v1.GetBlockRequest
+	18, // 17: veil.node.v1.NodeService.StreamBlocks:input_type -> veil.node.v1.StreamBlocksRequest
+	23, // 18: veil.node.v1.NodeService.QueryState:input_type -> veil.node.v1.QueryStateRequest
+	6,  // 19: veil.node.v1.NodeService.QueryModule:input_type -> veil.node.v1.QueryModuleRequest
+	1,  // 20: veil.node.v1.NodeService.GetLightBlocks:input_type -> veil.node.v1.GetLightBlocksRequest
+	3,  // 21: veil.node.v1.NodeService.GetProvenMessages:input_type -> veil.node.v1.GetProvenMessagesRequest
+	9,  // 22: veil.node.v1.NodeService.GetStatus:output_type -> veil.node.v1.GetStatusResponse
+	11, // 23: veil.node.v1.NodeService.GetAccount:output_type -> veil.node.v1.GetAccountResponse
+	13, // 24: veil.node.v1.NodeService.SubmitTx:output_type -> veil.node.v1.SubmitTxResponse
+	15, // 25: veil.node.v1.NodeService.GetTx:output_type -> veil.node.v1.GetTxResponse
+	17, // 26: veil.node.v1.NodeService.GetBlock:output_type -> veil.node.v1.GetBlockResponse
+	19, // 27: veil.node.v1.NodeService.StreamBlocks:output_type -> veil.node.v1.Block
+	24, // 28: veil.node.v1.NodeService.QueryState:output_type -> veil.node.v1.QueryStateResponse
+	7,  // 29: veil.node.v1.NodeService.QueryModule:output_type -> veil.node.v1.QueryModuleResponse
+	2,  // 30: veil.node.v1.NodeService.GetLightBlocks:output_type -> veil.node.v1.GetLightBlocksResponse
+	5,  // 31: veil.node.v1.NodeService.GetProvenMessages:output_type -> veil.node.v1.GetProvenMessagesResponse
+	22, // [22:32] is the sub-list for method output_type
+	12, // [12:22] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_veil_node_v1_node_proto_init() }
@@ -1524,7 +1895,7 @@ func file_veil_node_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_node_v1_node_proto_rawDesc), len(file_veil_node_v1_node_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

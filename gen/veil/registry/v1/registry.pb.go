@@ -689,6 +689,135 @@ func (x *WorkerRecord) GetVersion() string {
 	return ""
 }
 
+// SyncReport is a worker's egress on topic "registry/synced" (signed by its
+// identity, delivered through veil.mq.v1.MsgSyncEgress): how far its light
+// client has verified the chain, and optionally the acknowledgement of a
+// "ping" it processed from its ingress topic.
+type SyncReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Latest header height the worker's light client verified.
+	SyncedHeight int64 `protobuf:"varint,1,opt,name=synced_height,json=syncedHeight,proto3" json:"synced_height,omitempty"`
+	// Set when the report answers a ping: its ingress topic and sequence.
+	Ping          bool   `protobuf:"varint,2,opt,name=ping,proto3" json:"ping,omitempty"`
+	PingTopic     string `protobuf:"bytes,3,opt,name=ping_topic,json=pingTopic,proto3" json:"ping_topic,omitempty"`
+	PingSequence  uint64 `protobuf:"varint,4,opt,name=ping_sequence,json=pingSequence,proto3" json:"ping_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncReport) Reset() {
+	*x = SyncReport{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncReport) ProtoMessage() {}
+
+func (x *SyncReport) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncReport.ProtoReflect.Descriptor instead.
+func (*SyncReport) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SyncReport) GetSyncedHeight() int64 {
+	if x != nil {
+		return x.SyncedHeight
+	}
+	return 0
+}
+
+func (x *SyncReport) GetPing() bool {
+	if x != nil {
+		return x.Ping
+	}
+	return false
+}
+
+func (x *SyncReport) GetPingTopic() string {
+	if x != nil {
+		return x.PingTopic
+	}
+	return ""
+}
+
+func (x *SyncReport) GetPingSequence() uint64 {
+	if x != nil {
+		return x.PingSequence
+	}
+	return 0
+}
+
+// WorkerSync is the registry's record of a worker's latest sync report,
+// stored under "registry/synced/" || identity.
+type WorkerSync struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Report *SyncReport            `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// Height of the block that accepted the report.
+	ReportedAt    int64 `protobuf:"varint,2,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerSync) Reset() {
+	*x = WorkerSync{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerSync) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerSync) ProtoMessage() {}
+
+func (x *WorkerSync) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerSync.ProtoReflect.Descriptor instead.
+func (*WorkerSync) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WorkerSync) GetReport() *SyncReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *WorkerSync) GetReportedAt() int64 {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return 0
+}
+
 var File_veil_registry_v1_registry_proto protoreflect.FileDescriptor
 
 const file_veil_registry_v1_registry_proto_rawDesc = "" +
@@ -752,7 +881,19 @@ const file_veil_registry_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\f \x01(\x03R\texpiresAt\x12\x1c\n" +
 	"\tsimulated\x18\r \x01(\bR\tsimulated\x12\x18\n" +
-	"\aversion\x18\x0e \x01(\tR\aversionB>Z<github.com/veil-network/veil/gen/veil/registry/v1;registryv1b\x06proto3"
+	"\aversion\x18\x0e \x01(\tR\aversion\"\x89\x01\n" +
+	"\n" +
+	"SyncReport\x12#\n" +
+	"\rsynced_height\x18\x01 \x01(\x03R\fsyncedHeight\x12\x12\n" +
+	"\x04ping\x18\x02 \x01(\bR\x04ping\x12\x1d\n" +
+	"\n" +
+	"ping_topic\x18\x03 \x01(\tR\tpingTopic\x12#\n" +
+	"\rping_sequence\x18\x04 \x01(\x04R\fpingSequence\"c\n" +
+	"\n" +
+	"WorkerSync\x124\n" +
+	"\x06report\x18\x01 \x01(\v2\x1c.veil.registry.v1.SyncReportR\x06report\x12\x1f\n" +
+	"\vreported_at\x18\x02 \x01(\x03R\n" +
+	"reportedAtB>Z<github.com/veil-network/veil/gen/veil/registry/v1;registryv1b\x06proto3"
 
 var (
 	file_veil_registry_v1_registry_proto_rawDescOnce sync.Once
@@ -766,7 +907,7 @@ func file_veil_registry_v1_registry_proto_rawDescGZIP() []byte {
 	return file_veil_registry_v1_registry_proto_rawDescData
 }
 
-var file_veil_registry_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_veil_registry_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_veil_registry_v1_registry_proto_goTypes = []any{
 	(*HPKESuite)(nil),            // 0: veil.registry.v1.HPKESuite
 	(*WorkerInfo)(nil),           // 1: veil.registry.v1.WorkerInfo
@@ -777,6 +918,8 @@ var file_veil_registry_v1_registry_proto_goTypes = []any{
 	(*TCBRule)(nil),              // 6: veil.registry.v1.TCBRule
 	(*MsgSetTCBPolicy)(nil),      // 7: veil.registry.v1.MsgSetTCBPolicy
 	(*WorkerRecord)(nil),         // 8: veil.registry.v1.WorkerRecord
+	(*SyncReport)(nil),           // 9: veil.registry.v1.SyncReport
+	(*WorkerSync)(nil),           // 10: veil.registry.v1.WorkerSync
 }
 var file_veil_registry_v1_registry_proto_depIdxs = []int32{
 	0, // 0: veil.registry.v1.WorkerInfo.hpke_suite:type_name -> veil.registry.v1.HPKESuite
@@ -784,11 +927,12 @@ var file_veil_registry_v1_registry_proto_depIdxs = []int32{
 	2, // 2: veil.registry.v1.MsgRegisterWorker.evidence:type_name -> veil.registry.v1.Evidence
 	6, // 3: veil.registry.v1.MsgSetTCBPolicy.rules:type_name -> veil.registry.v1.TCBRule
 	0, // 4: veil.registry.v1.WorkerRecord.hpke_suite:type_name -> veil.registry.v1.HPKESuite
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9, // 5: veil.registry.v1.WorkerSync.report:type_name -> veil.registry.v1.SyncReport
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_veil_registry_v1_registry_proto_init() }
@@ -802,7 +946,7 @@ func file_veil_registry_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_registry_v1_registry_proto_rawDesc), len(file_veil_registry_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,6 +10,7 @@
 package workerv1
 
 import (
+	v11 "github.com/veil-network/veil/gen/veil/mq/v1"
 	v1 "github.com/veil-network/veil/gen/veil/registry/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -121,7 +122,7 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 }
 
 // Registration is the registration state as last reported by a relayer.
-// Unverified: the worker cannot check it against the chain yet.
+// Unverified: the worker does not check it against the chain.
 type Registration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	State RegistrationState      `protobuf:"varint,1,opt,name=state,proto3,enum=veil.worker.v1.RegistrationState" json:"state,omitempty"`
@@ -237,9 +238,11 @@ type InfoResponse struct {
 	// True on the simulated platform: no confidentiality at all.
 	Simulated    bool          `protobuf:"varint,3,opt,name=simulated,proto3" json:"simulated,omitempty"`
 	Registration *Registration `protobuf:"bytes,4,opt,name=registration,proto3" json:"registration,omitempty"`
-	// Height of the chain state the worker has verified. Always 0 until the
-	// light-client issue lands: the worker does not follow the chain yet.
-	SyncedHeight  int64 `protobuf:"varint,5,opt,name=synced_height,json=syncedHeight,proto3" json:"synced_height,omitempty"`
+	// Latest header height the worker's light client verified (0 before
+	// the first). The state it can verify proofs against is the one after
+	// block synced_height - 1 (see sync.verified_version).
+	SyncedHeight  int64       `protobuf:"varint,5,opt,name=synced_height,json=syncedHeight,proto3" json:"synced_height,omitempty"`
+	Sync          *SyncStatus `protobuf:"bytes,6,opt,name=sync,proto3" json:"sync,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +312,1078 @@ func (x *InfoResponse) GetSyncedHeight() int64 {
 	return 0
 }
 
+func (x *InfoResponse) GetSync() *SyncStatus {
+	if x != nil {
+		return x.Sync
+	}
+	return nil
+}
+
+// SyncStatus is the worker's view of the chain and its queues.
+type SyncStatus struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	TrustRootInitialised bool                   `protobuf:"varint,1,opt,name=trust_root_initialised,json=trustRootInitialised,proto3" json:"trust_root_initialised,omitempty"`
+	TrustRoot            *TrustRoot             `protobuf:"bytes,2,opt,name=trust_root,json=trustRoot,proto3" json:"trust_root,omitempty"`
+	// State version provable against a verified app hash (synced_height-1).
+	VerifiedVersion int64 `protobuf:"varint,3,opt,name=verified_version,json=verifiedVersion,proto3" json:"verified_version,omitempty"`
+	// The app hash of the latest verified header (state after
+	// verified_version).
+	VerifiedAppHash []byte `protobuf:"bytes,4,opt,name=verified_app_hash,json=verifiedAppHash,proto3" json:"verified_app_hash,omitempty"`
+	// Block time of the latest verified header, Unix milliseconds.
+	VerifiedTimeUnixMs int64            `protobuf:"varint,5,opt,name=verified_time_unix_ms,json=verifiedTimeUnixMs,proto3" json:"verified_time_unix_ms,omitempty"`
+	Topics             []*TopicPosition `protobuf:"bytes,6,rep,name=topics,proto3" json:"topics,omitempty"`
+	// Set once two validly signed headers for one height were seen: the
+	// light client is frozen and refuses everything.
+	Conflict *ConflictEvidence `protobuf:"bytes,7,opt,name=conflict,proto3" json:"conflict,omitempty"`
+	// The chain height the relayer last reported (unverified) and
+	// chain_height - synced_height.
+	ChainHeight int64 `protobuf:"varint,8,opt,name=chain_height,json=chainHeight,proto3" json:"chain_height,omitempty"`
+	Lag         int64 `protobuf:"varint,9,opt,name=lag,proto3" json:"lag,omitempty"`
+	// Next egress sequence the worker will assign; the chain's next one as
+	// last proven to the worker; messages held for the relayer.
+	EgressNextSequence uint64 `protobuf:"varint,10,opt,name=egress_next_sequence,json=egressNextSequence,proto3" json:"egress_next_sequence,omitempty"`
+	EgressAcknowledged uint64 `protobuf:"varint,11,opt,name=egress_acknowledged,json=egressAcknowledged,proto3" json:"egress_acknowledged,omitempty"`
+	EgressPending      uint64 `protobuf:"varint,12,opt,name=egress_pending,json=egressPending,proto3" json:"egress_pending,omitempty"`
+	HeadersVerified    uint64 `protobuf:"varint,13,opt,name=headers_verified,json=headersVerified,proto3" json:"headers_verified,omitempty"`
+	MessagesProcessed  uint64 `protobuf:"varint,14,opt,name=messages_processed,json=messagesProcessed,proto3" json:"messages_processed,omitempty"`
+	// The latest refusal (light block or message), for operators.
+	LastRefusal   string `protobuf:"bytes,15,opt,name=last_refusal,json=lastRefusal,proto3" json:"last_refusal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncStatus) Reset() {
+	*x = SyncStatus{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncStatus) ProtoMessage() {}
+
+func (x *SyncStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncStatus.ProtoReflect.Descriptor instead.
+func (*SyncStatus) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SyncStatus) GetTrustRootInitialised() bool {
+	if x != nil {
+		return x.TrustRootInitialised
+	}
+	return false
+}
+
+func (x *SyncStatus) GetTrustRoot() *TrustRoot {
+	if x != nil {
+		return x.TrustRoot
+	}
+	return nil
+}
+
+func (x *SyncStatus) GetVerifiedVersion() int64 {
+	if x != nil {
+		return x.VerifiedVersion
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetVerifiedAppHash() []byte {
+	if x != nil {
+		return x.VerifiedAppHash
+	}
+	return nil
+}
+
+func (x *SyncStatus) GetVerifiedTimeUnixMs() int64 {
+	if x != nil {
+		return x.VerifiedTimeUnixMs
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetTopics() []*TopicPosition {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *SyncStatus) GetConflict() *ConflictEvidence {
+	if x != nil {
+		return x.Conflict
+	}
+	return nil
+}
+
+func (x *SyncStatus) GetChainHeight() int64 {
+	if x != nil {
+		return x.ChainHeight
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetLag() int64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetEgressNextSequence() uint64 {
+	if x != nil {
+		return x.EgressNextSequence
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetEgressAcknowledged() uint64 {
+	if x != nil {
+		return x.EgressAcknowledged
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetEgressPending() uint64 {
+	if x != nil {
+		return x.EgressPending
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetHeadersVerified() uint64 {
+	if x != nil {
+		return x.HeadersVerified
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetMessagesProcessed() uint64 {
+	if x != nil {
+		return x.MessagesProcessed
+	}
+	return 0
+}
+
+func (x *SyncStatus) GetLastRefusal() string {
+	if x != nil {
+		return x.LastRefusal
+	}
+	return ""
+}
+
+// TopicPosition is one subscribed ingress topic.
+type TopicPosition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Topic string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Next sequence the worker processes (= messages processed so far).
+	NextSequence uint64 `protobuf:"varint,2,opt,name=next_sequence,json=nextSequence,proto3" json:"next_sequence,omitempty"`
+	// The topic's next sequence on chain as last proven to the worker, and
+	// the state version of that proof (0: never proven).
+	ChainNextSequence uint64 `protobuf:"varint,3,opt,name=chain_next_sequence,json=chainNextSequence,proto3" json:"chain_next_sequence,omitempty"`
+	ChainVersion      int64  `protobuf:"varint,4,opt,name=chain_version,json=chainVersion,proto3" json:"chain_version,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TopicPosition) Reset() {
+	*x = TopicPosition{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicPosition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicPosition) ProtoMessage() {}
+
+func (x *TopicPosition) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicPosition.ProtoReflect.Descriptor instead.
+func (*TopicPosition) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TopicPosition) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicPosition) GetNextSequence() uint64 {
+	if x != nil {
+		return x.NextSequence
+	}
+	return 0
+}
+
+func (x *TopicPosition) GetChainNextSequence() uint64 {
+	if x != nil {
+		return x.ChainNextSequence
+	}
+	return 0
+}
+
+func (x *TopicPosition) GetChainVersion() int64 {
+	if x != nil {
+		return x.ChainVersion
+	}
+	return 0
+}
+
+type ConflictEvidence struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Height int64                  `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	// Hash of the header the worker had verified at height.
+	TrustedHash []byte `protobuf:"bytes,2,opt,name=trusted_hash,json=trustedHash,proto3" json:"trusted_hash,omitempty"`
+	// Hash of the conflicting, validly signed header.
+	ReceivedHash []byte `protobuf:"bytes,3,opt,name=received_hash,json=receivedHash,proto3" json:"received_hash,omitempty"`
+	// Serialized tendermint.types.SignedHeader of the conflicting header.
+	SignedHeader  []byte `protobuf:"bytes,4,opt,name=signed_header,json=signedHeader,proto3" json:"signed_header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConflictEvidence) Reset() {
+	*x = ConflictEvidence{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConflictEvidence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConflictEvidence) ProtoMessage() {}
+
+func (x *ConflictEvidence) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConflictEvidence.ProtoReflect.Descriptor instead.
+func (*ConflictEvidence) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ConflictEvidence) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ConflictEvidence) GetTrustedHash() []byte {
+	if x != nil {
+		return x.TrustedHash
+	}
+	return nil
+}
+
+func (x *ConflictEvidence) GetReceivedHash() []byte {
+	if x != nil {
+		return x.ReceivedHash
+	}
+	return nil
+}
+
+func (x *ConflictEvidence) GetSignedHeader() []byte {
+	if x != nil {
+		return x.SignedHeader
+	}
+	return nil
+}
+
+// TrustRoot is where the light client starts: the chain's first block and
+// the validator set that signs it.
+type TrustRoot struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	ChainId string                 `protobuf:"bytes,1,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	// The genesis hash the worker's registration binds (app.GenesisHash).
+	GenesisHash   []byte `protobuf:"bytes,2,opt,name=genesis_hash,json=genesisHash,proto3" json:"genesis_hash,omitempty"`
+	InitialHeight int64  `protobuf:"varint,3,opt,name=initial_height,json=initialHeight,proto3" json:"initial_height,omitempty"`
+	// Serialized tendermint.types.ValidatorSet of the initial height. The
+	// first light block must carry a validator set with this hash.
+	ValidatorSet  []byte `protobuf:"bytes,4,opt,name=validator_set,json=validatorSet,proto3" json:"validator_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrustRoot) Reset() {
+	*x = TrustRoot{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrustRoot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrustRoot) ProtoMessage() {}
+
+func (x *TrustRoot) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrustRoot.ProtoReflect.Descriptor instead.
+func (*TrustRoot) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TrustRoot) GetChainId() string {
+	if x != nil {
+		return x.ChainId
+	}
+	return ""
+}
+
+func (x *TrustRoot) GetGenesisHash() []byte {
+	if x != nil {
+		return x.GenesisHash
+	}
+	return nil
+}
+
+func (x *TrustRoot) GetInitialHeight() int64 {
+	if x != nil {
+		return x.InitialHeight
+	}
+	return 0
+}
+
+func (x *TrustRoot) GetValidatorSet() []byte {
+	if x != nil {
+		return x.ValidatorSet
+	}
+	return nil
+}
+
+type InitTrustRootRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Root:
+	//
+	//	*InitTrustRootRequest_GenesisJson
+	//	*InitTrustRootRequest_Explicit
+	Root          isInitTrustRootRequest_Root `protobuf_oneof:"root"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InitTrustRootRequest) Reset() {
+	*x = InitTrustRootRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InitTrustRootRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InitTrustRootRequest) ProtoMessage() {}
+
+func (x *InitTrustRootRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InitTrustRootRequest.ProtoReflect.Descriptor instead.
+func (*InitTrustRootRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *InitTrustRootRequest) GetRoot() isInitTrustRootRequest_Root {
+	if x != nil {
+		return x.Root
+	}
+	return nil
+}
+
+func (x *InitTrustRootRequest) GetGenesisJson() []byte {
+	if x != nil {
+		if x, ok := x.Root.(*InitTrustRootRequest_GenesisJson); ok {
+			return x.GenesisJson
+		}
+	}
+	return nil
+}
+
+func (x *InitTrustRootRequest) GetExplicit() *TrustRoot {
+	if x != nil {
+		if x, ok := x.Root.(*InitTrustRootRequest_Explicit); ok {
+			return x.Explicit
+		}
+	}
+	return nil
+}
+
+type isInitTrustRootRequest_Root interface {
+	isInitTrustRootRequest_Root()
+}
+
+type InitTrustRootRequest_GenesisJson struct {
+	// genesis.json exactly as the chain was started from: the worker
+	// computes its genesis hash as the chain does and takes the chain id,
+	// initial height and validators from it.
+	GenesisJson []byte `protobuf:"bytes,1,opt,name=genesis_json,json=genesisJson,proto3,oneof"`
+}
+
+type InitTrustRootRequest_Explicit struct {
+	Explicit *TrustRoot `protobuf:"bytes,2,opt,name=explicit,proto3,oneof"`
+}
+
+func (*InitTrustRootRequest_GenesisJson) isInitTrustRootRequest_Root() {}
+
+func (*InitTrustRootRequest_Explicit) isInitTrustRootRequest_Root() {}
+
+type InitTrustRootResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TrustRoot     *TrustRoot             `protobuf:"bytes,1,opt,name=trust_root,json=trustRoot,proto3" json:"trust_root,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InitTrustRootResponse) Reset() {
+	*x = InitTrustRootResponse{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InitTrustRootResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InitTrustRootResponse) ProtoMessage() {}
+
+func (x *InitTrustRootResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InitTrustRootResponse.ProtoReflect.Descriptor instead.
+func (*InitTrustRootResponse) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *InitTrustRootResponse) GetTrustRoot() *TrustRoot {
+	if x != nil {
+		return x.TrustRoot
+	}
+	return nil
+}
+
+type SyncHeadersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Serialized tendermint.types.LightBlock, strictly ascending heights
+	// (adjacent or skipping); at most 1000.
+	LightBlocks [][]byte `protobuf:"bytes,1,rep,name=light_blocks,json=lightBlocks,proto3" json:"light_blocks,omitempty"`
+	// The relayer's view of the chain's latest height (unverified, for the
+	// lag the worker reports).
+	ChainHeight   int64 `protobuf:"varint,2,opt,name=chain_height,json=chainHeight,proto3" json:"chain_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncHeadersRequest) Reset() {
+	*x = SyncHeadersRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncHeadersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncHeadersRequest) ProtoMessage() {}
+
+func (x *SyncHeadersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncHeadersRequest.ProtoReflect.Descriptor instead.
+func (*SyncHeadersRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SyncHeadersRequest) GetLightBlocks() [][]byte {
+	if x != nil {
+		return x.LightBlocks
+	}
+	return nil
+}
+
+func (x *SyncHeadersRequest) GetChainHeight() int64 {
+	if x != nil {
+		return x.ChainHeight
+	}
+	return 0
+}
+
+type SyncHeadersResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	SyncedHeight int64                  `protobuf:"varint,1,opt,name=synced_height,json=syncedHeight,proto3" json:"synced_height,omitempty"`
+	// Light blocks verified and applied (re-sent known ones are not counted).
+	Accepted uint32 `protobuf:"varint,2,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// Empty when every light block was accepted; otherwise the reason code
+	// (e.g. "verification", "trust_root", "conflict", "out_of_order",
+	// "malformed") and message of the first refused one, at refused_index.
+	RefusalReason string `protobuf:"bytes,3,opt,name=refusal_reason,json=refusalReason,proto3" json:"refusal_reason,omitempty"`
+	Refusal       string `protobuf:"bytes,4,opt,name=refusal,proto3" json:"refusal,omitempty"`
+	RefusedIndex  uint32 `protobuf:"varint,5,opt,name=refused_index,json=refusedIndex,proto3" json:"refused_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncHeadersResponse) Reset() {
+	*x = SyncHeadersResponse{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncHeadersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncHeadersResponse) ProtoMessage() {}
+
+func (x *SyncHeadersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncHeadersResponse.ProtoReflect.Descriptor instead.
+func (*SyncHeadersResponse) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SyncHeadersResponse) GetSyncedHeight() int64 {
+	if x != nil {
+		return x.SyncedHeight
+	}
+	return 0
+}
+
+func (x *SyncHeadersResponse) GetAccepted() uint32 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *SyncHeadersResponse) GetRefusalReason() string {
+	if x != nil {
+		return x.RefusalReason
+	}
+	return ""
+}
+
+func (x *SyncHeadersResponse) GetRefusal() string {
+	if x != nil {
+		return x.Refusal
+	}
+	return ""
+}
+
+func (x *SyncHeadersResponse) GetRefusedIndex() uint32 {
+	if x != nil {
+		return x.RefusedIndex
+	}
+	return 0
+}
+
+// ProvenMessage is one ingress message as stored on chain with its proof.
+type ProvenMessage struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The stored veil.mq.v1.Message bytes.
+	Message []byte `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Serialized ICS23 CommitmentProof of mq.MessageKey(topic, sequence).
+	Proof         []byte `protobuf:"bytes,3,opt,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvenMessage) Reset() {
+	*x = ProvenMessage{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvenMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvenMessage) ProtoMessage() {}
+
+func (x *ProvenMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvenMessage.ProtoReflect.Descriptor instead.
+func (*ProvenMessage) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ProvenMessage) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ProvenMessage) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *ProvenMessage) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+type TopicMessages struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Topic string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Consecutive messages from the worker's next sequence on.
+	Messages []*ProvenMessage `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	// Optional: the topic's next sequence at the version with its proof
+	// (existence of the 8-byte big-endian value, non-existence for 0).
+	HasNextSequence   bool   `protobuf:"varint,3,opt,name=has_next_sequence,json=hasNextSequence,proto3" json:"has_next_sequence,omitempty"`
+	NextSequence      uint64 `protobuf:"varint,4,opt,name=next_sequence,json=nextSequence,proto3" json:"next_sequence,omitempty"`
+	NextSequenceProof []byte `protobuf:"bytes,5,opt,name=next_sequence_proof,json=nextSequenceProof,proto3" json:"next_sequence_proof,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TopicMessages) Reset() {
+	*x = TopicMessages{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicMessages) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicMessages) ProtoMessage() {}
+
+func (x *TopicMessages) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicMessages.ProtoReflect.Descriptor instead.
+func (*TopicMessages) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TopicMessages) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicMessages) GetMessages() []*ProvenMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *TopicMessages) GetHasNextSequence() bool {
+	if x != nil {
+		return x.HasNextSequence
+	}
+	return false
+}
+
+func (x *TopicMessages) GetNextSequence() uint64 {
+	if x != nil {
+		return x.NextSequence
+	}
+	return 0
+}
+
+func (x *TopicMessages) GetNextSequenceProof() []byte {
+	if x != nil {
+		return x.NextSequenceProof
+	}
+	return nil
+}
+
+type DispatchMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// State version the proofs are against; the worker must have verified
+	// the header of version+1 (recently: it keeps the last 1000).
+	Version int64            `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Topics  []*TopicMessages `protobuf:"bytes,2,rep,name=topics,proto3" json:"topics,omitempty"`
+	// Optional: the chain's next egress sequence for this worker at version
+	// with its proof (mq.EgressSequenceKey); the worker drops the egress the
+	// chain has accepted.
+	HasEgressNext      bool   `protobuf:"varint,3,opt,name=has_egress_next,json=hasEgressNext,proto3" json:"has_egress_next,omitempty"`
+	EgressNextSequence uint64 `protobuf:"varint,4,opt,name=egress_next_sequence,json=egressNextSequence,proto3" json:"egress_next_sequence,omitempty"`
+	EgressNextProof    []byte `protobuf:"bytes,5,opt,name=egress_next_proof,json=egressNextProof,proto3" json:"egress_next_proof,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DispatchMessagesRequest) Reset() {
+	*x = DispatchMessagesRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchMessagesRequest) ProtoMessage() {}
+
+func (x *DispatchMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchMessagesRequest.ProtoReflect.Descriptor instead.
+func (*DispatchMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DispatchMessagesRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DispatchMessagesRequest) GetTopics() []*TopicMessages {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *DispatchMessagesRequest) GetHasEgressNext() bool {
+	if x != nil {
+		return x.HasEgressNext
+	}
+	return false
+}
+
+func (x *DispatchMessagesRequest) GetEgressNextSequence() uint64 {
+	if x != nil {
+		return x.EgressNextSequence
+	}
+	return 0
+}
+
+func (x *DispatchMessagesRequest) GetEgressNextProof() []byte {
+	if x != nil {
+		return x.EgressNextProof
+	}
+	return nil
+}
+
+type DispatchMessagesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accepted uint32                 `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// As in SyncHeadersResponse; refused_topic/refused_sequence locate it.
+	RefusalReason   string           `protobuf:"bytes,2,opt,name=refusal_reason,json=refusalReason,proto3" json:"refusal_reason,omitempty"`
+	Refusal         string           `protobuf:"bytes,3,opt,name=refusal,proto3" json:"refusal,omitempty"`
+	RefusedTopic    string           `protobuf:"bytes,4,opt,name=refused_topic,json=refusedTopic,proto3" json:"refused_topic,omitempty"`
+	RefusedSequence uint64           `protobuf:"varint,5,opt,name=refused_sequence,json=refusedSequence,proto3" json:"refused_sequence,omitempty"`
+	Topics          []*TopicPosition `protobuf:"bytes,6,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DispatchMessagesResponse) Reset() {
+	*x = DispatchMessagesResponse{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DispatchMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DispatchMessagesResponse) ProtoMessage() {}
+
+func (x *DispatchMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DispatchMessagesResponse.ProtoReflect.Descriptor instead.
+func (*DispatchMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DispatchMessagesResponse) GetAccepted() uint32 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *DispatchMessagesResponse) GetRefusalReason() string {
+	if x != nil {
+		return x.RefusalReason
+	}
+	return ""
+}
+
+func (x *DispatchMessagesResponse) GetRefusal() string {
+	if x != nil {
+		return x.Refusal
+	}
+	return ""
+}
+
+func (x *DispatchMessagesResponse) GetRefusedTopic() string {
+	if x != nil {
+		return x.RefusedTopic
+	}
+	return ""
+}
+
+func (x *DispatchMessagesResponse) GetRefusedSequence() uint64 {
+	if x != nil {
+		return x.RefusedSequence
+	}
+	return 0
+}
+
+func (x *DispatchMessagesResponse) GetTopics() []*TopicPosition {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+type GetEgressRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First sequence wanted: the chain's next egress sequence for this
+	// worker (mq query "egress").
+	From uint64 `protobuf:"varint,1,opt,name=from,proto3" json:"from,omitempty"`
+	// At most this many (default and cap 256).
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEgressRequest) Reset() {
+	*x = GetEgressRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEgressRequest) ProtoMessage() {}
+
+func (x *GetEgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEgressRequest.ProtoReflect.Descriptor instead.
+func (*GetEgressRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetEgressRequest) GetFrom() uint64 {
+	if x != nil {
+		return x.From
+	}
+	return 0
+}
+
+func (x *GetEgressRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type GetEgressResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Messages []*v11.MsgSyncEgress   `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The sequence the worker assigns next.
+	NextSequence  uint64 `protobuf:"varint,2,opt,name=next_sequence,json=nextSequence,proto3" json:"next_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEgressResponse) Reset() {
+	*x = GetEgressResponse{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEgressResponse) ProtoMessage() {}
+
+func (x *GetEgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEgressResponse.ProtoReflect.Descriptor instead.
+func (*GetEgressResponse) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetEgressResponse) GetMessages() []*v11.MsgSyncEgress {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *GetEgressResponse) GetNextSequence() uint64 {
+	if x != nil {
+		return x.NextSequence
+	}
+	return 0
+}
+
 type AttestationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Account id (32 bytes) of the operator that will submit the
@@ -320,7 +1395,7 @@ type AttestationRequest struct {
 
 func (x *AttestationRequest) Reset() {
 	*x = AttestationRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +1407,7 @@ func (x *AttestationRequest) String() string {
 func (*AttestationRequest) ProtoMessage() {}
 
 func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +1420,7 @@ func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationRequest.ProtoReflect.Descriptor instead.
 func (*AttestationRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{3}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AttestationRequest) GetOperator() []byte {
@@ -370,7 +1445,7 @@ type AttestationResponse struct {
 
 func (x *AttestationResponse) Reset() {
 	*x = AttestationResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +1457,7 @@ func (x *AttestationResponse) String() string {
 func (*AttestationResponse) ProtoMessage() {}
 
 func (x *AttestationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +1470,7 @@ func (x *AttestationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationResponse.ProtoReflect.Descriptor instead.
 func (*AttestationResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AttestationResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -436,7 +1511,7 @@ type BindRequest struct {
 
 func (x *BindRequest) Reset() {
 	*x = BindRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +1523,7 @@ func (x *BindRequest) String() string {
 func (*BindRequest) ProtoMessage() {}
 
 func (x *BindRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +1536,7 @@ func (x *BindRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindRequest.ProtoReflect.Descriptor instead.
 func (*BindRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BindRequest) GetChainId() string {
@@ -487,7 +1562,7 @@ type BindResponse struct {
 
 func (x *BindResponse) Reset() {
 	*x = BindResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +1574,7 @@ func (x *BindResponse) String() string {
 func (*BindResponse) ProtoMessage() {}
 
 func (x *BindResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +1587,7 @@ func (x *BindResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindResponse.ProtoReflect.Descriptor instead.
 func (*BindResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BindResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -531,7 +1606,7 @@ type ReportRegistrationRequest struct {
 
 func (x *ReportRegistrationRequest) Reset() {
 	*x = ReportRegistrationRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +1618,7 @@ func (x *ReportRegistrationRequest) String() string {
 func (*ReportRegistrationRequest) ProtoMessage() {}
 
 func (x *ReportRegistrationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +1631,7 @@ func (x *ReportRegistrationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRegistrationRequest.ProtoReflect.Descriptor instead.
 func (*ReportRegistrationRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReportRegistrationRequest) GetRegistration() *Registration {
@@ -574,7 +1649,7 @@ type ReportRegistrationResponse struct {
 
 func (x *ReportRegistrationResponse) Reset() {
 	*x = ReportRegistrationResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +1661,7 @@ func (x *ReportRegistrationResponse) String() string {
 func (*ReportRegistrationResponse) ProtoMessage() {}
 
 func (x *ReportRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,14 +1674,14 @@ func (x *ReportRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*ReportRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{22}
 }
 
 var File_veil_worker_v1_worker_proto protoreflect.FileDescriptor
 
 const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bveil/worker/v1/worker.proto\x12\x0eveil.worker.v1\x1a\x1fveil/registry/v1/registry.proto\"\r\n" +
+	"\x1bveil/worker/v1/worker.proto\x12\x0eveil.worker.v1\x1a\x13veil/mq/v1/mq.proto\x1a\x1fveil/registry/v1/registry.proto\"\r\n" +
 	"\vInfoRequest\"\x8f\x02\n" +
 	"\fRegistration\x127\n" +
 	"\x05state\x18\x01 \x01(\x0e2!.veil.worker.v1.RegistrationStateR\x05state\x12\x1a\n" +
@@ -617,14 +1692,94 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\x0fobserved_height\x18\x05 \x01(\x03R\x0eobservedHeight\x12\x17\n" +
 	"\atx_hash\x18\x06 \x01(\fR\x06txHash\x12\x12\n" +
 	"\x04code\x18\a \x01(\rR\x04code\x12\x10\n" +
-	"\x03log\x18\b \x01(\tR\x03log\"\xe8\x01\n" +
+	"\x03log\x18\b \x01(\tR\x03log\"\x98\x02\n" +
 	"\fInfoResponse\x12=\n" +
 	"\vworker_info\x18\x01 \x01(\v2\x1c.veil.registry.v1.WorkerInfoR\n" +
 	"workerInfo\x12\x14\n" +
 	"\x05bound\x18\x02 \x01(\bR\x05bound\x12\x1c\n" +
 	"\tsimulated\x18\x03 \x01(\bR\tsimulated\x12@\n" +
 	"\fregistration\x18\x04 \x01(\v2\x1c.veil.worker.v1.RegistrationR\fregistration\x12#\n" +
-	"\rsynced_height\x18\x05 \x01(\x03R\fsyncedHeight\"0\n" +
+	"\rsynced_height\x18\x05 \x01(\x03R\fsyncedHeight\x12.\n" +
+	"\x04sync\x18\x06 \x01(\v2\x1a.veil.worker.v1.SyncStatusR\x04sync\"\xb7\x05\n" +
+	"\n" +
+	"SyncStatus\x124\n" +
+	"\x16trust_root_initialised\x18\x01 \x01(\bR\x14trustRootInitialised\x128\n" +
+	"\n" +
+	"trust_root\x18\x02 \x01(\v2\x19.veil.worker.v1.TrustRootR\ttrustRoot\x12)\n" +
+	"\x10verified_version\x18\x03 \x01(\x03R\x0fverifiedVersion\x12*\n" +
+	"\x11verified_app_hash\x18\x04 \x01(\fR\x0fverifiedAppHash\x121\n" +
+	"\x15verified_time_unix_ms\x18\x05 \x01(\x03R\x12verifiedTimeUnixMs\x125\n" +
+	"\x06topics\x18\x06 \x03(\v2\x1d.veil.worker.v1.TopicPositionR\x06topics\x12<\n" +
+	"\bconflict\x18\a \x01(\v2 .veil.worker.v1.ConflictEvidenceR\bconflict\x12!\n" +
+	"\fchain_height\x18\b \x01(\x03R\vchainHeight\x12\x10\n" +
+	"\x03lag\x18\t \x01(\x03R\x03lag\x120\n" +
+	"\x14egress_next_sequence\x18\n" +
+	" \x01(\x04R\x12egressNextSequence\x12/\n" +
+	"\x13egress_acknowledged\x18\v \x01(\x04R\x12egressAcknowledged\x12%\n" +
+	"\x0eegress_pending\x18\f \x01(\x04R\regressPending\x12)\n" +
+	"\x10headers_verified\x18\r \x01(\x04R\x0fheadersVerified\x12-\n" +
+	"\x12messages_processed\x18\x0e \x01(\x04R\x11messagesProcessed\x12!\n" +
+	"\flast_refusal\x18\x0f \x01(\tR\vlastRefusal\"\x9f\x01\n" +
+	"\rTopicPosition\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12#\n" +
+	"\rnext_sequence\x18\x02 \x01(\x04R\fnextSequence\x12.\n" +
+	"\x13chain_next_sequence\x18\x03 \x01(\x04R\x11chainNextSequence\x12#\n" +
+	"\rchain_version\x18\x04 \x01(\x03R\fchainVersion\"\x97\x01\n" +
+	"\x10ConflictEvidence\x12\x16\n" +
+	"\x06height\x18\x01 \x01(\x03R\x06height\x12!\n" +
+	"\ftrusted_hash\x18\x02 \x01(\fR\vtrustedHash\x12#\n" +
+	"\rreceived_hash\x18\x03 \x01(\fR\freceivedHash\x12#\n" +
+	"\rsigned_header\x18\x04 \x01(\fR\fsignedHeader\"\x95\x01\n" +
+	"\tTrustRoot\x12\x19\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\x12!\n" +
+	"\fgenesis_hash\x18\x02 \x01(\fR\vgenesisHash\x12%\n" +
+	"\x0einitial_height\x18\x03 \x01(\x03R\rinitialHeight\x12#\n" +
+	"\rvalidator_set\x18\x04 \x01(\fR\fvalidatorSet\"|\n" +
+	"\x14InitTrustRootRequest\x12#\n" +
+	"\fgenesis_json\x18\x01 \x01(\fH\x00R\vgenesisJson\x127\n" +
+	"\bexplicit\x18\x02 \x01(\v2\x19.veil.worker.v1.TrustRootH\x00R\bexplicitB\x06\n" +
+	"\x04root\"Q\n" +
+	"\x15InitTrustRootResponse\x128\n" +
+	"\n" +
+	"trust_root\x18\x01 \x01(\v2\x19.veil.worker.v1.TrustRootR\ttrustRoot\"Z\n" +
+	"\x12SyncHeadersRequest\x12!\n" +
+	"\flight_blocks\x18\x01 \x03(\fR\vlightBlocks\x12!\n" +
+	"\fchain_height\x18\x02 \x01(\x03R\vchainHeight\"\xbc\x01\n" +
+	"\x13SyncHeadersResponse\x12#\n" +
+	"\rsynced_height\x18\x01 \x01(\x03R\fsyncedHeight\x12\x1a\n" +
+	"\baccepted\x18\x02 \x01(\rR\baccepted\x12%\n" +
+	"\x0erefusal_reason\x18\x03 \x01(\tR\rrefusalReason\x12\x18\n" +
+	"\arefusal\x18\x04 \x01(\tR\arefusal\x12#\n" +
+	"\rrefused_index\x18\x05 \x01(\rR\frefusedIndex\"[\n" +
+	"\rProvenMessage\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\fR\amessage\x12\x14\n" +
+	"\x05proof\x18\x03 \x01(\fR\x05proof\"\xe1\x01\n" +
+	"\rTopicMessages\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x129\n" +
+	"\bmessages\x18\x02 \x03(\v2\x1d.veil.worker.v1.ProvenMessageR\bmessages\x12*\n" +
+	"\x11has_next_sequence\x18\x03 \x01(\bR\x0fhasNextSequence\x12#\n" +
+	"\rnext_sequence\x18\x04 \x01(\x04R\fnextSequence\x12.\n" +
+	"\x13next_sequence_proof\x18\x05 \x01(\fR\x11nextSequenceProof\"\xf0\x01\n" +
+	"\x17DispatchMessagesRequest\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x125\n" +
+	"\x06topics\x18\x02 \x03(\v2\x1d.veil.worker.v1.TopicMessagesR\x06topics\x12&\n" +
+	"\x0fhas_egress_next\x18\x03 \x01(\bR\rhasEgressNext\x120\n" +
+	"\x14egress_next_sequence\x18\x04 \x01(\x04R\x12egressNextSequence\x12*\n" +
+	"\x11egress_next_proof\x18\x05 \x01(\fR\x0fegressNextProof\"\xfe\x01\n" +
+	"\x18DispatchMessagesResponse\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\rR\baccepted\x12%\n" +
+	"\x0erefusal_reason\x18\x02 \x01(\tR\rrefusalReason\x12\x18\n" +
+	"\arefusal\x18\x03 \x01(\tR\arefusal\x12#\n" +
+	"\rrefused_topic\x18\x04 \x01(\tR\frefusedTopic\x12)\n" +
+	"\x10refused_sequence\x18\x05 \x01(\x04R\x0frefusedSequence\x125\n" +
+	"\x06topics\x18\x06 \x03(\v2\x1d.veil.worker.v1.TopicPositionR\x06topics\"<\n" +
+	"\x10GetEgressRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\x04R\x04from\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"o\n" +
+	"\x11GetEgressResponse\x125\n" +
+	"\bmessages\x18\x01 \x03(\v2\x19.veil.mq.v1.MsgSyncEgressR\bmessages\x12#\n" +
+	"\rnext_sequence\x18\x02 \x01(\x04R\fnextSequence\"0\n" +
 	"\x12AttestationRequest\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\fR\boperator\"\xdc\x01\n" +
 	"\x13AttestationResponse\x12=\n" +
@@ -648,12 +1803,16 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\x1fREGISTRATION_STATE_UNREGISTERED\x10\x01\x12!\n" +
 	"\x1dREGISTRATION_STATE_REGISTERED\x10\x02\x12\x1c\n" +
 	"\x18REGISTRATION_STATE_STALE\x10\x03\x12\x1f\n" +
-	"\x1bREGISTRATION_STATE_REJECTED\x10\x042\xda\x02\n" +
+	"\x1bREGISTRATION_STATE_REJECTED\x10\x042\xc9\x05\n" +
 	"\rWorkerService\x12A\n" +
 	"\x04Info\x12\x1b.veil.worker.v1.InfoRequest\x1a\x1c.veil.worker.v1.InfoResponse\x12V\n" +
 	"\vAttestation\x12\".veil.worker.v1.AttestationRequest\x1a#.veil.worker.v1.AttestationResponse\x12A\n" +
 	"\x04Bind\x12\x1b.veil.worker.v1.BindRequest\x1a\x1c.veil.worker.v1.BindResponse\x12k\n" +
-	"\x12ReportRegistration\x12).veil.worker.v1.ReportRegistrationRequest\x1a*.veil.worker.v1.ReportRegistrationResponseB:Z8github.com/veil-network/veil/gen/veil/worker/v1;workerv1b\x06proto3"
+	"\x12ReportRegistration\x12).veil.worker.v1.ReportRegistrationRequest\x1a*.veil.worker.v1.ReportRegistrationResponse\x12\\\n" +
+	"\rInitTrustRoot\x12$.veil.worker.v1.InitTrustRootRequest\x1a%.veil.worker.v1.InitTrustRootResponse\x12V\n" +
+	"\vSyncHeaders\x12\".veil.worker.v1.SyncHeadersRequest\x1a#.veil.worker.v1.SyncHeadersResponse\x12e\n" +
+	"\x10DispatchMessages\x12'.veil.worker.v1.DispatchMessagesRequest\x1a(.veil.worker.v1.DispatchMessagesResponse\x12P\n" +
+	"\tGetEgress\x12 .veil.worker.v1.GetEgressRequest\x1a!.veil.worker.v1.GetEgressResponseB:Z8github.com/veil-network/veil/gen/veil/worker/v1;workerv1b\x06proto3"
 
 var (
 	file_veil_worker_v1_worker_proto_rawDescOnce sync.Once
@@ -668,42 +1827,75 @@ func file_veil_worker_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_veil_worker_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_veil_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_veil_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_veil_worker_v1_worker_proto_goTypes = []any{
 	(RegistrationState)(0),             // 0: veil.worker.v1.RegistrationState
 	(*InfoRequest)(nil),                // 1: veil.worker.v1.InfoRequest
 	(*Registration)(nil),               // 2: veil.worker.v1.Registration
 	(*InfoResponse)(nil),               // 3: veil.worker.v1.InfoResponse
-	(*AttestationRequest)(nil),         // 4: veil.worker.v1.AttestationRequest
-	(*AttestationResponse)(nil),        // 5: veil.worker.v1.AttestationResponse
-	(*BindRequest)(nil),                // 6: veil.worker.v1.BindRequest
-	(*BindResponse)(nil),               // 7: veil.worker.v1.BindResponse
-	(*ReportRegistrationRequest)(nil),  // 8: veil.worker.v1.ReportRegistrationRequest
-	(*ReportRegistrationResponse)(nil), // 9: veil.worker.v1.ReportRegistrationResponse
-	(*v1.WorkerInfo)(nil),              // 10: veil.registry.v1.WorkerInfo
-	(*v1.Evidence)(nil),                // 11: veil.registry.v1.Evidence
+	(*SyncStatus)(nil),                 // 4: veil.worker.v1.SyncStatus
+	(*TopicPosition)(nil),              // 5: veil.worker.v1.TopicPosition
+	(*ConflictEvidence)(nil),           // 6: veil.worker.v1.ConflictEvidence
+	(*TrustRoot)(nil),                  // 7: veil.worker.v1.TrustRoot
+	(*InitTrustRootRequest)(nil),       // 8: veil.worker.v1.InitTrustRootRequest
+	(*InitTrustRootResponse)(nil),      // 9: veil.worker.v1.InitTrustRootResponse
+	(*SyncHeadersRequest)(nil),         // 10: veil.worker.v1.SyncHeadersRequest
+	(*SyncHeadersResponse)(nil),        // 11: veil.worker.v1.SyncHeadersResponse
+	(*ProvenMessage)(nil),              // 12: veil.worker.v1.ProvenMessage
+	(*TopicMessages)(nil),              // 13: veil.worker.v1.TopicMessages
+	(*DispatchMessagesRequest)(nil),    // 14: veil.worker.v1.DispatchMessagesRequest
+	(*DispatchMessagesResponse)(nil),   // 15: veil.worker.v1.DispatchMessagesResponse
+	(*GetEgressRequest)(nil),           // 16: veil.worker.v1.GetEgressRequest
+	(*GetEgressResponse)(nil),          // 17: veil.worker.v1.GetEgressResponse
+	(*AttestationRequest)(nil),         // 18: veil.worker.v1.AttestationRequest
+	(*AttestationResponse)(nil),        // 19: veil.worker.v1.AttestationResponse
+	(*BindRequest)(nil),                // 20: veil.worker.v1.BindRequest
+	(*BindResponse)(nil),               // 21: veil.worker.v1.BindResponse
+	(*ReportRegistrationRequest)(nil),  // 22: veil.worker.v1.ReportRegistrationRequest
+	(*ReportRegistrationResponse)(nil), // 23: veil.worker.v1.ReportRegistrationResponse
+	(*v1.WorkerInfo)(nil),              // 24: veil.registry.v1.WorkerInfo
+	(*v11.MsgSyncEgress)(nil),          // 25: veil.mq.v1.MsgSyncEgress
+	(*v1.Evidence)(nil),                // 26: veil.registry.v1.Evidence
 }
 var file_veil_worker_v1_worker_proto_depIdxs = []int32{
 	0,  // 0: veil.worker.v1.Registration.state:type_name -> veil.worker.v1.RegistrationState
-	10, // 1: veil.worker.v1.InfoResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	24, // 1: veil.worker.v1.InfoResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
 	2,  // 2: veil.worker.v1.InfoResponse.registration:type_name -> veil.worker.v1.Registration
-	10, // 3: veil.worker.v1.AttestationResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	11, // 4: veil.worker.v1.AttestationResponse.evidence:type_name -> veil.registry.v1.Evidence
-	10, // 5: veil.worker.v1.BindResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	2,  // 6: veil.worker.v1.ReportRegistrationRequest.registration:type_name -> veil.worker.v1.Registration
-	1,  // 7: veil.worker.v1.WorkerService.Info:input_type -> veil.worker.v1.InfoRequest
-	4,  // 8: veil.worker.v1.WorkerService.Attestation:input_type -> veil.worker.v1.AttestationRequest
-	6,  // 9: veil.worker.v1.WorkerService.Bind:input_type -> veil.worker.v1.BindRequest
-	8,  // 10: veil.worker.v1.WorkerService.ReportRegistration:input_type -> veil.worker.v1.ReportRegistrationRequest
-	3,  // 11: veil.worker.v1.WorkerService.Info:output_type -> veil.worker.v1.InfoResponse
-	5,  // 12: veil.worker.v1.WorkerService.Attestation:output_type -> veil.worker.v1.AttestationResponse
-	7,  // 13: veil.worker.v1.WorkerService.Bind:output_type -> veil.worker.v1.BindResponse
-	9,  // 14: veil.worker.v1.WorkerService.ReportRegistration:output_type -> veil.worker.v1.ReportRegistrationResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	4,  // 3: veil.worker.v1.InfoResponse.sync:type_name -> veil.worker.v1.SyncStatus
+	7,  // 4: veil.worker.v1.SyncStatus.trust_root:type_name -> veil.worker.v1.TrustRoot
+	5,  // 5: veil.worker.v1.SyncStatus.topics:type_name -> veil.worker.v1.TopicPosition
+	6,  // 6: veil.worker.v1.SyncStatus.conflict:type_name -> veil.worker.v1.ConflictEvidence
+	7,  // 7: veil.worker.v1.InitTrustRootRequest.explicit:type_name -> veil.worker.v1.TrustRoot
+	7,  // 8: veil.worker.v1.InitTrustRootResponse.trust_root:type_name -> veil.worker.v1.TrustRoot
+	12, // 9: veil.worker.v1.TopicMessages.messages:type_name -> veil.worker.v1.ProvenMessage
+	13, // 10: veil.worker.v1.DispatchMessagesRequest.topics:type_name -> veil.worker.v1.TopicMessages
+	5,  // 11: veil.worker.v1.DispatchMessagesResponse.topics:type_name -> veil.worker.v1.TopicPosition
+	25, // 12: veil.worker.v1.GetEgressResponse.messages:type_name -> veil.mq.v1.MsgSyncEgress
+	24, // 13: veil.worker.v1.AttestationResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	26, // 14: veil.worker.v1.AttestationResponse.evidence:type_name -> veil.registry.v1.Evidence
+	24, // 15: veil.worker.v1.BindResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	2,  // 16: veil.worker.v1.ReportRegistrationRequest.registration:type_name -> veil.worker.v1.Registration
+	1,  // 17: veil.worker.v1.WorkerService.Info:input_type -> veil.worker.v1.InfoRequest
+	18, // 18: veil.worker.v1.WorkerService.Attestation:input_type -> veil.worker.v1.AttestationRequest
+	20, // 19: veil.worker.v1.WorkerService.Bind:input_type -> veil.worker.v1.BindRequest
+	22, // 20: veil.worker.v1.WorkerService.ReportRegistration:input_type -> veil.worker.v1.ReportRegistrationRequest
+	8,  // 21: veil.worker.v1.WorkerService.InitTrustRoot:input_type -> veil.worker.v1.InitTrustRootRequest
+	10, // 22: veil.worker.v1.WorkerService.SyncHeaders:input_type -> veil.worker.v1.SyncHeadersRequest
+	14, // 23: veil.worker.v1.WorkerService.DispatchMessages:input_type -> veil.worker.v1.DispatchMessagesRequest
+	16, // 24: veil.worker.v1.WorkerService.GetEgress:input_type -> veil.worker.v1.GetEgressRequest
+	3,  // 25: veil.worker.v1.WorkerService.Info:output_type -> veil.worker.v1.InfoResponse
+	19, // 26: veil.worker.v1.WorkerService.Attestation:output_type -> veil.worker.v1.AttestationResponse
+	21, // 27: veil.worker.v1.WorkerService.Bind:output_type -> veil.worker.v1.BindResponse
+	23, // 28: veil.worker.v1.WorkerService.ReportRegistration:output_type -> veil.worker.v1.ReportRegistrationResponse
+	9,  // 29: veil.worker.v1.WorkerService.InitTrustRoot:output_type -> veil.worker.v1.InitTrustRootResponse
+	11, // 30: veil.worker.v1.WorkerService.SyncHeaders:output_type -> veil.worker.v1.SyncHeadersResponse
+	15, // 31: veil.worker.v1.WorkerService.DispatchMessages:output_type -> veil.worker.v1.DispatchMessagesResponse
+	17, // 32: veil.worker.v1.WorkerService.GetEgress:output_type -> veil.worker.v1.GetEgressResponse
+	25, // [25:33] is the sub-list for method output_type
+	17, // [17:25] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_veil_worker_v1_worker_proto_init() }
@@ -711,13 +1903,17 @@ func file_veil_worker_v1_worker_proto_init() {
 	if File_veil_worker_v1_worker_proto != nil {
 		return
 	}
+	file_veil_worker_v1_worker_proto_msgTypes[7].OneofWrappers = []any{
+		(*InitTrustRootRequest_GenesisJson)(nil),
+		(*InitTrustRootRequest_Explicit)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_worker_v1_worker_proto_rawDesc), len(file_veil_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -52,6 +52,12 @@ const (
 	NodeServiceQueryStateProcedure = "/veil.node.v1.NodeService/QueryState"
 	// NodeServiceQueryModuleProcedure is the fully-qualified name of the NodeService's QueryModule RPC.
 	NodeServiceQueryModuleProcedure = "/veil.node.v1.NodeService/QueryModule"
+	// NodeServiceGetLightBlocksProcedure is the fully-qualified name of the NodeService's
+	// GetLightBlocks RPC.
+	NodeServiceGetLightBlocksProcedure = "/veil.node.v1.NodeService/GetLightBlocks"
+	// NodeServiceGetProvenMessagesProcedure is the fully-qualified name of the NodeService's
+	// GetProvenMessages RPC.
+	NodeServiceGetProvenMessagesProcedure = "/veil.node.v1.NodeService/GetProvenMessages"
 )
 
 // NodeServiceClient is a client for the veil.node.v1.NodeService service.
@@ -74,6 +80,14 @@ type NodeServiceClient interface {
 	// A module's read-only query (e.g. module "staking", path "validators"),
 	// answered as JSON from the latest committed state.
 	QueryModule(context.Context, *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error)
+	// CometBFT light blocks (signed header + validator set) for consecutive
+	// heights, read from the node's block and state stores: what a light
+	// client (the TEE worker) verifies. At most 500 per call.
+	GetLightBlocks(context.Context, *connect.Request[v1.GetLightBlocksRequest]) (*connect.Response[v1.GetLightBlocksResponse], error)
+	// The message-queue messages of one topic at one state version, each
+	// with an ICS23 proof of its provable key, plus the topic's next sequence
+	// with its proof, so a worker can process them verified and in order.
+	GetProvenMessages(context.Context, *connect.Request[v1.GetProvenMessagesRequest]) (*connect.Response[v1.GetProvenMessagesResponse], error)
 }
 
 // NewNodeServiceClient constructs a client for the veil.node.v1.NodeService service. By default, it
@@ -135,19 +149,33 @@ func NewNodeServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(nodeServiceMethods.ByName("QueryModule")),
 			connect.WithClientOptions(opts...),
 		),
+		getLightBlocks: connect.NewClient[v1.GetLightBlocksRequest, v1.GetLightBlocksResponse](
+			httpClient,
+			baseURL+NodeServiceGetLightBlocksProcedure,
+			connect.WithSchema(nodeServiceMethods.ByName("GetLightBlocks")),
+			connect.WithClientOptions(opts...),
+		),
+		getProvenMessages: connect.NewClient[v1.GetProvenMessagesRequest, v1.GetProvenMessagesResponse](
+			httpClient,
+			baseURL+NodeServiceGetProvenMessagesProcedure,
+			connect.WithSchema(nodeServiceMethods.ByName("GetProvenMessages")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // nodeServiceClient implements NodeServiceClient.
 type nodeServiceClient struct {
-	getStatus    *connect.Client[v1.GetStatusRequest, v1.GetStatusResponse]
-	getAccount   *connect.Client[v1.GetAccountRequest, v1.GetAccountResponse]
-	submitTx     *connect.Client[v1.SubmitTxRequest, v1.SubmitTxResponse]
-	getTx        *connect.Client[v1.GetTxRequest, v1.GetTxResponse]
-	getBlock     *connect.Client[v1.GetBlockRequest, v1.GetBlockResponse]
-	streamBlocks *connect.Client[v1.StreamBlocksRequest, v1.Block]
-	queryState   *connect.Client[v1.QueryStateRequest, v1.QueryStateResponse]
-	queryModule  *connect.Client[v1.QueryModuleRequest, v1.QueryModuleResponse]
+	getStatus         *connect.Client[v1.GetStatusRequest, v1.GetStatusResponse]
+	getAccount        *connect.Client[v1.GetAccountRequest, v1.GetAccountResponse]
+	submitTx          *connect.Client[v1.SubmitTxRequest, v1.SubmitTxResponse]
+	getTx             *connect.Client[v1.GetTxRequest, v1.GetTxResponse]
+	getBlock          *connect.Client[v1.GetBlockRequest, v1.GetBlockResponse]
+	streamBlocks      *connect.Client[v1.StreamBlocksRequest, v1.Block]
+	queryState        *connect.Client[v1.QueryStateRequest, v1.QueryStateResponse]
+	queryModule       *connect.Client[v1.QueryModuleRequest, v1.QueryModuleResponse]
+	getLightBlocks    *connect.Client[v1.GetLightBlocksRequest, v1.GetLightBlocksResponse]
+	getProvenMessages *connect.Client[v1.GetProvenMessagesRequest, v1.GetProvenMessagesResponse]
 }
 
 // GetStatus calls veil.node.v1.NodeService.GetStatus.
@@ -190,6 +218,16 @@ func (c *nodeServiceClient) QueryModule(ctx context.Context, req *connect.Reques
 	return c.queryModule.CallUnary(ctx, req)
 }
 
+// GetLightBlocks calls veil.node.v1.NodeService.GetLightBlocks.
+func (c *nodeServiceClient) GetLightBlocks(ctx context.Context, req *connect.Request[v1.GetLightBlocksRequest]) (*connect.Response[v1.GetLightBlocksResponse], error) {
+	return c.getLightBlocks.CallUnary(ctx, req)
+}
+
+// GetProvenMessages calls veil.node.v1.NodeService.GetProvenMessages.
+func (c *nodeServiceClient) GetProvenMessages(ctx context.Context, req *connect.Request[v1.GetProvenMessagesRequest]) (*connect.Response[v1.GetProvenMessagesResponse], error) {
+	return c.getProvenMessages.CallUnary(ctx, req)
+}
+
 // NodeServiceHandler is an implementation of the veil.node.v1.NodeService service.
 type NodeServiceHandler interface {
 	// Chain identity and head.
@@ -210,6 +248,14 @@ type NodeServiceHandler interface {
 	// A module's read-only query (e.g. module "staking", path "validators"),
 	// answered as JSON from the latest committed state.
 	QueryModule(context.Context, *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error)
+	// CometBFT light blocks (signed header + validator set) for consecutive
+	// heights, read from the node's block and state stores: what a light
+	// client (the TEE worker) verifies. At most 500 per call.
+	GetLightBlocks(context.Context, *connect.Request[v1.GetLightBlocksRequest]) (*connect.Response[v1.GetLightBlocksResponse], error)
+	// The message-queue messages of one topic at one state version, each
+	// with an ICS23 proof of its provable key, plus the topic's next sequence
+	// with its proof, so a worker can process them verified and in order.
+	GetProvenMessages(context.Context, *connect.Request[v1.GetProvenMessagesRequest]) (*connect.Response[v1.GetProvenMessagesResponse], error)
 }
 
 // NewNodeServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -267,6 +313,18 @@ func NewNodeServiceHandler(svc NodeServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(nodeServiceMethods.ByName("QueryModule")),
 		connect.WithHandlerOptions(opts...),
 	)
+	nodeServiceGetLightBlocksHandler := connect.NewUnaryHandler(
+		NodeServiceGetLightBlocksProcedure,
+		svc.GetLightBlocks,
+		connect.WithSchema(nodeServiceMethods.ByName("GetLightBlocks")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nodeServiceGetProvenMessagesHandler := connect.NewUnaryHandler(
+		NodeServiceGetProvenMessagesProcedure,
+		svc.GetProvenMessages,
+		connect.WithSchema(nodeServiceMethods.ByName("GetProvenMessages")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/veil.node.v1.NodeService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case NodeServiceGetStatusProcedure:
@@ -285,6 +343,10 @@ func NewNodeServiceHandler(svc NodeServiceHandler, opts ...connect.HandlerOption
 			nodeServiceQueryStateHandler.ServeHTTP(w, r)
 		case NodeServiceQueryModuleProcedure:
 			nodeServiceQueryModuleHandler.ServeHTTP(w, r)
+		case NodeServiceGetLightBlocksProcedure:
+			nodeServiceGetLightBlocksHandler.ServeHTTP(w, r)
+		case NodeServiceGetProvenMessagesProcedure:
+			nodeServiceGetProvenMessagesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -324,4 +386,12 @@ func (UnimplementedNodeServiceHandler) QueryState(context.Context, *connect.Requ
 
 func (UnimplementedNodeServiceHandler) QueryModule(context.Context, *connect.Request[v1.QueryModuleRequest]) (*connect.Response[v1.QueryModuleResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.node.v1.NodeService.QueryModule is not implemented"))
+}
+
+func (UnimplementedNodeServiceHandler) GetLightBlocks(context.Context, *connect.Request[v1.GetLightBlocksRequest]) (*connect.Response[v1.GetLightBlocksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.node.v1.NodeService.GetLightBlocks is not implemented"))
+}
+
+func (UnimplementedNodeServiceHandler) GetProvenMessages(context.Context, *connect.Request[v1.GetProvenMessagesRequest]) (*connect.Response[v1.GetProvenMessagesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.node.v1.NodeService.GetProvenMessages is not implemented"))
 }

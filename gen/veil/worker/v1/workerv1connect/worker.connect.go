@@ -45,6 +45,17 @@ const (
 	// WorkerServiceReportRegistrationProcedure is the fully-qualified name of the WorkerService's
 	// ReportRegistration RPC.
 	WorkerServiceReportRegistrationProcedure = "/veil.worker.v1.WorkerService/ReportRegistration"
+	// WorkerServiceInitTrustRootProcedure is the fully-qualified name of the WorkerService's
+	// InitTrustRoot RPC.
+	WorkerServiceInitTrustRootProcedure = "/veil.worker.v1.WorkerService/InitTrustRoot"
+	// WorkerServiceSyncHeadersProcedure is the fully-qualified name of the WorkerService's SyncHeaders
+	// RPC.
+	WorkerServiceSyncHeadersProcedure = "/veil.worker.v1.WorkerService/SyncHeaders"
+	// WorkerServiceDispatchMessagesProcedure is the fully-qualified name of the WorkerService's
+	// DispatchMessages RPC.
+	WorkerServiceDispatchMessagesProcedure = "/veil.worker.v1.WorkerService/DispatchMessages"
+	// WorkerServiceGetEgressProcedure is the fully-qualified name of the WorkerService's GetEgress RPC.
+	WorkerServiceGetEgressProcedure = "/veil.worker.v1.WorkerService/GetEgress"
 )
 
 // WorkerServiceClient is a client for the veil.worker.v1.WorkerService service.
@@ -60,9 +71,22 @@ type WorkerServiceClient interface {
 	// chain.
 	Bind(context.Context, *connect.Request[v1.BindRequest]) (*connect.Response[v1.BindResponse], error)
 	// The relayer reports what the chain says about the registration. The
-	// worker stores it as "last seen" without being able to verify it until
-	// the light-client issue lands.
+	// worker stores it as "last seen", unverified.
 	ReportRegistration(context.Context, *connect.Request[v1.ReportRegistrationRequest]) (*connect.Response[v1.ReportRegistrationResponse], error)
+	// Sets the light client's trust root, once: from genesis.json, or
+	// explicitly. Its chain id and genesis hash must be the ones the worker
+	// is bound to (and registers with). Repeating the same root is a no-op.
+	InitTrustRoot(context.Context, *connect.Request[v1.InitTrustRootRequest]) (*connect.Response[v1.InitTrustRootResponse], error)
+	// Feeds light blocks; the worker verifies each and stops at the first it
+	// refuses, reporting why. Unverified data is never applied.
+	SyncHeaders(context.Context, *connect.Request[v1.SyncHeadersRequest]) (*connect.Response[v1.SyncHeadersResponse], error)
+	// Feeds proven ingress messages; the worker verifies each against an app
+	// hash its light client verified and processes it strictly in sequence
+	// order, stopping at the first it refuses.
+	DispatchMessages(context.Context, *connect.Request[v1.DispatchMessagesRequest]) (*connect.Response[v1.DispatchMessagesResponse], error)
+	// The worker's signed egress from a sequence on, for the relayer to
+	// submit (veil.mq.v1.MsgSyncEgress).
+	GetEgress(context.Context, *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error)
 }
 
 // NewWorkerServiceClient constructs a client for the veil.worker.v1.WorkerService service. By
@@ -100,6 +124,30 @@ func NewWorkerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(workerServiceMethods.ByName("ReportRegistration")),
 			connect.WithClientOptions(opts...),
 		),
+		initTrustRoot: connect.NewClient[v1.InitTrustRootRequest, v1.InitTrustRootResponse](
+			httpClient,
+			baseURL+WorkerServiceInitTrustRootProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("InitTrustRoot")),
+			connect.WithClientOptions(opts...),
+		),
+		syncHeaders: connect.NewClient[v1.SyncHeadersRequest, v1.SyncHeadersResponse](
+			httpClient,
+			baseURL+WorkerServiceSyncHeadersProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("SyncHeaders")),
+			connect.WithClientOptions(opts...),
+		),
+		dispatchMessages: connect.NewClient[v1.DispatchMessagesRequest, v1.DispatchMessagesResponse](
+			httpClient,
+			baseURL+WorkerServiceDispatchMessagesProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("DispatchMessages")),
+			connect.WithClientOptions(opts...),
+		),
+		getEgress: connect.NewClient[v1.GetEgressRequest, v1.GetEgressResponse](
+			httpClient,
+			baseURL+WorkerServiceGetEgressProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("GetEgress")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -109,6 +157,10 @@ type workerServiceClient struct {
 	attestation        *connect.Client[v1.AttestationRequest, v1.AttestationResponse]
 	bind               *connect.Client[v1.BindRequest, v1.BindResponse]
 	reportRegistration *connect.Client[v1.ReportRegistrationRequest, v1.ReportRegistrationResponse]
+	initTrustRoot      *connect.Client[v1.InitTrustRootRequest, v1.InitTrustRootResponse]
+	syncHeaders        *connect.Client[v1.SyncHeadersRequest, v1.SyncHeadersResponse]
+	dispatchMessages   *connect.Client[v1.DispatchMessagesRequest, v1.DispatchMessagesResponse]
+	getEgress          *connect.Client[v1.GetEgressRequest, v1.GetEgressResponse]
 }
 
 // Info calls veil.worker.v1.WorkerService.Info.
@@ -131,6 +183,26 @@ func (c *workerServiceClient) ReportRegistration(ctx context.Context, req *conne
 	return c.reportRegistration.CallUnary(ctx, req)
 }
 
+// InitTrustRoot calls veil.worker.v1.WorkerService.InitTrustRoot.
+func (c *workerServiceClient) InitTrustRoot(ctx context.Context, req *connect.Request[v1.InitTrustRootRequest]) (*connect.Response[v1.InitTrustRootResponse], error) {
+	return c.initTrustRoot.CallUnary(ctx, req)
+}
+
+// SyncHeaders calls veil.worker.v1.WorkerService.SyncHeaders.
+func (c *workerServiceClient) SyncHeaders(ctx context.Context, req *connect.Request[v1.SyncHeadersRequest]) (*connect.Response[v1.SyncHeadersResponse], error) {
+	return c.syncHeaders.CallUnary(ctx, req)
+}
+
+// DispatchMessages calls veil.worker.v1.WorkerService.DispatchMessages.
+func (c *workerServiceClient) DispatchMessages(ctx context.Context, req *connect.Request[v1.DispatchMessagesRequest]) (*connect.Response[v1.DispatchMessagesResponse], error) {
+	return c.dispatchMessages.CallUnary(ctx, req)
+}
+
+// GetEgress calls veil.worker.v1.WorkerService.GetEgress.
+func (c *workerServiceClient) GetEgress(ctx context.Context, req *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error) {
+	return c.getEgress.CallUnary(ctx, req)
+}
+
 // WorkerServiceHandler is an implementation of the veil.worker.v1.WorkerService service.
 type WorkerServiceHandler interface {
 	// The worker's public identity, keys, TEE and what it last heard about
@@ -144,9 +216,22 @@ type WorkerServiceHandler interface {
 	// chain.
 	Bind(context.Context, *connect.Request[v1.BindRequest]) (*connect.Response[v1.BindResponse], error)
 	// The relayer reports what the chain says about the registration. The
-	// worker stores it as "last seen" without being able to verify it until
-	// the light-client issue lands.
+	// worker stores it as "last seen", unverified.
 	ReportRegistration(context.Context, *connect.Request[v1.ReportRegistrationRequest]) (*connect.Response[v1.ReportRegistrationResponse], error)
+	// Sets the light client's trust root, once: from genesis.json, or
+	// explicitly. Its chain id and genesis hash must be the ones the worker
+	// is bound to (and registers with). Repeating the same root is a no-op.
+	InitTrustRoot(context.Context, *connect.Request[v1.InitTrustRootRequest]) (*connect.Response[v1.InitTrustRootResponse], error)
+	// Feeds light blocks; the worker verifies each and stops at the first it
+	// refuses, reporting why. Unverified data is never applied.
+	SyncHeaders(context.Context, *connect.Request[v1.SyncHeadersRequest]) (*connect.Response[v1.SyncHeadersResponse], error)
+	// Feeds proven ingress messages; the worker verifies each against an app
+	// hash its light client verified and processes it strictly in sequence
+	// order, stopping at the first it refuses.
+	DispatchMessages(context.Context, *connect.Request[v1.DispatchMessagesRequest]) (*connect.Response[v1.DispatchMessagesResponse], error)
+	// The worker's signed egress from a sequence on, for the relayer to
+	// submit (veil.mq.v1.MsgSyncEgress).
+	GetEgress(context.Context, *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error)
 }
 
 // NewWorkerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -180,6 +265,30 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(workerServiceMethods.ByName("ReportRegistration")),
 		connect.WithHandlerOptions(opts...),
 	)
+	workerServiceInitTrustRootHandler := connect.NewUnaryHandler(
+		WorkerServiceInitTrustRootProcedure,
+		svc.InitTrustRoot,
+		connect.WithSchema(workerServiceMethods.ByName("InitTrustRoot")),
+		connect.WithHandlerOptions(opts...),
+	)
+	workerServiceSyncHeadersHandler := connect.NewUnaryHandler(
+		WorkerServiceSyncHeadersProcedure,
+		svc.SyncHeaders,
+		connect.WithSchema(workerServiceMethods.ByName("SyncHeaders")),
+		connect.WithHandlerOptions(opts...),
+	)
+	workerServiceDispatchMessagesHandler := connect.NewUnaryHandler(
+		WorkerServiceDispatchMessagesProcedure,
+		svc.DispatchMessages,
+		connect.WithSchema(workerServiceMethods.ByName("DispatchMessages")),
+		connect.WithHandlerOptions(opts...),
+	)
+	workerServiceGetEgressHandler := connect.NewUnaryHandler(
+		WorkerServiceGetEgressProcedure,
+		svc.GetEgress,
+		connect.WithSchema(workerServiceMethods.ByName("GetEgress")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/veil.worker.v1.WorkerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case WorkerServiceInfoProcedure:
@@ -190,6 +299,14 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 			workerServiceBindHandler.ServeHTTP(w, r)
 		case WorkerServiceReportRegistrationProcedure:
 			workerServiceReportRegistrationHandler.ServeHTTP(w, r)
+		case WorkerServiceInitTrustRootProcedure:
+			workerServiceInitTrustRootHandler.ServeHTTP(w, r)
+		case WorkerServiceSyncHeadersProcedure:
+			workerServiceSyncHeadersHandler.ServeHTTP(w, r)
+		case WorkerServiceDispatchMessagesProcedure:
+			workerServiceDispatchMessagesHandler.ServeHTTP(w, r)
+		case WorkerServiceGetEgressProcedure:
+			workerServiceGetEgressHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -213,4 +330,20 @@ func (UnimplementedWorkerServiceHandler) Bind(context.Context, *connect.Request[
 
 func (UnimplementedWorkerServiceHandler) ReportRegistration(context.Context, *connect.Request[v1.ReportRegistrationRequest]) (*connect.Response[v1.ReportRegistrationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.ReportRegistration is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) InitTrustRoot(context.Context, *connect.Request[v1.InitTrustRootRequest]) (*connect.Response[v1.InitTrustRootResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.InitTrustRoot is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) SyncHeaders(context.Context, *connect.Request[v1.SyncHeadersRequest]) (*connect.Response[v1.SyncHeadersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.SyncHeaders is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) DispatchMessages(context.Context, *connect.Request[v1.DispatchMessagesRequest]) (*connect.Response[v1.DispatchMessagesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.DispatchMessages is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) GetEgress(context.Context, *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.GetEgress is not implemented"))
 }

@@ -1,0 +1,112 @@
+package staking
+
+import (
+	"encoding/binary"
+	"math"
+	"math/big"
+
+	"github.com/veil-network/veil/chain/types"
+	"github.com/veil-network/veil/npos"
+)
+
+// The module's arithmetic is on u128 amounts only. Products that can
+// exceed 128 bits (stake × reward, stake × fraction) go through npos's
+// exact 256-bit MulDivRounding; nothing is ever a float.
+
+func toU(a types.Amount) npos.Uint128 {
+	b := a.Bytes()
+	return npos.Uint128{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}
+}
+
+func fromU(u npos.Uint128) types.Amount {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], u.Hi)
+	binary.BigEndian.PutUint64(b[8:], u.Lo)
+	a, _ := types.AmountFromBytes(b[:])
+	return a
+}
+
+var maxAmount = fromU(npos.MaxUint128())
+
+// mulDiv returns ⌊a·b/c⌋, 0 when c is 0 and u128::MAX when the quotient
+// does not fit (callers bound their inputs so that it always does).
+func mulDiv(a, b, c types.Amount) types.Amount {
+	if c.IsZero() {
+		return types.Amount{}
+	}
+	q, ok := npos.MulDivRounding(toU(a), toU(b), toU(c), npos.RoundDown)
+	if !ok {
+		return maxAmount
+	}
+	return fromU(q)
+}
+
+func toBig(a types.Amount) *big.Int { return new(big.Int).SetBytes(a.Bytes()) }
+
+// fromBigSat converts a non-negative integer, saturating at u128::MAX.
+func fromBigSat(v *big.Int) types.Amount {
+	if v.Sign() <= 0 {
+		return types.Amount{}
+	}
+	if v.BitLen() > 128 {
+		return maxAmount
+	}
+	var b [16]byte
+	v.FillBytes(b[:])
+	a, _ := types.AmountFromBytes(b[:])
+	return a
+}
+
+func addSat(a, b types.Amount) types.Amount {
+	s, ok := a.Add(b)
+	if !ok {
+		return maxAmount
+	}
+	return s
+}
+
+func subSat(a, b types.Amount) types.Amount {
+	d, ok := a.Sub(b)
+	if !ok {
+		return types.Amount{}
+	}
+	return d
+}
+
+func minAmount(a, b types.Amount) types.Amount {
+	if a.Cmp(b) <= 0 {
+		return a
+	}
+	return b
+}
+
+// voteFactor is Polkadot's U128CurrencyToVote factor: max(1, issuance /
+// u64::MAX). Stakes are divided by it to become u64 vote weights, so the
+// sum of all votes stays near u64::MAX however large the issuance grows
+// (with 12 decimals, u64::MAX units are only 18.4 million tokens).
+func voteFactor(issuance types.Amount) types.Amount {
+	f, _ := issuance.DivMod64(math.MaxUint64)
+	if f.IsZero() {
+		return types.NewAmount(1)
+	}
+	return f
+}
+
+// toVote converts a stake to an election vote weight: ⌊stake/factor⌋,
+// saturating at u64::MAX (it cannot exceed it while the stake is at most
+// the issuance).
+func toVote(stake, factor types.Amount) uint64 {
+	q := mulDiv(stake, types.NewAmount(1), factor)
+	v, ok := q.Uint64()
+	if !ok {
+		return math.MaxUint64
+	}
+	return v
+}
+
+// toCurrency converts an election stake (vote units) back to an amount:
+// vote·factor, which is exact while the factor is 1 and otherwise at
+// most the staker's real stake (so exposures never exceed bonds).
+func toCurrency(v npos.Uint128, factor types.Amount) types.Amount {
+	return mulDiv(fromU(v), factor, types.NewAmount(1))
+}

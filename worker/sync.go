@@ -1,0 +1,587 @@
+package worker
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-network/veil/chain/mq"
+	"github.com/veil-network/veil/chain/registry"
+	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
+	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
+	"github.com/veil-network/veil/worker/lightclient"
+	"github.com/veil-network/veil/worker/queue"
+)
+
+// Limits of the sync API. They bound what one relayer call can make the
+// worker hold in memory or do before answering.
+const (
+	// KeepHeaders recent verified headers are kept (proofs must be
+	// against one of them; the relayer always uses the latest).
+	KeepHeaders = 1000
+	// MaxLightBlocksPerCall bounds SyncHeaders.
+	MaxLightBlocksPerCall = 1000
+	// MaxMessagesPerCall bounds DispatchMessages.
+	MaxMessagesPerCall = 5000
+	// MaxPendingEgress is how many signed egress messages the worker holds
+	// for its relayer; beyond it, it stops taking messages (they stay on
+	// chain) rather than drop its output.
+	MaxPendingEgress = 4096
+	// MaxEgressPerCall bounds GetEgress.
+	MaxEgressPerCall = 256
+	// reportMaxLag: periodic sync reports are sent only when the worker is
+	// (nearly) caught up, not for every batch of a long catch-up.
+	reportMaxLag = 2
+)
+
+// Refusal reasons, reported to the relayer and counted in
+// veil_worker_refusals_total.
+const (
+	ReasonMalformed     = "malformed"
+	ReasonOutOfOrder    = "out_of_order"
+	ReasonTrustRoot     = "trust_root"
+	ReasonVerification  = "verification"
+	ReasonOld           = "old"
+	ReasonConflict      = "conflict"
+	ReasonFrozen        = "frozen"
+	ReasonNoTrustRoot   = "no_trust_root"
+	ReasonUnknownHeight = "unverified_version"
+	ReasonProof         = "proof"
+	ReasonSequence      = "sequence"
+	ReasonMismatch      = "mismatch"
+	ReasonNotSubscribed = "not_subscribed"
+	ReasonBackpressure  = "backpressure"
+)
+
+var (
+	errNoTrustRoot     = errors.New("the worker has no trust root yet: call InitTrustRoot")
+	errTrustRootDiffer = errors.New("the trust root does not match the worker's")
+)
+
+// chainNext is a topic's next sequence on chain as proven at a version.
+type chainNext struct {
+	Next    uint64 `json:"next"`
+	Version int64  `json:"version"`
+}
+
+// syncer is the worker's view of the chain: the light client, the inbox
+// of its topics, the outbox of its egress and their sealed checkpoint. One
+// mutex serializes every call: the relayer drives it sequentially anyway,
+// and it makes "verify, apply, seal, answer" atomic for each call.
+type syncer struct {
+	log         *slog.Logger
+	m           *metrics
+	identity    [32]byte
+	key         []byte // identity private key, for the outbox
+	workerTopic string
+	reportEvery int64
+	store       *syncStore
+	bindingOf   func() binding
+
+	mu          sync.Mutex
+	root        *workerv1.TrustRoot
+	lc          *lightclient.Client
+	inbox       *queue.Inbox
+	outbox      *queue.Outbox
+	durableNext uint64 // egress below this is sealed; GetEgress serves only it
+	egressAcked uint64
+	chainNext   map[string]chainNext
+	conflict    *workerv1.ConflictEvidence
+	chainHeight int64
+	headers     uint64
+	processed   uint64
+	lastReport  int64
+	lastRefusal string
+}
+
+func (s *syncer) topics() []string { return []string{s.workerTopic, mq.TopicSystem} }
+
+// restore loads the sealed checkpoint, if any, so a restarted worker
+// resumes where it was without re-syncing.
+func (s *syncer) restore() error {
+	s.outbox = queue.RestoreOutbox(s.key, 0, nil)
+	s.chainNext = map[string]chainNext{}
+	cp, err := s.store.load()
+	if err != nil || cp == nil {
+		return err
+	}
+	if !bytes.Equal(cp.Identity, s.identity[:]) {
+		return fmt.Errorf("%s: %w: the checkpoint belongs to worker %x, not %x (delete it to re-sync)", s.store.path, ErrNotSealed, cp.Identity, s.identity)
+	}
+	var root workerv1.TrustRoot
+	if err := proto.Unmarshal(cp.Root, &root); err != nil {
+		return fmt.Errorf("%s: %w: trust root: %w", s.store.path, ErrNotSealed, err)
+	}
+	vals, err := decodeValidatorSet(root.GetValidatorSet())
+	if err != nil {
+		return fmt.Errorf("%s: %w: %w", s.store.path, ErrNotSealed, err)
+	}
+	if err := s.install(&root, vals); err != nil {
+		return err
+	}
+	if len(cp.LightClient) > 0 {
+		if err := s.lc.Restore(cp.LightClient); err != nil {
+			return fmt.Errorf("%s: %w: %w", s.store.path, ErrNotSealed, err)
+		}
+	}
+	for _, t := range s.topics() {
+		if err := s.inbox.Subscribe(t, cp.Positions[t]); err != nil {
+			return err
+		}
+	}
+	msgs := make([]*mqv1.MsgSyncEgress, len(cp.Egress))
+	for i, b := range cp.Egress {
+		msgs[i] = &mqv1.MsgSyncEgress{}
+		if err := proto.Unmarshal(b, msgs[i]); err != nil {
+			return fmt.Errorf("%s: %w: egress: %w", s.store.path, ErrNotSealed, err)
+		}
+	}
+	s.outbox = queue.RestoreOutbox(s.key, cp.EgressBase, msgs)
+	s.durableNext = s.outbox.Next()
+	s.egressAcked = cp.EgressAcked
+	if cp.ChainNext != nil {
+		s.chainNext = cp.ChainNext
+	}
+	if len(cp.Conflict) > 0 {
+		s.conflict = &workerv1.ConflictEvidence{}
+		if err := proto.Unmarshal(cp.Conflict, s.conflict); err != nil {
+			return fmt.Errorf("%s: %w: conflict: %w", s.store.path, ErrNotSealed, err)
+		}
+	}
+	s.chainHeight, s.headers, s.processed, s.lastReport = cp.ChainHeight, cp.HeadersVerified, cp.MessagesProcessed, cp.LastReport
+	s.updateGauges()
+	s.log.Info("sync state restored from its sealed checkpoint", "synced_height", s.lc.TrustedHeight(),
+		"positions", cp.Positions, "egress_next", s.outbox.Next(), "frozen", s.conflict != nil)
+	return nil
+}
+
+// install sets up the light client and inbox for a trust root.
+func (s *syncer) install(root *workerv1.TrustRoot, vals *cmttypes.ValidatorSet) error {
+	lc, err := lightclient.New(lightclient.TrustRoot{ChainID: root.GetChainId(), InitialHeight: root.GetInitialHeight(), Validators: vals},
+		lightclient.Options{KeepHeaders: KeepHeaders})
+	if err != nil {
+		return err
+	}
+	s.root, s.lc, s.inbox = root, lc, queue.NewInbox(lc)
+	return nil
+}
+
+// checkpoint seals the sync state to disk. Callers hold s.mu. Egress
+// becomes available to the relayer only once sealed, so the chain never
+// accepts output a restarted worker would not remember.
+func (s *syncer) checkpoint() error {
+	if s.store.ephemeral() {
+		s.durableNext = s.outbox.Next()
+		return nil
+	}
+	start := time.Now()
+	rb, err := proto.Marshal(s.root)
+	if err != nil {
+		return fmt.Errorf("checkpoint trust root: %w", err)
+	}
+	cp := &syncCheckpoint{Identity: s.identity[:], Root: rb, Positions: s.inbox.Positions(), EgressAcked: s.egressAcked,
+		ChainNext: s.chainNext, ChainHeight: s.chainHeight, HeadersVerified: s.headers, MessagesProcessed: s.processed,
+		LastReport: s.lastReport}
+	if s.lc.TrustedHeight() > 0 {
+		if cp.LightClient, err = s.lc.Checkpoint(); err != nil {
+			return fmt.Errorf("checkpoint light client: %w", err)
+		}
+	}
+	base, msgs := s.outbox.Pending()
+	cp.EgressBase = base
+	for _, m := range msgs {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("checkpoint egress: %w", err)
+		}
+		cp.Egress = append(cp.Egress, b)
+	}
+	if s.conflict != nil {
+		if cp.Conflict, err = proto.Marshal(s.conflict); err != nil {
+			return fmt.Errorf("checkpoint conflict: %w", err)
+		}
+	}
+	if err := s.store.save(cp); err != nil {
+		return err
+	}
+	s.durableNext = base + uint64(len(msgs))
+	s.m.checkpointSecond.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// initTrustRoot sets the trust root once. The chain id and genesis hash
+// must be those the worker is bound to: its attestation binds them, so a
+// trust root for any other chain would make the worker follow a chain it
+// can never be registered on.
+func (s *syncer) initTrustRoot(req *workerv1.InitTrustRootRequest) (*workerv1.TrustRoot, error) {
+	root, vals, err := decodeTrustRoot(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errInvalid, err)
+	}
+	b := s.bindingOf()
+	if !b.bound {
+		return nil, errUnbound
+	}
+	if root.GetChainId() != b.chainID || !bytes.Equal(root.GetGenesisHash(), b.genesisHash[:]) {
+		return nil, fmt.Errorf("%w: it is for chain %q (genesis %x), the worker is bound to %q (genesis %x)", errTrustRootDiffer,
+			root.GetChainId(), root.GetGenesisHash(), b.chainID, b.genesisHash[:])
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root != nil {
+		if proto.Equal(s.root, root) {
+			return proto.Clone(s.root).(*workerv1.TrustRoot), nil
+		}
+		return nil, fmt.Errorf("%w: the worker already follows %q from height %d with validator set %X (delete its sync checkpoint to start over)",
+			errTrustRootDiffer, s.root.GetChainId(), s.root.GetInitialHeight(), vals.Hash())
+	}
+	if err := s.install(root, vals); err != nil {
+		return nil, err
+	}
+	for _, t := range s.topics() {
+		if err := s.inbox.Subscribe(t, 0); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkpoint(); err != nil {
+		return nil, err
+	}
+	s.log.Info("light client trust root set", "chain_id", root.GetChainId(), "initial_height", root.GetInitialHeight(),
+		"validators", vals.Size(), "validator_set_hash", fmt.Sprintf("%X", vals.Hash()))
+	return proto.Clone(root).(*workerv1.TrustRoot), nil
+}
+
+// refuse records a refusal (metrics, Info, log).
+func (s *syncer) refuse(input, reason string, err error) {
+	s.m.refusals.WithLabelValues(input, reason).Inc()
+	s.lastRefusal = fmt.Sprintf("%s %s: %v", input, reason, err)
+	s.log.Warn("refused relayer input", "input", input, "reason", reason, "err", err)
+}
+
+// syncHeaders verifies and applies light blocks in order, stopping at the
+// first refusal.
+func (s *syncer) syncHeaders(req *workerv1.SyncHeadersRequest) (*workerv1.SyncHeadersResponse, error) {
+	if n := len(req.GetLightBlocks()); n > MaxLightBlocksPerCall {
+		return nil, fmt.Errorf("%w: %d light blocks, at most %d per call", errInvalid, n, MaxLightBlocksPerCall)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lc == nil {
+		return nil, errNoTrustRoot
+	}
+	if h := req.GetChainHeight(); h > 0 {
+		s.chainHeight = h
+		s.m.chainHeight.Set(float64(h))
+	}
+	resp := &workerv1.SyncHeadersResponse{}
+	changed := false
+	var prev int64
+	for i, raw := range req.GetLightBlocks() {
+		reason, height, err := s.applyLightBlock(raw, prev)
+		if reason == ReasonConflict {
+			changed = true
+		}
+		if err != nil {
+			s.refuse("light_block", reason, err)
+			resp.RefusalReason, resp.Refusal, resp.RefusedIndex = reason, err.Error(), uint32(i)
+			break
+		}
+		if reason == "" {
+			resp.Accepted++
+			changed = true
+		}
+		prev = height
+	}
+	synced := s.lc.TrustedHeight()
+	if resp.Accepted > 0 && s.reportEvery > 0 && s.chainHeight-synced <= reportMaxLag && synced >= s.lastReport+s.reportEvery {
+		if err := s.report(&registryv1.SyncReport{SyncedHeight: synced}); err == nil {
+			s.lastReport = synced
+		}
+	}
+	s.updateGauges()
+	if changed {
+		if err := s.checkpoint(); err != nil {
+			return nil, err
+		}
+	}
+	resp.SyncedHeight = synced
+	return resp, nil
+}
+
+// applyLightBlock decodes and verifies one light block. reason is "" when
+// it was applied, "known" when it repeats a verified header, and a refusal
+// reason otherwise (with err).
+func (s *syncer) applyLightBlock(raw []byte, prev int64) (reason string, height int64, err error) {
+	lb, err := decodeLightBlock(raw)
+	if err != nil {
+		return ReasonMalformed, 0, err
+	}
+	if lb.Height <= prev {
+		return ReasonOutOfOrder, lb.Height, fmt.Errorf("light block %d follows %d in the same call", lb.Height, prev)
+	}
+	if s.conflict != nil {
+		return ReasonFrozen, lb.Height, lightclient.ErrFrozen
+	}
+	before := s.lc.TrustedHeight()
+	if err := s.lc.Update(lb); err != nil {
+		switch {
+		case errors.Is(err, lightclient.ErrFrozen):
+			if cf := s.lc.Conflict(); cf != nil && s.conflict == nil {
+				s.conflict = &workerv1.ConflictEvidence{Height: cf.Height, TrustedHash: cf.Trusted, ReceivedHash: cf.Received}
+				if cf.Header != nil {
+					s.conflict.SignedHeader, _ = cf.Header.ToProto().Marshal()
+				}
+				s.log.Error("CONFLICTING HEADERS: two validly signed headers for one height; the light client is frozen",
+					"height", cf.Height, "trusted", hex.EncodeToString(cf.Trusted), "received", hex.EncodeToString(cf.Received))
+			}
+			return ReasonConflict, lb.Height, err
+		case errors.Is(err, lightclient.ErrTrustRoot):
+			return ReasonTrustRoot, lb.Height, err
+		case errors.Is(err, lightclient.ErrOld):
+			return ReasonOld, lb.Height, err
+		}
+		return ReasonVerification, lb.Height, err
+	}
+	if lb.Height <= before {
+		return "known", lb.Height, nil
+	}
+	s.headers++
+	s.m.headersVerified.Inc()
+	return "", lb.Height, nil
+}
+
+// encodeNext is the stored form of a next-sequence counter (absent for 0).
+func encodeNext(n uint64) []byte {
+	if n == 0 {
+		return nil
+	}
+	return binary.BigEndian.AppendUint64(nil, n)
+}
+
+// verifyCounter checks a proven next-sequence counter at version.
+func (s *syncer) verifyCounter(version int64, key []byte, value uint64, proof []byte) error {
+	p, err := decodeProof(proof)
+	if err != nil {
+		return err
+	}
+	return s.lc.VerifyState(version, key, encodeNext(value), p)
+}
+
+// dispatch verifies and processes proven messages strictly in sequence,
+// stopping at the first refusal.
+func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.DispatchMessagesResponse, error) {
+	total := 0
+	for _, t := range req.GetTopics() {
+		total += len(t.GetMessages())
+	}
+	if total > MaxMessagesPerCall {
+		return nil, fmt.Errorf("%w: %d messages, at most %d per call", errInvalid, total, MaxMessagesPerCall)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lc == nil {
+		return nil, errNoTrustRoot
+	}
+	resp := &workerv1.DispatchMessagesResponse{}
+	changed := false
+	defer func() { resp.Topics = s.positions() }()
+	fail := func(reason, topic string, seq uint64, err error) (*workerv1.DispatchMessagesResponse, error) {
+		s.refuse("message", reason, err)
+		resp.RefusalReason, resp.Refusal, resp.RefusedTopic, resp.RefusedSequence = reason, err.Error(), topic, seq
+		s.updateGauges()
+		if changed {
+			if err := s.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
+		return resp, nil
+	}
+	version := req.GetVersion()
+	if s.conflict != nil {
+		return fail(ReasonFrozen, "", 0, lightclient.ErrFrozen)
+	}
+	if _, err := s.lc.StateRoot(version); err != nil {
+		return fail(ReasonUnknownHeight, "", 0, err)
+	}
+	if req.GetHasEgressNext() {
+		n := req.GetEgressNextSequence()
+		if err := s.verifyCounter(version, mq.EgressSequenceKey(s.identity), n, req.GetEgressNextProof()); err != nil {
+			return fail(ReasonProof, "", 0, fmt.Errorf("egress sequence: %w", err))
+		}
+		if n > s.egressAcked {
+			s.egressAcked = n
+			s.outbox.Ack(n)
+			changed = true
+		}
+	}
+	for _, tm := range req.GetTopics() {
+		topic := tm.GetTopic()
+		if _, ok := s.inbox.Next(topic); !ok {
+			return fail(ReasonNotSubscribed, topic, 0, fmt.Errorf("the worker does not follow topic %q", truncateTopic(topic)))
+		}
+		for _, pm := range tm.GetMessages() {
+			seq := pm.GetSequence()
+			if base, msgs := s.outbox.Pending(); len(msgs) >= MaxPendingEgress {
+				return fail(ReasonBackpressure, topic, seq, fmt.Errorf("%d egress messages from %d wait for the relayer", len(msgs), base))
+			}
+			proof, err := decodeProof(pm.GetProof())
+			if err != nil {
+				return fail(ReasonMalformed, topic, seq, err)
+			}
+			if err := s.inbox.Deliver(version, topic, seq, pm.GetMessage(), proof); err != nil {
+				reason := ReasonProof
+				switch {
+				case errors.Is(err, queue.ErrNotNext):
+					reason = ReasonSequence
+				case errors.Is(err, queue.ErrMismatch):
+					reason = ReasonMismatch
+				}
+				return fail(reason, topic, seq, err)
+			}
+			for _, m := range s.inbox.Take() {
+				s.process(m)
+			}
+			resp.Accepted++
+			changed = true
+		}
+		if tm.GetHasNextSequence() {
+			n := tm.GetNextSequence()
+			if err := s.verifyCounter(version, mq.NextSequenceKey(topic), n, tm.GetNextSequenceProof()); err != nil {
+				return fail(ReasonProof, topic, n, fmt.Errorf("next sequence: %w", err))
+			}
+			if cur, ok := s.chainNext[topic]; !ok || version > cur.Version {
+				s.chainNext[topic] = chainNext{Next: n, Version: version}
+				changed = true
+			}
+		}
+	}
+	s.updateGauges()
+	if changed {
+		if err := s.checkpoint(); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+func truncateTopic(t string) string {
+	if len(t) > 140 {
+		return t[:140] + "…"
+	}
+	return t
+}
+
+// process handles one verified message, in chain order. Today: a ping on
+// the worker's own topic is answered with a sync report (observable on
+// chain as a worker_synced event naming the ping); everything else is
+// counted. Contract commands and key hand-over come with later issues.
+func (s *syncer) process(m *mqv1.Message) {
+	s.processed++
+	kind := "system"
+	if m.GetTopic() == s.workerTopic {
+		kind = "worker"
+	}
+	outcome := "ignored"
+	if c, ok := parseCommand(m.GetPayload()); ok && kind == "worker" && c.Op == OpPing {
+		err := s.report(&registryv1.SyncReport{SyncedHeight: s.lc.TrustedHeight(), Ping: true, PingTopic: m.GetTopic(), PingSequence: m.GetSequence()})
+		outcome = "ping"
+		if err != nil {
+			outcome = "failed"
+			s.log.Error("could not answer a ping", "sequence", m.GetSequence(), "err", err)
+		}
+	}
+	s.m.messages.WithLabelValues(kind, outcome).Inc()
+	s.log.Debug("processed message", "topic", m.GetTopic(), "sequence", m.GetSequence(), "height", m.GetHeight(), "outcome", outcome)
+}
+
+// report queues a signed sync report for the chain.
+func (s *syncer) report(rep *registryv1.SyncReport) error {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("encode sync report: %w", err)
+	}
+	_, err = s.outbox.Send(registry.TopicSynced, b)
+	return err
+}
+
+// egress returns sealed egress from sequence `from` on.
+func (s *syncer) egress(from uint64, limit uint32) *workerv1.GetEgressResponse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit == 0 || limit > MaxEgressPerCall {
+		limit = MaxEgressPerCall
+	}
+	out := &workerv1.GetEgressResponse{NextSequence: s.durableNext}
+	base, msgs := s.outbox.Pending()
+	for seq := max(from, base); seq < s.durableNext && seq-base < uint64(len(msgs)) && uint32(len(out.Messages)) < limit; seq++ {
+		out.Messages = append(out.Messages, msgs[seq-base])
+	}
+	return out
+}
+
+// positions lists the subscribed topics with what the worker knows of them.
+func (s *syncer) positions() []*workerv1.TopicPosition {
+	if s.inbox == nil {
+		return nil
+	}
+	pos := s.inbox.Positions()
+	names := make([]string, 0, len(pos))
+	for t := range pos {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	out := make([]*workerv1.TopicPosition, len(names))
+	for i, t := range names {
+		cn := s.chainNext[t]
+		out[i] = &workerv1.TopicPosition{Topic: t, NextSequence: pos[t], ChainNextSequence: cn.Next, ChainVersion: cn.Version}
+	}
+	return out
+}
+
+func (s *syncer) updateGauges() {
+	if s.lc != nil {
+		s.m.syncedHeight.Set(float64(s.lc.TrustedHeight()))
+	}
+	base, msgs := s.outbox.Pending()
+	s.m.egressPending.Set(float64(len(msgs)))
+	s.m.egressNext.Set(float64(base + uint64(len(msgs))))
+}
+
+// status is the sync part of Info.
+func (s *syncer) status() (int64, *workerv1.SyncStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &workerv1.SyncStatus{ChainHeight: s.chainHeight, HeadersVerified: s.headers, MessagesProcessed: s.processed,
+		LastRefusal: s.lastRefusal, EgressAcknowledged: s.egressAcked}
+	base, msgs := s.outbox.Pending()
+	st.EgressNextSequence, st.EgressPending = base+uint64(len(msgs)), uint64(len(msgs))
+	if s.conflict != nil {
+		st.Conflict = proto.Clone(s.conflict).(*workerv1.ConflictEvidence)
+	}
+	if s.root == nil {
+		return 0, st
+	}
+	st.TrustRootInitialised = true
+	st.TrustRoot = proto.Clone(s.root).(*workerv1.TrustRoot)
+	st.Topics = s.positions()
+	synced := s.lc.TrustedHeight()
+	if lb := s.lc.Trusted(); lb != nil {
+		st.VerifiedVersion = synced - 1
+		st.VerifiedAppHash = bytes.Clone(lb.AppHash)
+		st.VerifiedTimeUnixMs = lb.Time.UnixMilli()
+	}
+	if s.chainHeight > synced {
+		st.Lag = s.chainHeight - synced
+	}
+	return synced, st
+}
