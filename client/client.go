@@ -107,7 +107,8 @@ type TxError struct {
 }
 
 func (e *TxError) Error() string {
-	return fmt.Sprintf("transaction %X rejected: %s (code %d %s)", e.Result.GetHash(), e.Result.GetLog(), e.Result.GetCode(), types.Code(e.Result.GetCode()))
+	// The log starts with the code's name ("insufficient_funds: …").
+	return fmt.Sprintf("transaction %X rejected: %s (code %d)", e.Result.GetHash(), e.Result.GetLog(), e.Result.GetCode())
 }
 
 // Code is the chain's result code.

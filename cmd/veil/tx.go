@@ -100,7 +100,7 @@ func printTxResult(cmd *cobra.Command, format string, r *nodev1.TxResult) error 
 	return printResult(cmd.OutOrStdout(), format, v, func(w io.Writer) error {
 		switch {
 		case r.GetCode() != 0:
-			fmt.Fprintf(cmd.ErrOrStderr(), "rejected: %s (code %d, %s)\n", r.GetLog(), r.GetCode(), types.Code(r.GetCode()))
+			fmt.Fprintf(cmd.ErrOrStderr(), "rejected: %s (code %d)\n", r.GetLog(), r.GetCode())
 			fmt.Fprintf(w, "hash %X\n", r.GetHash())
 		case r.GetHeight() > 0:
 			fmt.Fprintf(w, "committed at height %d, fee %s\nhash %X\n", r.GetHeight(), r.GetFee(), r.GetHash())
