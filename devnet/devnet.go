@@ -68,8 +68,10 @@ type Network struct {
 	// Workers and their Relayers, index-aligned with Info.Workers.
 	Workers  []*worker.Worker
 	Relayers []*relay.Relayer
-	stopRel  context.CancelFunc
-	relDone  chan struct{}
+	// relays stop each relayer (index-aligned with Relayers).
+	relays []relayProc
+	// nodeOpts is how each node was started, for RestartNode.
+	nodeOpts []node.Options
 }
 
 type ports struct{ p2p, rpc, api int }
@@ -177,14 +179,14 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 	for i, c := range confs {
 		vc := node.DefaultVeilConfig()
 		vc.APIListen = fmt.Sprintf("127.0.0.1:%d", ps[i].api)
-		nd, err := node.Start(ctx, validatorHome(o.Home, i), node.Options{
-			Logger: o.Logger.With("node", monikers[i]), Comet: c, Veil: &vc, VerboseConsensus: o.Verbose,
-		})
+		nopts := node.Options{Logger: o.Logger.With("node", monikers[i]), Comet: c, Veil: &vc, VerboseConsensus: o.Verbose}
+		nd, err := node.Start(ctx, validatorHome(o.Home, i), nopts)
 		if err != nil {
 			n.Stop()
 			return nil, fmt.Errorf("start %s: %w", monikers[i], err)
 		}
 		n.Nodes = append(n.Nodes, nd)
+		n.nodeOpts = append(n.nodeOpts, nopts)
 	}
 	first := n.Nodes[0]
 	n.Info = &client.Network{

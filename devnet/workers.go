@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/veil-network/veil/attest"
@@ -13,6 +14,7 @@ import (
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/client"
 	"github.com/veil-network/veil/crypto/keys"
+	"github.com/veil-network/veil/node"
 	"github.com/veil-network/veil/relay"
 	"github.com/veil-network/veil/worker"
 )
@@ -85,71 +87,149 @@ func fundWorkerOperators(appState json.RawMessage, n int) (json.RawMessage, erro
 	return json.Marshal(st)
 }
 
+// relayProc is a running relayer.
+type relayProc struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (p relayProc) stop() {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.done
+	}
+}
+
 // startWorkers starts Opts.Workers simulated workers and their relayers.
 // Each relayer talks to validator i mod N, registers its worker in the
 // background (with 1 s blocks, a few seconds after start) and keeps it in
 // sync: light blocks, proven messages, egress.
 func (n *Network) startWorkers() error {
-	if n.Opts.Workers <= 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.stopRel = cancel
-	n.relDone = make(chan struct{}, n.Opts.Workers)
-	for i := range n.Opts.Workers {
+	for i := range max(n.Opts.Workers, 0) {
 		listen := "127.0.0.1:0"
 		if n.Opts.PortBase > 0 {
 			listen = fmt.Sprintf("127.0.0.1:%d", n.Opts.PortBase+WorkerPortOffset+i)
 		}
-		name := fmt.Sprintf("worker%d", i)
-		log := n.Opts.Logger.With("worker", name)
-		w, err := worker.New(ctx, worker.Config{Home: WorkerHome(n.Opts.Home, i), TEE: attest.KindSimulated, Listen: listen,
-			ReportEvery: DevReportEvery, Logger: log})
+		w, err := n.newWorker(i, listen)
 		if err != nil {
-			return fmt.Errorf("start %s: %w", name, err)
-		}
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start %s: %w", name, err)
+			return err
 		}
 		n.Workers = append(n.Workers, w)
-		op, err := workerOperator(i)
+		r, p, err := n.startRelayer(i, w)
 		if err != nil {
 			return err
 		}
-		nd := n.Nodes[i%len(n.Nodes)]
-		r, err := relay.New(relay.Config{
-			WorkerURL: w.URL(), Node: client.New(nd.APIURL()), Operator: op,
-			Collateral: &relay.PCS{}, PollInterval: n.Opts.BlockTime, MinBackoff: n.Opts.BlockTime, Logger: log,
-			SyncInterval: min(relay.DefaultSyncInterval, n.Opts.BlockTime/4), MaxBackoff: 5 * time.Second,
-		})
-		if err != nil {
-			return err
-		}
-		n.Relayers = append(n.Relayers, r)
-		go func() {
-			defer func() { n.relDone <- struct{}{} }()
-			_ = r.Run(ctx)
-		}()
+		n.Relayers, n.relays = append(n.Relayers, r), append(n.relays, p)
+		op, _ := workerOperator(i)
 		n.Info.Workers = append(n.Info.Workers, client.WorkerInfo{
-			Name: name, API: w.URL(), Identity: "0x" + hex.EncodeToString(w.Identity()), TEE: string(w.Kind()),
+			Name: workerName(i), API: w.URL(), Identity: "0x" + hex.EncodeToString(w.Identity()), TEE: string(w.Kind()),
 			Operator: types.AccountID(op.Public().Key).Address(42), OperatorURI: WorkerOperatorURI(i),
-			Home: WorkerHome(n.Opts.Home, i), RelayNode: nd.APIURL(),
+			Home: WorkerHome(n.Opts.Home, i), RelayNode: n.relayNode(i).APIURL(),
 		})
 	}
 	return nil
 }
 
+func workerName(i int) string { return fmt.Sprintf("worker%d", i) }
+
+func (n *Network) relayNode(i int) *node.Node { return n.Nodes[i%len(n.Nodes)] }
+
+// newWorker opens and starts worker i (its sealed keys and sync state
+// survive in its home).
+func (n *Network) newWorker(i int, listen string) (*worker.Worker, error) {
+	log := n.Opts.Logger.With("worker", workerName(i))
+	w, err := worker.New(context.Background(), worker.Config{Home: WorkerHome(n.Opts.Home, i), TEE: attest.KindSimulated, Listen: listen,
+		ReportEvery: DevReportEvery, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", workerName(i), err)
+	}
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", workerName(i), err)
+	}
+	return w, nil
+}
+
+// startRelayer starts worker i's relayer in the background.
+func (n *Network) startRelayer(i int, w *worker.Worker) (*relay.Relayer, relayProc, error) {
+	op, err := workerOperator(i)
+	if err != nil {
+		return nil, relayProc{}, err
+	}
+	r, err := relay.New(relay.Config{
+		WorkerURL: w.URL(), Node: client.New(n.relayNode(i).APIURL()), Operator: op,
+		Collateral: &relay.PCS{}, PollInterval: n.Opts.BlockTime, MinBackoff: n.Opts.BlockTime,
+		Logger: n.Opts.Logger.With("worker", workerName(i)),
+		// New blocks reach the worker within a fraction of a block; a
+		// restarted node within seconds.
+		SyncInterval: min(relay.DefaultSyncInterval, n.Opts.BlockTime/4), MaxBackoff: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, relayProc{}, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := relayProc{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		_ = r.Run(ctx)
+	}()
+	return r, p, nil
+}
+
+// RestartRelayer stops worker i's relayer and starts a new one (tests:
+// the relayer keeps no state of its own).
+func (n *Network) RestartRelayer(i int) error {
+	n.relays[i].stop()
+	r, p, err := n.startRelayer(i, n.Workers[i])
+	if err != nil {
+		return err
+	}
+	n.Relayers[i], n.relays[i] = r, p
+	return nil
+}
+
+// RestartWorker stops worker i and its relayer, then starts both again on
+// the same API address: the worker resumes from its sealed keys and sync
+// checkpoint.
+func (n *Network) RestartWorker(i int) error {
+	n.relays[i].stop()
+	addr := strings.TrimPrefix(n.Workers[i].URL(), "http://")
+	if err := n.Workers[i].Close(); err != nil {
+		return err
+	}
+	w, err := n.newWorker(i, addr)
+	if err != nil {
+		return err
+	}
+	n.Workers[i] = w
+	r, p, err := n.startRelayer(i, w)
+	if err != nil {
+		return err
+	}
+	n.Relayers[i], n.relays[i] = r, p
+	return nil
+}
+
+// RestartNode stops validator i's node and starts it again from its home,
+// with the same ports; workers and relayers keep running (and retry).
+func (n *Network) RestartNode(ctx context.Context, i int) error {
+	if err := n.Nodes[i].Stop(); err != nil {
+		return err
+	}
+	nd, err := node.Start(ctx, validatorHome(n.Opts.Home, i), n.nodeOpts[i])
+	if err != nil {
+		return fmt.Errorf("restart validator%d: %w", i, err)
+	}
+	n.Nodes[i] = nd
+	return nil
+}
+
 // stopWorkers stops the relayers (waiting for them) and then the workers.
 func (n *Network) stopWorkers() {
-	if n.stopRel != nil {
-		n.stopRel()
-		for range n.Relayers {
-			<-n.relDone
-		}
-		n.stopRel = nil
+	for _, p := range n.relays {
+		p.stop()
 	}
 	for _, w := range n.Workers {
 		_ = w.Close()
 	}
-	n.Workers, n.Relayers = nil, nil
+	n.Workers, n.Relayers, n.relays = nil, nil, nil
 }

@@ -150,9 +150,13 @@ func (r *Relayer) syncStep(ctx context.Context) (bool, error) {
 		}
 		return true, nil
 	}
-	r.clearWait("sync")
 	latest := st.GetLatestHeight()
 	synced := info.GetSyncedHeight()
+	if synced > latest {
+		r.wait("sync", fmt.Sprintf("the node's head %d is below the height %d the worker verified (a lagging node?)", latest, synced), r.log.Warn)
+		return false, errWaiting
+	}
+	r.clearWait("sync")
 	r.m.chainHeight.Set(float64(latest))
 	progressed := false
 	if synced < latest {
@@ -347,11 +351,12 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, version, i
 		var more []string
 		for _, t := range topics {
 			pm, err := r.cfg.Node.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{
-				Topic: t, FromSequence: from[t], Limit: uint32(r.cfg.MessageBatch), Height: version}))
+				Topic: t, FromSequence: from[t], Limit: uint32(r.cfg.MessageBatch), Height: version, Batch: true}))
 			if err != nil {
 				return total, fmt.Errorf("proven messages of %s from %d at %d: %w", t, from[t], version, err)
 			}
-			tm := &workerv1.TopicMessages{Topic: t, HasNextSequence: true, NextSequence: pm.Msg.GetNextSequence(), NextSequenceProof: pm.Msg.GetNextSequenceProof()}
+			tm := &workerv1.TopicMessages{Topic: t, HasNextSequence: true, NextSequence: pm.Msg.GetNextSequence(),
+				NextSequenceProof: pm.Msg.GetNextSequenceProof(), BatchProof: pm.Msg.GetBatchProof()}
 			for _, m := range pm.Msg.GetMessages() {
 				tm.Messages = append(tm.Messages, &workerv1.ProvenMessage{Sequence: m.GetSequence(), Message: m.GetMessage(), Proof: m.GetProof()})
 			}
@@ -395,7 +400,8 @@ func (r *Relayer) egressStep(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	id := info.GetWorkerInfo().GetIdentity()
-	if !info.GetBound() || len(id) != 32 {
+	if !info.GetBound() || len(id) != 32 || info.GetSync().GetEgressPending() == 0 {
+		// Nothing the chain has not acknowledged to the worker.
 		return false, nil
 	}
 	var q struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	cmttypes "github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/attest"
@@ -371,6 +372,30 @@ func TestAdversarialRelayer(t *testing.T) {
 	egressLie := one()
 	egressLie.HasEgressNext, egressLie.EgressNextSequence, egressLie.EgressNextProof = true, 5, msgs.GetNextSequenceProof()
 	mrefused("a false egress sequence", egressLie, worker.ReasonProof)
+
+	// Batch proofs: a compressed proof where a single one is expected, a
+	// batch whose lookup table is out of range, a batch for other bytes.
+	bres, err := node.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{Topic: topic, Height: version, Limit: 100, Batch: true}))
+	if err != nil || len(bres.Msg.GetBatchProof()) == 0 || bres.Msg.GetMessages()[0].GetProof() != nil {
+		t.Fatalf("batch proof: %v %v", bres, err)
+	}
+	asSingle := pm(m0)
+	asSingle.Proof = bres.Msg.GetBatchProof()
+	mrefused("a batch proof as a single proof", one(asSingle), worker.ReasonMalformed)
+	var cp ics23.CommitmentProof
+	if err := cp.Unmarshal(bres.Msg.GetBatchProof()); err != nil || cp.GetCompressed() == nil {
+		t.Fatalf("node batch proof is not compressed: %v", err)
+	}
+	cp.GetCompressed().GetEntries()[0].GetExist().Path[0] = 1 << 30
+	broken, _ := cp.Marshal()
+	withBatch := func(batch []byte, ms ...*workerv1.ProvenMessage) *workerv1.DispatchMessagesRequest {
+		req := one(ms...)
+		req.Topics[0].BatchProof = batch
+		return req
+	}
+	mrefused("a compressed batch pointing outside its table", withBatch(broken, pm(m0)), worker.ReasonMalformed)
+	mrefused("a batch proof for other bytes", withBatch(bres.Msg.GetBatchProof(), tampered), worker.ReasonProof)
+	mrefused("a batch proof with a skipped sequence", withBatch(bres.Msg.GetBatchProof(), pm(m1)), worker.ReasonSequence)
 
 	// Honest delivery, in order, then replays and reordering.
 	all := one(pm(m0), pm(m1), pm(msgs.GetMessages()[2]))

@@ -140,7 +140,9 @@ func decodeTrustRoot(req *workerv1.InitTrustRootRequest) (root *workerv1.TrustRo
 	return nil, nil, fmt.Errorf("%w: no trust root given", errMalformed)
 }
 
-// decodeProof parses a serialized ICS23 commitment proof.
+// decodeProof parses a serialized ICS23 proof of one key: an existence or
+// non-existence proof. Batch and compressed forms are refused here: ics23's
+// Decompress indexes its lookup table with unchecked input.
 func decodeProof(b []byte) (p *ics23.CommitmentProof, err error) {
 	defer guard("proof", &err)
 	if len(b) == 0 || len(b) > maxProofBytes {
@@ -150,7 +152,60 @@ func decodeProof(b []byte) (p *ics23.CommitmentProof, err error) {
 	if err := p.Unmarshal(b); err != nil {
 		return nil, fmt.Errorf("%w: proof: %v", errMalformed, err)
 	}
+	if p.GetExist() == nil && p.GetNonexist() == nil {
+		return nil, fmt.Errorf("%w: expected a single existence or non-existence proof", errMalformed)
+	}
 	return p, nil
+}
+
+// decodeBatchProof parses an ICS23 batch proof (compressed or not) of at
+// most maxEntries keys and returns it decompressed. Compressed entries'
+// lookup indices are checked before decompressing.
+func decodeBatchProof(b []byte, maxEntries int) (p *ics23.CommitmentProof, err error) {
+	defer guard("batch proof", &err)
+	if len(b) == 0 || len(b) > maxEntries*maxProofBytes/4 {
+		return nil, fmt.Errorf("%w: batch proof of %d bytes", errMalformed, len(b))
+	}
+	p = &ics23.CommitmentProof{}
+	if err := p.Unmarshal(b); err != nil {
+		return nil, fmt.Errorf("%w: batch proof: %v", errMalformed, err)
+	}
+	switch {
+	case p.GetBatch() != nil:
+		if len(p.GetBatch().GetEntries()) > maxEntries {
+			return nil, fmt.Errorf("%w: batch proof has %d entries, at most %d", errMalformed, len(p.GetBatch().GetEntries()), maxEntries)
+		}
+		return p, nil
+	case p.GetCompressed() != nil:
+		c := p.GetCompressed()
+		if len(c.GetEntries()) > maxEntries {
+			return nil, fmt.Errorf("%w: batch proof has %d entries, at most %d", errMalformed, len(c.GetEntries()), maxEntries)
+		}
+		n := int32(len(c.GetLookupInners()))
+		check := func(e *ics23.CompressedExistenceProof) error {
+			for _, i := range e.GetPath() {
+				if i < 0 || i >= n {
+					return fmt.Errorf("%w: batch proof refers to inner node %d of %d", errMalformed, i, n)
+				}
+			}
+			return nil
+		}
+		for _, e := range c.GetEntries() {
+			if ex := e.GetExist(); ex != nil {
+				if err := check(ex); err != nil {
+					return nil, err
+				}
+			} else if ne := e.GetNonexist(); ne != nil {
+				if err := errors.Join(check(ne.GetLeft()), check(ne.GetRight())); err != nil {
+					return nil, err
+				}
+			} else {
+				return nil, fmt.Errorf("%w: empty batch proof entry", errMalformed)
+			}
+		}
+		return ics23.Decompress(p), nil
+	}
+	return nil, fmt.Errorf("%w: expected a batch proof", errMalformed)
 }
 
 // Command is what a message on the worker's own ingress topic asks for:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/mq"
@@ -37,6 +38,9 @@ const (
 	// for its relayer; beyond it, it stops taking messages (they stay on
 	// chain) rather than drop its output.
 	MaxPendingEgress = 4096
+	// MaxBatchEntries bounds one batch proof (the node sends at most 1000
+	// messages per topic and call); ics23 finds each key by a linear scan.
+	MaxBatchEntries = 1000
 	// MaxEgressPerCall bounds GetEgress.
 	MaxEgressPerCall = 256
 	// reportMaxLag: periodic sync reports are sent only when the worker is
@@ -374,7 +378,12 @@ func (s *syncer) verifyCounter(version int64, key []byte, value uint64, proof []
 	if err != nil {
 		return err
 	}
-	return s.lc.VerifyState(version, key, encodeNext(value), p)
+	return verifyGuarded(func() error { return s.lc.VerifyState(version, key, encodeNext(value), p) })
+}
+
+func verifyGuarded(f func() error) (err error) {
+	defer guard("proof verification", &err)
+	return f()
 }
 
 // dispatch verifies and processes proven messages strictly in sequence,
@@ -429,16 +438,29 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 		if _, ok := s.inbox.Next(topic); !ok {
 			return fail(ReasonNotSubscribed, topic, 0, fmt.Errorf("the worker does not follow topic %q", truncateTopic(topic)))
 		}
+		var batch *ics23.CommitmentProof
+		if b := tm.GetBatchProof(); len(b) > 0 {
+			var err error
+			if batch, err = decodeBatchProof(b, MaxBatchEntries); err != nil {
+				return fail(ReasonMalformed, topic, 0, err)
+			}
+		}
 		for _, pm := range tm.GetMessages() {
 			seq := pm.GetSequence()
 			if base, msgs := s.outbox.Pending(); len(msgs) >= MaxPendingEgress {
 				return fail(ReasonBackpressure, topic, seq, fmt.Errorf("%d egress messages from %d wait for the relayer", len(msgs), base))
 			}
-			proof, err := decodeProof(pm.GetProof())
-			if err != nil {
-				return fail(ReasonMalformed, topic, seq, err)
+			proof := batch
+			if proof == nil {
+				var err error
+				if proof, err = decodeProof(pm.GetProof()); err != nil {
+					return fail(ReasonMalformed, topic, seq, err)
+				}
 			}
-			if err := s.inbox.Deliver(version, topic, seq, pm.GetMessage(), proof); err != nil {
+			if err := deliver(s.inbox, version, topic, seq, pm.GetMessage(), proof); err != nil {
+				if errors.Is(err, errMalformed) {
+					return fail(ReasonMalformed, topic, seq, err)
+				}
 				reason := ReasonProof
 				switch {
 				case errors.Is(err, queue.ErrNotNext):
@@ -472,6 +494,13 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 		}
 	}
 	return resp, nil
+}
+
+// deliver is Inbox.Deliver with ics23's verification guarded: a panic on
+// a hostile proof shape is a refusal, not a crash.
+func deliver(in *queue.Inbox, version int64, topic string, seq uint64, raw []byte, proof *ics23.CommitmentProof) (err error) {
+	defer guard("proof verification", &err)
+	return in.Deliver(version, topic, seq, raw, proof)
 }
 
 func truncateTopic(t string) string {

@@ -35,8 +35,9 @@ client commands read by default. Stop with Ctrl-C; start again with the same
 
 It also runs --workers simulated TEE workers (default 1), each with a relayer
 that registers it from the operator account //Alice//worker<i> (funded in the
-dev genesis) within seconds; their data lives under HOME/workers/ and
-network.json lists them under "workers". Simulated workers protect nothing:
+dev genesis) within seconds and keeps it in sync with the chain (light
+blocks, proven messages, egress; 'veil worker status' shows it); their data
+lives under HOME/workers/ and network.json lists them under "workers". Simulated workers protect nothing:
 they exist so the whole registration flow runs on a laptop.
 
 Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API);
@@ -119,6 +120,7 @@ func printBanner(w io.Writer, n *devnet.Network) {
 	fmt.Fprintf(w, " Try:  veil status --network %s\n", devnet.NetworkFile(info.Home))
 	if len(info.Workers) > 0 {
 		fmt.Fprintf(w, "       veil query workers --network %s\n", devnet.NetworkFile(info.Home))
+		fmt.Fprintf(w, "       veil worker status --worker %s\n", info.Workers[0].API)
 	}
 	fmt.Fprintf(w, "       veil tx transfer --from //Alice --to %s --amount 1000000000000 --wait --network %s\n", bank.DevAccounts[1].Address, devnet.NetworkFile(info.Home))
 	fmt.Fprintln(w, " Stop with Ctrl-C; run again with the same --home to continue.")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,10 @@ type workerListEntry struct {
 	Stale        bool     `json:"stale"`
 	Simulated    bool     `json:"simulated"`
 	Version      string   `json:"version"`
+	// SyncedHeight is the height the worker last reported on chain as
+	// verified (0: no report yet), at block SyncReportedAt.
+	SyncedHeight   int64 `json:"synced_height"`
+	SyncReportedAt int64 `json:"sync_reported_at"`
 }
 
 func newQueryWorkersCmd() *cobra.Command {
@@ -39,8 +44,10 @@ func newQueryWorkersCmd() *cobra.Command {
 		Long: `List every worker in the registry, sorted by identity: its operator, TEE kind,
 attested code measurement, TCB status and confidence (1 best … 4; 5 for
 simulated workers), the heights of its first registration, latest attestation
-and expiry, and whether its attestation has expired (stale) at the latest
-height. Relayers re-attest their workers before expiry.`,
+and expiry, whether its attestation has expired (stale) at the latest
+height, and the height its light client last reported as verified (its
+egress "registry/synced"; '-' before the first report). Relayers re-attest
+their workers before expiry. A worker's own, live view: 'veil worker status'.`,
 		Example: `  veil query workers
   veil query workers -o json`,
 		Args: cobra.NoArgs,
@@ -65,6 +72,7 @@ height. Relayers re-attest their workers before expiry.`,
 				Identity: v.Identity, Operator: v.Operator, TEEKind: v.TEEKind, Measurement: v.Measurement,
 				TCBStatus: v.TCBStatus, AdvisoryIDs: v.AdvisoryIDs, Confidence: v.Confidence, RegisteredAt: v.RegisteredAt,
 				AttestedAt: v.AttestedAt, ExpiresAt: v.ExpiresAt, Stale: v.Stale, Simulated: v.Simulated, Version: v.Version,
+				SyncedHeight: v.SyncedHeight, SyncReportedAt: v.SyncReportedAt,
 			}
 		}
 		return printResult(cmd.OutOrStdout(), *out, list, func(w io.Writer) error {
@@ -73,13 +81,17 @@ height. Relayers re-attest their workers before expiry.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "IDENTITY\tOPERATOR\tTEE\tTCB\tCONF\tEXPIRES\tSTATE")
+			fmt.Fprintln(tw, "IDENTITY\tOPERATOR\tTEE\tTCB\tCONF\tEXPIRES\tSTATE\tSYNCED")
 			for _, e := range list {
 				state := "valid"
 				if e.Stale {
 					state = "stale"
 				}
-				fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%d\t%d\t%s\n", e.Identity[:18], e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state)
+				synced := "-"
+				if e.SyncedHeight > 0 {
+					synced = strconv.FormatInt(e.SyncedHeight, 10)
+				}
+				fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Identity[:18], e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state, synced)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -130,6 +142,11 @@ worker's own Info endpoint print it.`,
 			fmt.Fprintf(w, "tcb            %s, confidence %d, advisories %v\n", v.TCBStatus, v.Confidence, v.AdvisoryIDs)
 			fmt.Fprintf(w, "registered at  %d, attested at %d, expires at %d\n", v.RegisteredAt, v.AttestedAt, v.ExpiresAt)
 			fmt.Fprintf(w, "state          %s\n", state)
+			if v.SyncedHeight > 0 {
+				fmt.Fprintf(w, "synced         %d (reported at %d)\n", v.SyncedHeight, v.SyncReportedAt)
+			} else {
+				fmt.Fprintln(w, "synced         no report yet")
+			}
 			fmt.Fprintf(w, "version        %s\n", v.Version)
 			fmt.Fprintf(w, "hpke suite     kem %#04x kdf %#04x aead %#04x, key %s…\n", v.HPKESuite.KEM, v.HPKESuite.KDF, v.HPKESuite.AEAD, v.HPKEPublicKey[:min(len(v.HPKEPublicKey), 18)])
 			return nil

@@ -2,10 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/veil-network/veil/client"
 	"github.com/veil-network/veil/crypto/keys"
@@ -31,6 +35,13 @@ interrupted.
 At a worker's first start the relayer binds it to the chain of --node (see
 docs/registry.md, "Trust assumptions").
 
+It also keeps the worker in sync (unless --no-sync): it gives the worker its
+light-client trust root (from --genesis if given, else the node's validator
+set of the initial height), feeds it light blocks from the height the worker
+reports, then the proven messages of its topics, and submits the worker's
+signed egress from the operator account. On a terminal it shows a progress
+line while the worker catches up. See docs/lightclient.md.
+
 --operator takes a secret URI (//Alice, a phrase) or a keyring name ('veil
 keys add'); the relayer never sees the worker's keys.`,
 		Example: `  veil relay --worker http://127.0.0.1:26700 --node http://127.0.0.1:26602 --operator //Bob
@@ -38,9 +49,10 @@ keys add'); the relayer never sees the worker's keys.`,
   veil relay --worker http://10.0.0.5:26700 --node https://rpc.example.org --operator op --pcs-url https://pccs.internal:8081`,
 		Args: cobra.NoArgs,
 	}
-	var workerURL, operator, scheme, pcsURL, rootCRL, cacheDir string
+	var workerURL, operator, scheme, pcsURL, rootCRL, cacheDir, metricsListen, genesisFile string
 	var pct int
-	var poll time.Duration
+	var poll, syncInterval time.Duration
+	var noSync bool
 	cf := &clientFlags{}
 	cmd.Flags().StringVar(&workerURL, "worker", "http://"+worker.DefaultListen, "worker API URL")
 	cmd.Flags().StringVar(&cf.node, "node", "", "node API URL (overrides --network)")
@@ -52,7 +64,11 @@ keys add'); the relayer never sees the worker's keys.`,
 	cmd.Flags().StringVar(&rootCRL, "root-crl-url", relay.DefaultRootCACRLURL, "URL of the Intel SGX Root CA CRL (DER or hex)")
 	cmd.Flags().StringVar(&cacheDir, "collateral-cache", filepath.Join(filepath.Dir(defaultDevHome()), "pcs-cache"), "directory caching collateral responses (empty: no cache)")
 	cmd.Flags().IntVar(&pct, "reattest-percent", relay.DefaultReattestPercent, "re-attest at this percentage of the validity window (1-99)")
-	cmd.Flags().DurationVar(&poll, "poll", relay.DefaultPollInterval, "how often to check the worker and the chain")
+	cmd.Flags().DurationVar(&poll, "poll", relay.DefaultPollInterval, "how often to check the registration")
+	cmd.Flags().DurationVar(&syncInterval, "sync-interval", relay.DefaultSyncInterval, "how often to look for new blocks and egress when caught up")
+	cmd.Flags().BoolVar(&noSync, "no-sync", false, "only register the worker; do not feed it headers and messages or submit its egress")
+	cmd.Flags().StringVar(&genesisFile, "genesis", "", "the chain's genesis.json: derive the worker's trust root from it instead of trusting --node's validator set")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:26711 (off when empty)")
 	_ = cmd.MarkFlagRequired("operator")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -75,9 +91,20 @@ keys add'); the relayer never sees the worker's keys.`,
 		if err != nil {
 			return err
 		}
+		var genesis []byte
+		if genesisFile != "" {
+			if genesis, err = os.ReadFile(genesisFile); err != nil {
+				return fmt.Errorf("--genesis: %w", err)
+			}
+		}
+		var progress io.Writer
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			progress = cmd.ErrOrStderr()
+		}
 		r, err := relay.New(relay.Config{
 			WorkerURL: workerURL, Node: c, Operator: signer, ReattestPercent: pct, PollInterval: poll, Logger: log,
-			Collateral: &relay.PCS{BaseURL: pcsURL, RootCACRLURL: rootCRL, CacheDir: cacheDir, Logger: log},
+			Collateral:  &relay.PCS{BaseURL: pcsURL, RootCACRLURL: rootCRL, CacheDir: cacheDir, Logger: log},
+			DisableSync: noSync, GenesisJSON: genesis, SyncInterval: syncInterval, Progress: progress, MetricsListen: metricsListen,
 		})
 		if err != nil {
 			return err

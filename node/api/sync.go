@@ -9,6 +9,7 @@ import (
 
 	"connectrpc.com/connect"
 	cmttypes "github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
 
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/store"
@@ -158,15 +159,29 @@ func (s *Service) GetProvenMessages(_ context.Context, req *connect.Request[node
 	if err != nil {
 		return nil, connect.NewError(connectCodeOf(err), err)
 	}
+	var proofs []*ics23.CommitmentProof
 	for i, p := range proven {
 		if !p.Exists {
 			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("message %d of %q is missing below next sequence %d", from+uint64(i), topic, next))
 		}
-		pb, err := p.Proof.Marshal()
-		if err != nil {
+		pm := &nodev1.ProvenMessage{Sequence: from + uint64(i), Message: p.Value}
+		if req.Msg.GetBatch() {
+			proofs = append(proofs, p.Proof)
+		} else if pm.Proof, err = p.Proof.Marshal(); err != nil {
 			return nil, connect.NewError(connect.CodeInternal, err)
 		}
-		out.Messages = append(out.Messages, &nodev1.ProvenMessage{Sequence: from + uint64(i), Message: p.Value, Proof: pb})
+		out.Messages = append(out.Messages, pm)
+	}
+	if req.Msg.GetBatch() {
+		// CombineProofs compresses: inner nodes shared by consecutive keys
+		// are sent once.
+		batch, err := ics23.CombineProofs(proofs)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("batch proof: %w", err))
+		}
+		if out.BatchProof, err = batch.Marshal(); err != nil {
+			return nil, connect.NewError(connect.CodeInternal, err)
+		}
 	}
 	return connect.NewResponse(out), nil
 }

@@ -974,7 +974,8 @@ type ProvenMessage struct {
 	Sequence uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// The stored veil.mq.v1.Message bytes.
 	Message []byte `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	// Serialized ICS23 CommitmentProof of mq.MessageKey(topic, sequence).
+	// Serialized ICS23 CommitmentProof (existence) of
+	// mq.MessageKey(topic, sequence); unused with a batch proof.
 	Proof         []byte `protobuf:"bytes,3,opt,name=proof,proto3" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1041,8 +1042,11 @@ type TopicMessages struct {
 	HasNextSequence   bool   `protobuf:"varint,3,opt,name=has_next_sequence,json=hasNextSequence,proto3" json:"has_next_sequence,omitempty"`
 	NextSequence      uint64 `protobuf:"varint,4,opt,name=next_sequence,json=nextSequence,proto3" json:"next_sequence,omitempty"`
 	NextSequenceProof []byte `protobuf:"bytes,5,opt,name=next_sequence_proof,json=nextSequenceProof,proto3" json:"next_sequence_proof,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Optional: one ICS23 batch proof (compressed or not) for every message
+	// of this topic in the request; their own proof fields are then ignored.
+	BatchProof    []byte `protobuf:"bytes,6,opt,name=batch_proof,json=batchProof,proto3" json:"batch_proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TopicMessages) Reset() {
@@ -1106,6 +1110,13 @@ func (x *TopicMessages) GetNextSequence() uint64 {
 func (x *TopicMessages) GetNextSequenceProof() []byte {
 	if x != nil {
 		return x.NextSequenceProof
+	}
+	return nil
+}
+
+func (x *TopicMessages) GetBatchProof() []byte {
+	if x != nil {
+		return x.BatchProof
 	}
 	return nil
 }
@@ -1754,13 +1765,15 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\rProvenMessage\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\fR\amessage\x12\x14\n" +
-	"\x05proof\x18\x03 \x01(\fR\x05proof\"\xe1\x01\n" +
+	"\x05proof\x18\x03 \x01(\fR\x05proof\"\x82\x02\n" +
 	"\rTopicMessages\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x129\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1d.veil.worker.v1.ProvenMessageR\bmessages\x12*\n" +
 	"\x11has_next_sequence\x18\x03 \x01(\bR\x0fhasNextSequence\x12#\n" +
 	"\rnext_sequence\x18\x04 \x01(\x04R\fnextSequence\x12.\n" +
-	"\x13next_sequence_proof\x18\x05 \x01(\fR\x11nextSequenceProof\"\xf0\x01\n" +
+	"\x13next_sequence_proof\x18\x05 \x01(\fR\x11nextSequenceProof\x12\x1f\n" +
+	"\vbatch_proof\x18\x06 \x01(\fR\n" +
+	"batchProof\"\xf0\x01\n" +
 	"\x17DispatchMessagesRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x125\n" +
 	"\x06topics\x18\x02 \x03(\v2\x1d.veil.worker.v1.TopicMessagesR\x06topics\x12&\n" +
