@@ -1,0 +1,138 @@
+// Command secret-wallet holds confidential balances.
+//
+//	deposit  {"amount": n}             chain only: credits the caller
+//	transfer {"to": "<hex>", "amount": n}  moves funds, confidentially
+//	balance  {"account": "<hex>"}      the caller's balance (only the
+//	                                   owner may read a balance)
+//	withdraw {"amount": n}             debits the caller and emits a
+//	                                   "withdrawal" event the chain pays out
+//
+// Deposits are credited only on the chain's word: the chain locks the
+// public funds and then calls deposit with OriginChain, which no user
+// command can forge. Withdrawals are the reverse: the event is part of
+// the call's signed output, and the chain releases public funds for it.
+package main
+
+import (
+	"errors"
+	"math"
+
+	"github.com/veil-network/veil/contracts/sdk"
+)
+
+// AmountArgs carry an amount.
+type AmountArgs struct {
+	Amount uint64 `json:"amount"`
+}
+
+// TransferArgs are the arguments of transfer.
+type TransferArgs struct {
+	To     sdk.Account `json:"to"`
+	Amount uint64      `json:"amount"`
+}
+
+// BalanceArgs are the arguments of balance.
+type BalanceArgs struct {
+	Account *sdk.Account `json:"account,omitempty"`
+}
+
+// Balance is a balance.
+type Balance struct {
+	Balance uint64 `json:"balance"`
+}
+
+// Withdrawal is the event a withdrawal emits.
+type Withdrawal struct {
+	Account sdk.Account `json:"account"`
+	Amount  uint64      `json:"amount"`
+}
+
+func balanceKey(a sdk.Account) string { return "bal/" + a.String() }
+
+func init() {
+	sdk.Handle("deposit", deposit)
+	sdk.Handle("transfer", transfer)
+	sdk.Handle("balance", balance)
+	sdk.Handle("withdraw", withdraw)
+}
+
+func credit(ctx *sdk.Context, a sdk.Account, amount uint64) error {
+	b := ctx.GetUint64(balanceKey(a))
+	if b > math.MaxUint64-amount {
+		return errors.New("balance overflow")
+	}
+	ctx.SetUint64(balanceKey(a), b+amount)
+	return nil
+}
+
+func debit(ctx *sdk.Context, a sdk.Account, amount uint64) error {
+	b := ctx.GetUint64(balanceKey(a))
+	if b < amount {
+		return errors.New("insufficient balance")
+	}
+	if b == amount {
+		ctx.Delete(balanceKey(a))
+	} else {
+		ctx.SetUint64(balanceKey(a), b-amount)
+	}
+	return nil
+}
+
+func deposit(ctx *sdk.Context, a AmountArgs) (Balance, error) {
+	if !ctx.FromChain() {
+		return Balance{}, errors.New("deposits are credited by the chain only")
+	}
+	if a.Amount == 0 {
+		return Balance{}, errors.New("zero amount")
+	}
+	if err := credit(ctx, ctx.Caller(), a.Amount); err != nil {
+		return Balance{}, err
+	}
+	return Balance{ctx.GetUint64(balanceKey(ctx.Caller()))}, nil
+}
+
+func transfer(ctx *sdk.Context, a TransferArgs) (Balance, error) {
+	if ctx.Origin() != sdk.OriginCommand {
+		return Balance{}, errors.New("transfer must be a command")
+	}
+	if a.Amount == 0 {
+		return Balance{}, errors.New("zero amount")
+	}
+	if a.To.IsZero() {
+		return Balance{}, errors.New("missing recipient")
+	}
+	from := ctx.Caller()
+	if err := debit(ctx, from, a.Amount); err != nil {
+		return Balance{}, err
+	}
+	if err := credit(ctx, a.To, a.Amount); err != nil {
+		return Balance{}, err
+	}
+	return Balance{ctx.GetUint64(balanceKey(from))}, nil
+}
+
+func balance(ctx *sdk.Context, a BalanceArgs) (Balance, error) {
+	if a.Account != nil && *a.Account != ctx.Caller() {
+		return Balance{}, sdk.ErrNotAuthorized
+	}
+	return Balance{ctx.GetUint64(balanceKey(ctx.Caller()))}, nil
+}
+
+func withdraw(ctx *sdk.Context, a AmountArgs) (Balance, error) {
+	if ctx.Origin() != sdk.OriginCommand {
+		return Balance{}, errors.New("withdraw must be a command")
+	}
+	if a.Amount == 0 {
+		return Balance{}, errors.New("zero amount")
+	}
+	who := ctx.Caller()
+	if err := debit(ctx, who, a.Amount); err != nil {
+		return Balance{}, err
+	}
+	if err := ctx.Emit("withdrawal", Withdrawal{Account: who, Amount: a.Amount}); err != nil {
+		return Balance{}, err
+	}
+	return Balance{ctx.GetUint64(balanceKey(who))}, nil
+}
+
+func main() {}
