@@ -161,23 +161,33 @@ type Proven struct {
 	Proof      *ics23.CommitmentProof
 }
 
-// GetProven reads key at version (0 = latest committed) with an existence
-// or non-existence proof when prove is set.
-func (s *Tree) GetProven(key []byte, version int64, prove bool) (*Proven, error) {
-	s.saving.RLock()
-	defer s.saving.RUnlock()
+// at returns the immutable tree of a committed version (0 = latest). The
+// caller holds s.saving for reading.
+func (s *Tree) at(version int64) (*iavl.ImmutableTree, error) {
 	s.mu.RLock()
 	latest := s.latest
 	s.mu.RUnlock()
 	if latest == nil {
 		return nil, fmt.Errorf("%w: nothing committed yet", ErrVersionUnavailable)
 	}
-	t := latest
-	if version != 0 && version != latest.Version() {
-		var err error
-		if t, err = s.tree.GetImmutable(version); err != nil {
-			return nil, fmt.Errorf("%w: %d (latest %d): %v", ErrVersionUnavailable, version, latest.Version(), err)
-		}
+	if version == 0 || version == latest.Version() {
+		return latest, nil
+	}
+	t, err := s.tree.GetImmutable(version)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d (latest %d): %v", ErrVersionUnavailable, version, latest.Version(), err)
+	}
+	return t, nil
+}
+
+// GetProven reads key at version (0 = latest committed) with an existence
+// or non-existence proof when prove is set.
+func (s *Tree) GetProven(key []byte, version int64, prove bool) (*Proven, error) {
+	s.saving.RLock()
+	defer s.saving.RUnlock()
+	t, err := s.at(version)
+	if err != nil {
+		return nil, err
 	}
 	val, err := t.Get(key)
 	if err != nil {

@@ -15,18 +15,9 @@ import (
 func (s *Tree) GetProvenBatch(keys [][]byte, version int64) ([]*Proven, error) {
 	s.saving.RLock()
 	defer s.saving.RUnlock()
-	s.mu.RLock()
-	latest := s.latest
-	s.mu.RUnlock()
-	if latest == nil {
-		return nil, fmt.Errorf("%w: nothing committed yet", ErrVersionUnavailable)
-	}
-	t := latest
-	if version != 0 && version != latest.Version() {
-		var err error
-		if t, err = s.tree.GetImmutable(version); err != nil {
-			return nil, fmt.Errorf("%w: %d (latest %d): %v", ErrVersionUnavailable, version, latest.Version(), err)
-		}
+	t, err := s.at(version)
+	if err != nil {
+		return nil, err
 	}
 	root := t.Hash()
 	out := make([]*Proven, len(keys))
