@@ -176,7 +176,12 @@ func (n *Node) Stop() error {
 	if n.http != nil {
 		n.API.Close()
 		if err := n.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop API: %w", err))
+			// A client that keeps a connection busy must not keep the node
+			// from stopping: close what is left, and say so.
+			n.log.Warn("API connections did not finish in time; closing them", "err", err)
+			if err := n.http.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close API: %w", err))
+			}
 		}
 	}
 	if err := n.stopComet(); err != nil {
