@@ -238,18 +238,27 @@ func (p Params) Validate() error {
 // validates them.
 func ParseParams(raw []byte) (Params, error) {
 	var p Params
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := decodeStrict(raw, &p); err != nil {
 		return p, fmt.Errorf("staking params: %w", err)
-	}
-	if dec.More() {
-		return p, errors.New("staking params: trailing data after the JSON object")
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("staking params: %w", err)
 	}
 	return p, nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields
+// and trailing data.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
 }
 
 // MillisPerYear is a Julian year (365.25 days) in milliseconds, as
@@ -315,9 +324,11 @@ func EraPayout(staked, issuance types.Amount, eraMillis int64, in Inflation) (st
 	if issuance.IsZero() || eraMillis <= 0 {
 		return types.Amount{}, types.Amount{}
 	}
-	x := Perbill(toBig(mulDiv(staked, types.NewAmount(uint64(PerbillOne)), issuance)).Uint64())
-	if x > PerbillOne {
-		x = PerbillOne
+	// Clamp before narrowing: staked can exceed issuance only through
+	// saturation, and a quotient above 2^32 must not wrap into range.
+	x := PerbillOne
+	if q, ok := mulDiv(staked, types.NewAmount(uint64(PerbillOne)), issuance).Uint64(); ok && q < uint64(PerbillOne) {
+		x = Perbill(q)
 	}
 	adj := computeInflation(x, in.Ideal, in.Falloff)
 	delta := uint64(in.Max - in.Min)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/veil-network/veil/chain/types"
 	stakingv1 "github.com/veil-network/veil/gen/veil/staking/v1"
 )
@@ -141,17 +143,23 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 	case QueryValidators:
 		return m.queryValidators(ctx), nil
 	case QueryCandidates:
+		// The iteration yields the prefs; ledgers are read after it.
 		var ids []types.AccountID
-		s.Iterate(prefixValidator, func(k, _ []byte) bool {
-			ids = append(ids, accountOf(k[len(prefixValidator):]))
+		out := []CandidateView{}
+		s.Iterate(prefixValidator, func(k, v []byte) bool {
+			var pr stakingv1.ValidatorPrefs
+			if err := proto.Unmarshal(v, &pr); err != nil {
+				failf("decode validator prefs %q: %v", k, err)
+			}
+			id := accountOf(k[len(prefixValidator):])
+			ids = append(ids, id)
+			out = append(out, CandidateView{Stash: id.Address(ctx.SS58Prefix),
+				Commission: Perbill(pr.GetCommission()), ConsensusPubKey: hex.EncodeToString(pr.GetConsensusPubkey())})
 			return true
 		})
-		out := make([]CandidateView, 0, len(ids))
-		for _, id := range ids {
-			pr, _ := m.prefs(s, id)
+		for i, id := range ids {
 			l, _ := m.ledger(s, id)
-			out = append(out, CandidateView{Stash: id.Address(ctx.SS58Prefix), Active: l.Active,
-				Commission: Perbill(pr.GetCommission()), ConsensusPubKey: hex.EncodeToString(pr.GetConsensusPubkey())})
+			out[i].Active = l.Active
 		}
 		return out, nil
 	case QueryEra:
@@ -299,26 +307,30 @@ func (m *Module) ledgerView(ctx *types.Context, id types.AccountID) (LedgerView,
 
 func (m *Module) queryNominators(ctx *types.Context, filter *types.AccountID) []NominatorView {
 	s := ctx.Store
-	var out []NominatorView
-	var ids []types.AccountID
+	type entry struct {
+		id types.AccountID
+		n  *stakingv1.Nominations
+	}
+	// The iteration yields the nominations; ledgers are read after it.
+	var list []entry
 	s.Iterate(prefixNominator, func(k, v []byte) bool {
-		ids = append(ids, accountOf(k[len(prefixNominator):]))
+		n := new(stakingv1.Nominations)
+		if err := proto.Unmarshal(v, n); err != nil {
+			failf("decode nominations %q: %v", k, err)
+		}
+		if filter == nil || slices.ContainsFunc(n.GetTargets(), func(t []byte) bool { return bytes.Equal(t, filter[:]) }) {
+			list = append(list, entry{accountOf(k[len(prefixNominator):]), n})
+		}
 		return true
 	})
-	for _, id := range ids {
-		n, _ := m.nominations(s, id)
-		if filter != nil && !slices.ContainsFunc(n.GetTargets(), func(t []byte) bool { return bytes.Equal(t, filter[:]) }) {
-			continue
-		}
-		l, _ := m.ledger(s, id)
-		nv := NominatorView{Stash: id.Address(ctx.SS58Prefix), Active: l.Active, SubmittedIn: n.GetSubmittedIn()}
-		for _, t := range n.GetTargets() {
+	out := make([]NominatorView, 0, len(list))
+	for _, e := range list {
+		l, _ := m.ledger(s, e.id)
+		nv := NominatorView{Stash: e.id.Address(ctx.SS58Prefix), Active: l.Active, SubmittedIn: e.n.GetSubmittedIn()}
+		for _, t := range e.n.GetTargets() {
 			nv.Targets = append(nv.Targets, accountOf(t).Address(ctx.SS58Prefix))
 		}
 		out = append(out, nv)
-	}
-	if out == nil {
-		out = []NominatorView{}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package staking
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 
@@ -54,7 +55,7 @@ func (m *Module) processPayouts(ctx *types.Context, p Params) {
 		if len(rest) != 40 || len(v) != 4 {
 			failf("malformed payout queue entry %q", k)
 		}
-		items = append(items, item{k: append([]byte(nil), k...), era: getU64FromBytes(rest[:8]), stash: accountOf(rest[8:]), next: getU32FromBytes(v)})
+		items = append(items, item{k: append([]byte(nil), k...), era: binary.BigEndian.Uint64(rest[:8]), stash: accountOf(rest[8:]), next: binary.BigEndian.Uint32(v)})
 		return len(items) < budget
 	})
 	for _, it := range items {

@@ -236,3 +236,16 @@ func TestPointsOnlyForElected(t *testing.T) {
 		t.Fatal("points")
 	}
 }
+
+// A staked total above the issuance (only reachable by saturation) counts
+// as 100% staked; its Perbill fraction must not wrap around 2^32.
+func TestEraPayoutStakedAboveIssuance(t *testing.T) {
+	iss := types.NewAmount(1_000_000_000_000_000_000)
+	staked, _ := types.NewAmount(1<<32 + 5).Mul64(1_000_000_000) // ⌊staked·10⁹/iss⌋ = 2³²+5
+	in := DefaultParams().Inflation
+	wantS, wantR := EraPayout(iss, iss, 3_600_000, in)
+	gotS, gotR := EraPayout(staked, iss, 3_600_000, in)
+	if gotS != wantS || gotR != wantR {
+		t.Fatalf("EraPayout(staked > issuance) = %s, %s; want %s, %s", gotS, gotR, wantS, wantR)
+	}
+}

@@ -372,6 +372,3 @@ func collectKeys(s types.KVStore, prefix []byte) [][]byte {
 	})
 	return ks
 }
-
-func getU64FromBytes(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
-func getU32FromBytes(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
