@@ -68,6 +68,9 @@ type App struct {
 	checkMu    sync.Mutex
 	checkState *store.Cache
 	inMempool  map[[32]byte]struct{}
+	// checkTime is LastBlockTime of the committed state checkState rests
+	// on, read once per commit instead of once per CheckTx.
+	checkTime time.Time
 
 	sigs *sigCache
 	subs *broadcaster
@@ -214,7 +217,6 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (resp *ab
 	ctx := a.newContext(cache, req.InitialHeight, req.Time).WithValidatorUpdates(&valUpdates)
 	st, _ := json.Marshal(chainState{a.chainID, params, a.genesisHash})
 	cache.Set(keyChainParams, st)
-	ctx.GenesisHash = a.genesisHash
 	for _, m := range a.modules {
 		if err := m.InitGenesis(ctx, gen[m.Name()]); err != nil {
 			return nil, fmt.Errorf("init genesis of %s: %w", m.Name(), err)

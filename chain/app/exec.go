@@ -94,7 +94,7 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 	// The next block's height: the transaction must still be valid there.
 	height := a.tree.Version() + 1
 	cache := store.NewCache(a.checkState)
-	ctx := a.newContext(cache, height, a.LastBlockTime())
+	ctx := a.newContext(cache, height, a.checkTime)
 	ctx.CheckOnly = true
 	if recheck && !recheckFully(tx) {
 		// After a block, CometBFT re-checks every remaining mempool
@@ -174,13 +174,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 	}
 
-	params := a.Auth.Params(block)
 	decoded := make([]*auth.Tx, len(req.Txs))
 	decodeErr := make([]error, len(req.Txs))
 	var toVerify []*auth.Tx
 	var toVerifyIdx []int
+	limits := a.Auth.Params(block).Limits()
 	for i, raw := range req.Txs {
-		decoded[i], decodeErr[i] = auth.Decode(raw, params.Limits(), a.router)
+		decoded[i], decodeErr[i] = auth.Decode(raw, limits, a.router)
 		if decodeErr[i] == nil && !a.sigs.has(decoded[i].Hash) {
 			toVerify = append(toVerify, decoded[i])
 			toVerifyIdx = append(toVerifyIdx, i)
@@ -254,8 +254,8 @@ func toABCIResult(tr TxResult) *abci.ExecTxResult {
 	return r
 }
 
-// indexedKeys are the event attributes CometBFT's tx indexer makes
-// searchable (e.g. "transfer.to='5F…'"). Indexing every attribute would
+// indexed reports whether an event attribute is one CometBFT's tx indexer
+// makes searchable (e.g. "transfer.to='5F…'"). Indexing every attribute would
 // cost a database write each for values nobody searches by.
 func indexed(key string) bool {
 	switch key {
@@ -304,6 +304,7 @@ func (a *App) resetCheckState() {
 // re-applies their effects in order.
 func (a *App) resetCheckStateLocked() {
 	a.checkState = store.NewCache(a.tree.Committed())
+	a.checkTime = a.LastBlockTime()
 	clear(a.inMempool)
 }
 

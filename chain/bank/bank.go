@@ -332,18 +332,15 @@ func (m *Module) Unreserve(ctx *types.Context, a types.AccountID, amount types.A
 // unchanged, so the total-issuance invariant keeps holding; nothing is
 // written unless the whole amount can move.
 func (m *Module) SlashReserved(ctx *types.Context, from types.AccountID, amount types.Amount, to types.AccountID) error {
-	fb := m.Get(ctx.Store, from)
-	var ok bool
-	if fb.Reserved, ok = fb.Reserved.Sub(amount); !ok {
-		return types.Errf(types.CodeInsufficientFunds, "reserved balance %s is less than %s", m.Get(ctx.Store, from).Reserved, amount)
-	}
 	if from == to {
-		if fb.Free, ok = fb.Free.Add(amount); !ok {
-			return types.Errf(types.CodeOverflow, "free balance overflows")
-		}
-		m.set(ctx.Store, from, fb)
-		return nil
+		return m.Unreserve(ctx, from, amount)
 	}
+	fb := m.Get(ctx.Store, from)
+	reserved, ok := fb.Reserved.Sub(amount)
+	if !ok {
+		return types.Errf(types.CodeInsufficientFunds, "reserved balance %s is less than %s", fb.Reserved, amount)
+	}
+	fb.Reserved = reserved
 	tb := m.Get(ctx.Store, to)
 	if tb.Free, ok = tb.Free.Add(amount); !ok {
 		return types.Errf(types.CodeOverflow, "recipient balance overflows")
