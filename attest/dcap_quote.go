@@ -349,6 +349,9 @@ func quoteLength(raw []byte) (int, bool) {
 	case version == 4 && tee == teeTypeTDX:
 		off += td10ReportLen
 	case version == 5:
+		if len(raw) < quoteHeaderLen+6 {
+			return 0, false
+		}
 		off += 6 + int(binary.LittleEndian.Uint32(raw[quoteHeaderLen+2:]))
 	default:
 		return 0, false

@@ -503,6 +503,14 @@ func TestAttestTrimQuotePadding(t *testing.T) {
 	if _, n := TrimQuotePadding([]byte("short")); n != 0 {
 		t.Fatal("non-quote changed")
 	}
+	// A v5 header cut inside its body size field must not panic.
+	for _, size := range []int{quoteHeaderLen + 4, quoteHeaderLen + 5} {
+		v5 := make([]byte, size)
+		v5[0], v5[2], v5[4] = 5, attestationKeyECDSAP256, teeTypeTDX
+		if _, n := TrimQuotePadding(v5); n != 0 {
+			t.Fatalf("%d-byte v5 header changed", size)
+		}
+	}
 }
 
 func TestAttestDetectKind(t *testing.T) {

@@ -53,6 +53,7 @@ func NewSimulatedPlatform(seed []byte, measurement []byte) (*SimulatedPlatform, 
 	if err != nil {
 		return nil, fmt.Errorf("simulated platform: derive signing key: %w", err)
 	}
+	defer clear(signingSeed) // NewKeyFromSeed copies it into the key
 	return &SimulatedPlatform{
 		seed:        bytes.Clone(seed),
 		measurement: bytes.Clone(measurement),

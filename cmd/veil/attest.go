@@ -130,13 +130,13 @@ and 1 on usage errors.`,
 		if err != nil {
 			return err
 		}
-		raw, err := os.ReadFile(quotePath)
+		raw, err := readFileLimit(quotePath, maxEvidenceFile)
 		if err != nil {
 			return fmt.Errorf("read evidence: %w", err)
 		}
 		var collateral []byte
 		if collateralPath != "" {
-			if collateral, err = os.ReadFile(collateralPath); err != nil {
+			if collateral, err = readFileLimit(collateralPath, maxEvidenceFile); err != nil {
 				return fmt.Errorf("read collateral: %w", err)
 			}
 		}
@@ -433,18 +433,46 @@ func simulatedPlatformFromFlags(seedPath, measurementHex string) (*attest.Simula
 	if seedPath == "" || measurementHex == "" {
 		return nil, errors.New("simulated evidence needs --seed-file and --measurement")
 	}
-	seed, err := os.ReadFile(seedPath)
+	raw, err := readFileLimit(seedPath, maxSecretInput)
 	if err != nil {
 		return nil, fmt.Errorf("read seed: %w", err)
 	}
-	if t := bytes.TrimSpace(seed); len(t) == 64 {
-		if b, err := hex.DecodeString(string(t)); err == nil {
+	defer clear(raw)
+	seed := raw
+	if t := bytes.TrimSpace(raw); len(t) == 64 {
+		b := make([]byte, 32)
+		if _, err := hex.Decode(b, t); err == nil {
 			seed = b
+			defer clear(b)
 		}
 	}
 	m, err := hex.DecodeString(strings.TrimPrefix(measurementHex, "0x"))
 	if err != nil {
 		return nil, fmt.Errorf("--measurement: %w", err)
 	}
+	// NewSimulatedPlatform keeps its own copy of the seed.
 	return attest.NewSimulatedPlatform(seed, m)
+}
+
+// maxEvidenceFile bounds what 'veil attest verify' reads from its evidence
+// and collateral files: far above any real quote or collateral (hex or
+// JSON-wrapped), but a wrong path such as /dev/zero cannot exhaust memory.
+const maxEvidenceFile = 16 << 20
+
+// readFileLimit reads a whole file that must not exceed limit bytes.
+func readFileLimit(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		clear(b)
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
 }

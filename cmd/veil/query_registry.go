@@ -55,17 +55,12 @@ their workers before expiry. A worker's own, live view: 'veil worker status'.`,
 	cf := addClientFlags(cmd)
 	out := addOutputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := cf.dial()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := cf.context(cmd)
-		defer cancel()
 		var views []registry.WorkerView
-		height, err := c.QueryModule(ctx, registry.Name, "workers", nil, &views)
+		_, _, cancel, height, err := moduleQuery(cmd, cf, registry.Name, "workers", nil, &views)
 		if err != nil {
 			return err
 		}
+		defer cancel()
 		list := make([]workerListEntry, len(views))
 		for i, v := range views {
 			list[i] = workerListEntry{
@@ -91,7 +86,7 @@ their workers before expiry. A worker's own, live view: 'veil worker status'.`,
 				if e.SyncedHeight > 0 {
 					synced = strconv.FormatInt(e.SyncedHeight, 10)
 				}
-				fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Identity[:18], e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state, synced)
+				fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Identity[:min(len(e.Identity), 18)], e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state, synced)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -120,16 +115,12 @@ worker's own Info endpoint print it.`,
 		if _, err := registry.ParseIdentity(args[0]); err != nil {
 			return err
 		}
-		c, err := cf.dial()
+		var v registry.WorkerView
+		_, _, cancel, _, err := moduleQuery(cmd, cf, registry.Name, "worker", registry.WorkerQuery{Identity: args[0]}, &v)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := cf.context(cmd)
 		defer cancel()
-		var v registry.WorkerView
-		if _, err := c.QueryModule(ctx, registry.Name, "worker", registry.WorkerQuery{Identity: args[0]}, &v); err != nil {
-			return err
-		}
 		return printResult(cmd.OutOrStdout(), *out, v, func(w io.Writer) error {
 			state := "valid"
 			if v.Stale {
@@ -168,16 +159,12 @@ Governance changes it with 'veil tx registry add-measurement/remove-measurement'
 	cf := addClientFlags(cmd)
 	out := addOutputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := cf.dial()
+		var list []registry.MeasurementView
+		_, _, cancel, _, err := moduleQuery(cmd, cf, registry.Name, "measurements", nil, &list)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := cf.context(cmd)
 		defer cancel()
-		var list []registry.MeasurementView
-		if _, err := c.QueryModule(ctx, registry.Name, "measurements", nil, &list); err != nil {
-			return err
-		}
 		return printResult(cmd.OutOrStdout(), *out, list, func(w io.Writer) error {
 			for _, m := range list {
 				fmt.Fprintf(w, "%s  %q (added at %d)\n", m.ID, m.Label, m.AddedAt)

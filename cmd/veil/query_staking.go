@@ -17,18 +17,27 @@ func init() {
 		newQueryNominatorsCmd, newQueryStakingParamsCmd)
 }
 
-// stakingQuery runs a staking module query into out.
-func stakingQuery(cmd *cobra.Command, cf *clientFlags, path string, args, out any) (*client.Client, context.Context, context.CancelFunc, error) {
+// moduleQuery dials the node and runs a module query into out. It
+// returns the client and the command's context (for follow-up calls such
+// as amountFormatter), whose cancel the caller defers, and the height.
+func moduleQuery(cmd *cobra.Command, cf *clientFlags, module, path string, args, out any) (*client.Client, context.Context, context.CancelFunc, int64, error) {
 	c, err := cf.dial()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, 0, err
 	}
 	ctx, cancel := cf.context(cmd)
-	if _, err := c.QueryModule(ctx, staking.Name, path, args, out); err != nil {
+	height, err := c.QueryModule(ctx, module, path, args, out)
+	if err != nil {
 		cancel()
-		return nil, nil, nil, err
+		return nil, nil, nil, 0, err
 	}
-	return c, ctx, cancel, nil
+	return c, ctx, cancel, height, nil
+}
+
+// stakingQuery runs a staking module query into out.
+func stakingQuery(cmd *cobra.Command, cf *clientFlags, path string, args, out any) (*client.Client, context.Context, context.CancelFunc, error) {
+	c, ctx, cancel, _, err := moduleQuery(cmd, cf, staking.Name, path, args, out)
+	return c, ctx, cancel, err
 }
 
 // amountFormatter renders base units with the chain's token for text output.

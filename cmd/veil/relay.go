@@ -87,6 +87,7 @@ keys add'); the relayer never sees the worker's keys.`,
 		if err != nil {
 			return err
 		}
+		defer keys.Wipe(signer)
 		c, err := cf.dial()
 		if err != nil {
 			return err

@@ -72,6 +72,7 @@ func (f *txFlags) send(cmd *cobra.Command, msgs ...proto.Message) error {
 	if err != nil {
 		return err
 	}
+	defer keys.Wipe(signer)
 	c, err := f.dial()
 	if err != nil {
 		return err
@@ -132,12 +133,9 @@ non-zero balance below it.`,
 	_ = cmd.MarkFlagRequired("to")
 	_ = cmd.MarkFlagRequired("amount")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		a, err := parseAmountFlag(cmd, f.clientFlags, amount)
+		a, err := positiveAmount(parseAmountFlag(cmd, f.clientFlags, amount))
 		if err != nil {
-			return fmt.Errorf("--amount: %w", err)
-		}
-		if a.IsZero() {
-			return errors.New("--amount must be greater than zero")
+			return err
 		}
 		id, err := parseAccountFlag(cmd, f.clientFlags, to)
 		if err != nil {

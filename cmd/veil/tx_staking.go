@@ -40,9 +40,14 @@ Amounts are in the smallest unit (12 decimals on dev chains: 1 VEIL =
 	return cmd
 }
 
-// parsePositiveAmount parses an --amount flag.
+// parsePositiveAmount parses an --amount flag in base units.
 func parsePositiveAmount(s string) (types.Amount, error) {
-	a, err := types.ParseAmount(s)
+	return positiveAmount(types.ParseAmount(s))
+}
+
+// positiveAmount checks the result of parsing an --amount flag: it must
+// have parsed and be greater than zero.
+func positiveAmount(a types.Amount, err error) (types.Amount, error) {
 	if err != nil {
 		return a, fmt.Errorf("--amount: %w", err)
 	}
