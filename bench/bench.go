@@ -321,7 +321,11 @@ func drive(ctx context.Context, o Options, name string, cn *cmtnode.Node, preSub
 	start := time.Now()
 	// Submitter w owns the accounts a ≡ w (mod S) and sends their
 	// transactions in nonce order, so no transaction arrives before its
-	// predecessor (the mempool would rightly refuse it).
+	// predecessor (the mempool would rightly refuse it). On an early
+	// return they are cancelled and waited for, so none outlives the node.
+	submitCtx, cancelSubmit := context.WithCancel(ctx)
+	submitDone := make(chan struct{})
+	defer func() { cancelSubmit(); <-submitDone }()
 	var submitWG sync.WaitGroup
 	submitWG.Add(o.Submitters)
 	go func() {
@@ -329,11 +333,15 @@ func drive(ctx context.Context, o Options, name string, cn *cmtnode.Node, preSub
 		mu.Lock()
 		res.SubmitDuration = time.Since(start)
 		mu.Unlock()
+		close(submitDone)
 	}()
 	for w := range o.Submitters {
 		go func() {
 			defer submitWG.Done()
 			for i := range txs {
+				if submitCtx.Err() != nil {
+					return
+				}
 				if (i%o.Accounts)%o.Submitters != w {
 					continue
 				}
@@ -348,7 +356,7 @@ func drive(ctx context.Context, o Options, name string, cn *cmtnode.Node, preSub
 				}
 				if err == nil {
 					var r *ctypes.ResultBroadcastTx
-					if r, err = cl.BroadcastTxSync(ctx, tx); err == nil && r.Code != 0 {
+					if r, err = cl.BroadcastTxSync(submitCtx, tx); err == nil && r.Code != 0 {
 						err = fmt.Errorf("code %d: %s", r.Code, r.Log)
 					}
 				}
@@ -403,6 +411,7 @@ func drive(ctx context.Context, o Options, name string, cn *cmtnode.Node, preSub
 			return nil, ctx.Err()
 		}
 	}
+	<-submitDone // every submitter returned: SubmitDuration is set
 	res.Duration = last.Sub(start)
 	if res.Duration > 0 {
 		res.TPS = float64(res.Finalized) / res.Duration.Seconds()

@@ -232,6 +232,9 @@ func WorkerSync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
 	var submitErrs atomic.Int64
 	var sent int
 	var wg sync.WaitGroup
+	// On an early return, the submissions in flight end before the
+	// network stops (deferred earlier, so it runs later).
+	defer wg.Wait()
 	sem := make(chan struct{}, 16)
 	perTick := max(o.Rate/10, 1)
 	progress("pushing %d messages/s to %s for %v", o.Rate, topic, o.Duration)

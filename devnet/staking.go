@@ -69,19 +69,13 @@ func addStakingGenesis(appState json.RawMessage, home string, n int) (json.RawMe
 	if err := json.Unmarshal(st[bank.Name], &bg); err != nil {
 		return nil, 0, fmt.Errorf("dev genesis bank section: %w", err)
 	}
-	funded := map[string]bool{}
-	for _, b := range bg.Balances {
-		funded[b.Address] = true
-	}
 	var vals []staking.DevValidator
 	for i := range n {
 		stash, err := ValidatorStash(i)
 		if err != nil {
 			return nil, 0, err
 		}
-		if addr := stash.Address(42); !funded[addr] {
-			bg.Balances = append(bg.Balances, bank.GenesisBalance{Address: addr, Free: bank.DevEndowment})
-		}
+		fundDev(&bg, stash.Address(42))
 		pub, err := node.ValidatorPubKey(validatorHome(home, i))
 		if err != nil {
 			return nil, 0, err

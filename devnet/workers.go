@@ -65,26 +65,36 @@ func fundWorkerOperators(appState json.RawMessage, n int) (json.RawMessage, erro
 	} else if err := json.Unmarshal((&bank.Module{}).DefaultGenesis(), &g); err != nil {
 		return nil, err
 	}
-	funded := map[string]bool{}
-	for _, b := range g.Balances {
-		funded[b.Address] = true
-	}
+	addrs := make([]string, n)
 	for i := range n {
 		s, err := workerOperator(i)
 		if err != nil {
 			return nil, err
 		}
-		addr := types.AccountID(s.Public().Key).Address(42)
-		if !funded[addr] {
-			g.Balances = append(g.Balances, bank.GenesisBalance{Address: addr, Free: bank.DevEndowment})
-		}
+		addrs[i] = types.AccountID(s.Public().Key).Address(42)
 	}
+	fundDev(&g, addrs...)
 	b, err := json.Marshal(g)
 	if err != nil {
 		return nil, err
 	}
 	st[bank.Name] = b
 	return json.Marshal(st)
+}
+
+// fundDev gives each of addrs a dev endowment in g, unless it has a
+// balance there already.
+func fundDev(g *bank.Genesis, addrs ...string) {
+	funded := make(map[string]bool, len(g.Balances))
+	for _, b := range g.Balances {
+		funded[b.Address] = true
+	}
+	for _, a := range addrs {
+		if !funded[a] {
+			g.Balances = append(g.Balances, bank.GenesisBalance{Address: a, Free: bank.DevEndowment})
+			funded[a] = true
+		}
+	}
 }
 
 // relayProc is a running relayer.

@@ -2,14 +2,10 @@ package relay
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metrics are the relayer's Prometheus metrics, in a registry of its own
@@ -65,27 +61,6 @@ func newMetrics() *metrics {
 
 // Registry exposes the relayer's metrics registry.
 func (r *Relayer) Registry() *prometheus.Registry { return r.m.reg }
-
-// serveMetrics serves /metrics on a loopback address.
-func serveMetrics(addr string, reg *prometheus.Registry, onErr func(error)) (*http.Server, net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("metrics listen on %s: %w", addr, err)
-	}
-	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		ln.Close()
-		return nil, nil, fmt.Errorf("metrics address %s is not loopback", addr)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			onErr(err)
-		}
-	}()
-	return srv, ln, nil
-}
 
 func shutdownServer(srv *http.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

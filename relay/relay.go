@@ -46,6 +46,7 @@ import (
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+	"github.com/veil-network/veil/worker"
 )
 
 // Defaults of Config.
@@ -204,7 +205,7 @@ func (r *Relayer) Status() Status {
 func (r *Relayer) Run(ctx context.Context) error {
 	r.log.Info("relayer started", "operator", r.op.Hex(), "node", r.cfg.Node.URL, "sync", !r.cfg.DisableSync)
 	if r.cfg.MetricsListen != "" {
-		srv, ln, err := serveMetrics(r.cfg.MetricsListen, r.m.reg, func(err error) { r.log.Error("metrics server stopped", "err", err) })
+		srv, ln, err := worker.ServeMetrics(r.cfg.MetricsListen, r.m.reg, func(err error) { r.log.Error("metrics server stopped", "err", err) })
 		if err != nil {
 			return err
 		}

@@ -170,7 +170,15 @@ func (r *Relayer) syncStep(ctx context.Context) (bool, error) {
 		progressed = true
 	}
 	r.noteSynced(synced, latest)
-	n, err := r.relayMessages(ctx, wi.GetIdentity(), synced-1, ss.GetTrustRoot().GetInitialHeight())
+	if progressed {
+		// The headers may have queued a sync report: read the worker's
+		// egress and topic positions again. Otherwise this round's are
+		// current.
+		if info, err = r.workerInfo(ctx); err != nil {
+			return progressed, err
+		}
+	}
+	n, err := r.relayMessages(ctx, wi.GetIdentity(), info.GetSync(), synced-1, ss.GetTrustRoot().GetInitialHeight())
 	if err != nil {
 		return progressed, err
 	}
@@ -211,8 +219,11 @@ func (r *Relayer) initTrustRoot(ctx context.Context, st *nodev1.GetStatusRespons
 			return fmt.Errorf("the node has no light block at the initial height %d (pruned?): start the relayer with --genesis", ih)
 		}
 		var lb cmtproto.LightBlock
-		if err := lb.Unmarshal(lbs.Msg.GetLightBlocks()[0]); err != nil || lb.ValidatorSet == nil {
-			return fmt.Errorf("decode light block %d: %v", ih, err)
+		if err := lb.Unmarshal(lbs.Msg.GetLightBlocks()[0]); err != nil {
+			return fmt.Errorf("decode light block %d: %w", ih, err)
+		}
+		if lb.ValidatorSet == nil {
+			return fmt.Errorf("light block %d from the node has no validator set", ih)
 		}
 		vs, err := lb.ValidatorSet.Marshal()
 		if err != nil {
@@ -304,18 +315,14 @@ func (r *Relayer) relayHeaders(ctx context.Context, from, to int64) (int64, erro
 }
 
 // relayMessages feeds the proven messages of the worker's topics at state
-// `version` (the latest the worker can verify), and the proof of the
+// `version` (the latest the worker can verify), from the positions in ss
+// (the worker's current sync status), and the proof of the
 // chain's egress sequence for it so it can drop what the chain accepted.
 // It returns how many messages the worker accepted.
-func (r *Relayer) relayMessages(ctx context.Context, identity []byte, version, initialHeight int64) (int, error) {
+func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *workerv1.SyncStatus, version, initialHeight int64) (int, error) {
 	if version < initialHeight || len(identity) != 32 {
 		return 0, nil
 	}
-	info, err := r.workerInfo(ctx)
-	if err != nil {
-		return 0, err
-	}
-	ss := info.GetSync()
 	egressKnown := ss.GetEgressAcknowledged()
 	var egressNext uint64
 	var egressProof []byte

@@ -306,11 +306,13 @@ func loadSimulatedSeed(home string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", path, err)
 		}
-		if _, err := f.Write(seed); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write %s: %w", path, err)
+		_, err = f.Write(seed)
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
-		if err := f.Close(); err != nil {
+		if err != nil {
+			// A partial seed would make every later start fail.
+			os.Remove(path)
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
 		return seed, nil

@@ -64,9 +64,10 @@ func newMetrics() *metrics {
 // Registry exposes the worker's metrics registry (tests, embedding).
 func (w *Worker) Registry() *prometheus.Registry { return w.metrics.reg }
 
-// serveMetrics serves /metrics on addr, which must be a loopback address:
-// the metrics reveal the worker's activity and belong to its operator.
-func serveMetrics(addr string, reg *prometheus.Registry, onErr func(error)) (*http.Server, net.Listener, error) {
+// ServeMetrics serves reg's /metrics on addr, which must be a loopback
+// address: the metrics reveal the worker's (or relayer's) activity and
+// belong to its operator. onErr is called if the server stops on an error.
+func ServeMetrics(addr string, reg *prometheus.Registry, onErr func(error)) (*http.Server, net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("metrics listen on %s: %w", addr, err)

@@ -246,8 +246,8 @@ func (s *syncer) initTrustRoot(req *workerv1.InitTrustRootRequest) (*workerv1.Tr
 		if proto.Equal(s.root, root) {
 			return proto.Clone(s.root).(*workerv1.TrustRoot), nil
 		}
-		return nil, fmt.Errorf("%w: the worker already follows %q from height %d with validator set %X (delete its sync checkpoint to start over)",
-			errTrustRootDiffer, s.root.GetChainId(), s.root.GetInitialHeight(), vals.Hash())
+		return nil, fmt.Errorf("%w: the worker already follows %q from height %d; the given root (height %d, validator set %X) differs (delete its sync checkpoint to start over)",
+			errTrustRootDiffer, s.root.GetChainId(), s.root.GetInitialHeight(), root.GetInitialHeight(), vals.Hash())
 	}
 	if err := s.install(root, vals); err != nil {
 		return nil, err
@@ -447,8 +447,8 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 		}
 		for _, pm := range tm.GetMessages() {
 			seq := pm.GetSequence()
-			if base, msgs := s.outbox.Pending(); len(msgs) >= MaxPendingEgress {
-				return fail(ReasonBackpressure, topic, seq, fmt.Errorf("%d egress messages from %d wait for the relayer", len(msgs), base))
+			if n := s.outbox.Len(); n >= MaxPendingEgress {
+				return fail(ReasonBackpressure, topic, seq, fmt.Errorf("%d egress messages from %d wait for the relayer", n, s.outbox.Next()-uint64(n)))
 			}
 			proof := batch
 			if proof == nil {
@@ -581,9 +581,8 @@ func (s *syncer) updateGauges() {
 	if s.lc != nil {
 		s.m.syncedHeight.Set(float64(s.lc.TrustedHeight()))
 	}
-	base, msgs := s.outbox.Pending()
-	s.m.egressPending.Set(float64(len(msgs)))
-	s.m.egressNext.Set(float64(base + uint64(len(msgs))))
+	s.m.egressPending.Set(float64(s.outbox.Len()))
+	s.m.egressNext.Set(float64(s.outbox.Next()))
 }
 
 // status is the sync part of Info.
@@ -592,8 +591,7 @@ func (s *syncer) status() (int64, *workerv1.SyncStatus) {
 	defer s.mu.Unlock()
 	st := &workerv1.SyncStatus{ChainHeight: s.chainHeight, HeadersVerified: s.headers, MessagesProcessed: s.processed,
 		LastRefusal: s.lastRefusal, EgressAcknowledged: s.egressAcked}
-	base, msgs := s.outbox.Pending()
-	st.EgressNextSequence, st.EgressPending = base+uint64(len(msgs)), uint64(len(msgs))
+	st.EgressNextSequence, st.EgressPending = s.outbox.Next(), uint64(s.outbox.Len())
 	if s.conflict != nil {
 		st.Conflict = proto.Clone(s.conflict).(*workerv1.ConflictEvidence)
 	}

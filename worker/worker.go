@@ -385,7 +385,7 @@ func (w *Worker) Start() error {
 		return fmt.Errorf("worker API address %s is not loopback: the API hands out operator consents, so expose it only with --allow-remote behind a firewall", w.cfg.Listen)
 	}
 	if w.cfg.MetricsListen != "" {
-		srv, mln, err := serveMetrics(w.cfg.MetricsListen, w.metrics.reg, func(err error) { w.log.Error("metrics server stopped", "err", err) })
+		srv, mln, err := ServeMetrics(w.cfg.MetricsListen, w.metrics.reg, func(err error) { w.log.Error("metrics server stopped", "err", err) })
 		if err != nil {
 			ln.Close()
 			return err

@@ -59,12 +59,15 @@ func (s *Service) GetLightBlocks(ctx context.Context, req *connect.Request[nodev
 	}
 	out := &nodev1.GetLightBlocksResponse{LatestHeight: latest}
 	var vals *cmttypes.ValidatorSet
+	var valsHash []byte
 	for h := from; h < from+count && h <= latest; h++ {
-		lb, err := s.lightBlock(ctx, h, vals)
+		lb, err := s.lightBlock(ctx, h, vals, valsHash)
 		if err != nil {
 			return nil, err
 		}
-		vals = lb.ValidatorSet
+		if lb.ValidatorSet != vals {
+			vals, valsHash = lb.ValidatorSet, lb.ValidatorSet.Hash()
+		}
 		p, err := lb.ToProto()
 		if err != nil {
 			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("light block %d: %w", h, err))
@@ -79,16 +82,16 @@ func (s *Service) GetLightBlocks(ctx context.Context, req *connect.Request[nodev
 }
 
 // lightBlock reads one height's commit and validator set. Consecutive
-// heights usually share a validator set: when the header commits to the
-// same hash as prev's, prev is reused instead of read again (equal hashes
-// mean equal sets).
-func (s *Service) lightBlock(ctx context.Context, h int64, prev *cmttypes.ValidatorSet) (*cmttypes.LightBlock, error) {
+// heights usually share a validator set: when the header commits to
+// prevHash, the hash of prev, prev is reused instead of read again (equal
+// hashes mean equal sets).
+func (s *Service) lightBlock(ctx context.Context, h int64, prev *cmttypes.ValidatorSet, prevHash []byte) (*cmttypes.LightBlock, error) {
 	c, err := s.cmt.Commit(ctx, &h)
 	if err != nil {
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("commit %d: %w", h, err))
 	}
 	sh := c.SignedHeader
-	if prev != nil && bytes.Equal(prev.Hash(), sh.ValidatorsHash) {
+	if prev != nil && bytes.Equal(prevHash, sh.ValidatorsHash) {
 		return &cmttypes.LightBlock{SignedHeader: &sh, ValidatorSet: prev}, nil
 	}
 	var all []*cmttypes.Validator

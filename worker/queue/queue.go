@@ -10,7 +10,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 
 	ics23 "github.com/cosmos/ics23/go"
@@ -160,6 +159,13 @@ func (o *Outbox) Pending() (base uint64, msgs []*mqv1.MsgSyncEgress) {
 	return o.base, append([]*mqv1.MsgSyncEgress(nil), o.msgs...)
 }
 
+// Len is the number of unacknowledged messages (Pending without the copy).
+func (o *Outbox) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.msgs)
+}
+
 // Send appends a signed egress message for topic and returns its sequence.
 func (o *Outbox) Send(topic string, payload []byte) (uint64, error) {
 	if err := mq.ValidateTopic(topic); err != nil {
@@ -209,16 +215,4 @@ func (o *Outbox) Ack(next uint64) {
 		// sequences are spent; continue after them.
 		o.base, o.next = next, next
 	}
-}
-
-// Topics returns the subscribed topics in sorted order.
-func (in *Inbox) Topics() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	out := make([]string, 0, len(in.next))
-	for k := range in.next {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
