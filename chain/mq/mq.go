@@ -221,8 +221,13 @@ func (m *Module) Send(ctx *types.Context, origin *mqv1.Origin, topic string, pay
 		return 0, types.Errf(CodePayloadTooLarge, "payload has %d bytes, limit %d", len(payload), max)
 	}
 	seq := NextSequence(ctx.Store, topic)
+	var unixNano int64
+	if !ctx.Time.IsZero() {
+		unixNano = ctx.Time.UnixNano()
+	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&mqv1.Message{
 		Topic: topic, Sequence: seq, Origin: origin, Payload: payload, Height: ctx.Height,
+		TimeUnixNano: unixNano,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("encode message: %w", err)

@@ -33,7 +33,11 @@ type Message struct {
 	Origin   *Origin `protobuf:"bytes,3,opt,name=origin,proto3" json:"origin,omitempty"`
 	Payload  []byte  `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
 	// Height of the block that enqueued it.
-	Height        int64 `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	Height int64 `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	// Time of that block (consensus time), Unix nanoseconds: the clock of
+	// contract calls, which must replay identically long after the block's
+	// header left a worker's light client window.
+	TimeUnixNano  int64 `protobuf:"varint,6,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -99,6 +103,13 @@ func (x *Message) GetPayload() []byte {
 func (x *Message) GetHeight() int64 {
 	if x != nil {
 		return x.Height
+	}
+	return 0
+}
+
+func (x *Message) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
 	}
 	return 0
 }
@@ -390,13 +401,14 @@ var File_veil_mq_v1_mq_proto protoreflect.FileDescriptor
 const file_veil_mq_v1_mq_proto_rawDesc = "" +
 	"\n" +
 	"\x13veil/mq/v1/mq.proto\x12\n" +
-	"veil.mq.v1\"\x99\x01\n" +
+	"veil.mq.v1\"\xbf\x01\n" +
 	"\aMessage\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1a\n" +
 	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12*\n" +
 	"\x06origin\x18\x03 \x01(\v2\x12.veil.mq.v1.OriginR\x06origin\x12\x18\n" +
 	"\apayload\x18\x04 \x01(\fR\apayload\x12\x16\n" +
-	"\x06height\x18\x05 \x01(\x03R\x06height\"`\n" +
+	"\x06height\x18\x05 \x01(\x03R\x06height\x12$\n" +
+	"\x0etime_unix_nano\x18\x06 \x01(\x03R\ftimeUnixNano\"`\n" +
 	"\x06Origin\x12\x1a\n" +
 	"\aaccount\x18\x01 \x01(\fH\x00R\aaccount\x12\x18\n" +
 	"\x06module\x18\x02 \x01(\tH\x00R\x06module\x12\x18\n" +

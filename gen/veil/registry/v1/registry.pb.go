@@ -818,6 +818,286 @@ func (x *WorkerSync) GetReportedAt() int64 {
 	return 0
 }
 
+// MsgRegisterGatekeeper (sudo) designates a registered worker as a
+// gatekeeper: it will hold the master-key history and serve contract keys.
+// The first gatekeeper is asked to generate the master secret.
+type MsgRegisterGatekeeper struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      []byte                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgRegisterGatekeeper) Reset() {
+	*x = MsgRegisterGatekeeper{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgRegisterGatekeeper) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgRegisterGatekeeper) ProtoMessage() {}
+
+func (x *MsgRegisterGatekeeper) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgRegisterGatekeeper.ProtoReflect.Descriptor instead.
+func (*MsgRegisterGatekeeper) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *MsgRegisterGatekeeper) GetIdentity() []byte {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+// MsgRemoveGatekeeper (sudo) withdraws the designation. At least one
+// gatekeeper must remain once a master key exists.
+type MsgRemoveGatekeeper struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      []byte                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgRemoveGatekeeper) Reset() {
+	*x = MsgRemoveGatekeeper{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgRemoveGatekeeper) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgRemoveGatekeeper) ProtoMessage() {}
+
+func (x *MsgRemoveGatekeeper) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgRemoveGatekeeper.ProtoReflect.Descriptor instead.
+func (*MsgRemoveGatekeeper) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MsgRemoveGatekeeper) GetIdentity() []byte {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+// MsgRotateMasterKey (sudo) starts a new master-key epoch: a gatekeeper
+// generates a fresh secret and publishes its public keys; earlier epochs
+// stay in every gatekeeper's history so existing contracts keep their keys.
+type MsgRotateMasterKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MsgRotateMasterKey) Reset() {
+	*x = MsgRotateMasterKey{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MsgRotateMasterKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MsgRotateMasterKey) ProtoMessage() {}
+
+func (x *MsgRotateMasterKey) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MsgRotateMasterKey.ProtoReflect.Descriptor instead.
+func (*MsgRotateMasterKey) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{13}
+}
+
+// GatekeeperRecord is stored under "registry/gatekeeper/" || identity.
+type GatekeeperRecord struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Identity []byte                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	AddedAt  int64                  `protobuf:"varint,2,opt,name=added_at,json=addedAt,proto3" json:"added_at,omitempty"`
+	// Registration order (0 for the first gatekeeper ever designated).
+	Index         uint64 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatekeeperRecord) Reset() {
+	*x = GatekeeperRecord{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatekeeperRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatekeeperRecord) ProtoMessage() {}
+
+func (x *GatekeeperRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatekeeperRecord.ProtoReflect.Descriptor instead.
+func (*GatekeeperRecord) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GatekeeperRecord) GetIdentity() []byte {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *GatekeeperRecord) GetAddedAt() int64 {
+	if x != nil {
+		return x.AddedAt
+	}
+	return 0
+}
+
+func (x *GatekeeperRecord) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+// MasterKeyRecord is one master-key epoch, under "registry/master/" ||
+// epoch (u64 BE). Public keys are empty until the generator publishes.
+type MasterKeyRecord struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Epoch            uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Generator        []byte                 `protobuf:"bytes,2,opt,name=generator,proto3" json:"generator,omitempty"`
+	RequestedAt      int64                  `protobuf:"varint,3,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	HpkePublicKey    []byte                 `protobuf:"bytes,4,opt,name=hpke_public_key,json=hpkePublicKey,proto3" json:"hpke_public_key,omitempty"`
+	SigningPublicKey []byte                 `protobuf:"bytes,5,opt,name=signing_public_key,json=signingPublicKey,proto3" json:"signing_public_key,omitempty"`
+	PublishedAt      int64                  `protobuf:"varint,6,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MasterKeyRecord) Reset() {
+	*x = MasterKeyRecord{}
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MasterKeyRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MasterKeyRecord) ProtoMessage() {}
+
+func (x *MasterKeyRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_registry_v1_registry_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MasterKeyRecord.ProtoReflect.Descriptor instead.
+func (*MasterKeyRecord) Descriptor() ([]byte, []int) {
+	return file_veil_registry_v1_registry_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MasterKeyRecord) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *MasterKeyRecord) GetGenerator() []byte {
+	if x != nil {
+		return x.Generator
+	}
+	return nil
+}
+
+func (x *MasterKeyRecord) GetRequestedAt() int64 {
+	if x != nil {
+		return x.RequestedAt
+	}
+	return 0
+}
+
+func (x *MasterKeyRecord) GetHpkePublicKey() []byte {
+	if x != nil {
+		return x.HpkePublicKey
+	}
+	return nil
+}
+
+func (x *MasterKeyRecord) GetSigningPublicKey() []byte {
+	if x != nil {
+		return x.SigningPublicKey
+	}
+	return nil
+}
+
+func (x *MasterKeyRecord) GetPublishedAt() int64 {
+	if x != nil {
+		return x.PublishedAt
+	}
+	return 0
+}
+
 var File_veil_registry_v1_registry_proto protoreflect.FileDescriptor
 
 const file_veil_registry_v1_registry_proto_rawDesc = "" +
@@ -893,7 +1173,23 @@ const file_veil_registry_v1_registry_proto_rawDesc = "" +
 	"WorkerSync\x124\n" +
 	"\x06report\x18\x01 \x01(\v2\x1c.veil.registry.v1.SyncReportR\x06report\x12\x1f\n" +
 	"\vreported_at\x18\x02 \x01(\x03R\n" +
-	"reportedAtB>Z<github.com/veil-network/veil/gen/veil/registry/v1;registryv1b\x06proto3"
+	"reportedAt\"3\n" +
+	"\x15MsgRegisterGatekeeper\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\fR\bidentity\"1\n" +
+	"\x13MsgRemoveGatekeeper\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\fR\bidentity\"\x14\n" +
+	"\x12MsgRotateMasterKey\"_\n" +
+	"\x10GatekeeperRecord\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\fR\bidentity\x12\x19\n" +
+	"\badded_at\x18\x02 \x01(\x03R\aaddedAt\x12\x14\n" +
+	"\x05index\x18\x03 \x01(\x04R\x05index\"\xe1\x01\n" +
+	"\x0fMasterKeyRecord\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x1c\n" +
+	"\tgenerator\x18\x02 \x01(\fR\tgenerator\x12!\n" +
+	"\frequested_at\x18\x03 \x01(\x03R\vrequestedAt\x12&\n" +
+	"\x0fhpke_public_key\x18\x04 \x01(\fR\rhpkePublicKey\x12,\n" +
+	"\x12signing_public_key\x18\x05 \x01(\fR\x10signingPublicKey\x12!\n" +
+	"\fpublished_at\x18\x06 \x01(\x03R\vpublishedAtB>Z<github.com/veil-network/veil/gen/veil/registry/v1;registryv1b\x06proto3"
 
 var (
 	file_veil_registry_v1_registry_proto_rawDescOnce sync.Once
@@ -907,19 +1203,24 @@ func file_veil_registry_v1_registry_proto_rawDescGZIP() []byte {
 	return file_veil_registry_v1_registry_proto_rawDescData
 }
 
-var file_veil_registry_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_veil_registry_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_veil_registry_v1_registry_proto_goTypes = []any{
-	(*HPKESuite)(nil),            // 0: veil.registry.v1.HPKESuite
-	(*WorkerInfo)(nil),           // 1: veil.registry.v1.WorkerInfo
-	(*Evidence)(nil),             // 2: veil.registry.v1.Evidence
-	(*MsgRegisterWorker)(nil),    // 3: veil.registry.v1.MsgRegisterWorker
-	(*MsgAddMeasurement)(nil),    // 4: veil.registry.v1.MsgAddMeasurement
-	(*MsgRemoveMeasurement)(nil), // 5: veil.registry.v1.MsgRemoveMeasurement
-	(*TCBRule)(nil),              // 6: veil.registry.v1.TCBRule
-	(*MsgSetTCBPolicy)(nil),      // 7: veil.registry.v1.MsgSetTCBPolicy
-	(*WorkerRecord)(nil),         // 8: veil.registry.v1.WorkerRecord
-	(*SyncReport)(nil),           // 9: veil.registry.v1.SyncReport
-	(*WorkerSync)(nil),           // 10: veil.registry.v1.WorkerSync
+	(*HPKESuite)(nil),             // 0: veil.registry.v1.HPKESuite
+	(*WorkerInfo)(nil),            // 1: veil.registry.v1.WorkerInfo
+	(*Evidence)(nil),              // 2: veil.registry.v1.Evidence
+	(*MsgRegisterWorker)(nil),     // 3: veil.registry.v1.MsgRegisterWorker
+	(*MsgAddMeasurement)(nil),     // 4: veil.registry.v1.MsgAddMeasurement
+	(*MsgRemoveMeasurement)(nil),  // 5: veil.registry.v1.MsgRemoveMeasurement
+	(*TCBRule)(nil),               // 6: veil.registry.v1.TCBRule
+	(*MsgSetTCBPolicy)(nil),       // 7: veil.registry.v1.MsgSetTCBPolicy
+	(*WorkerRecord)(nil),          // 8: veil.registry.v1.WorkerRecord
+	(*SyncReport)(nil),            // 9: veil.registry.v1.SyncReport
+	(*WorkerSync)(nil),            // 10: veil.registry.v1.WorkerSync
+	(*MsgRegisterGatekeeper)(nil), // 11: veil.registry.v1.MsgRegisterGatekeeper
+	(*MsgRemoveGatekeeper)(nil),   // 12: veil.registry.v1.MsgRemoveGatekeeper
+	(*MsgRotateMasterKey)(nil),    // 13: veil.registry.v1.MsgRotateMasterKey
+	(*GatekeeperRecord)(nil),      // 14: veil.registry.v1.GatekeeperRecord
+	(*MasterKeyRecord)(nil),       // 15: veil.registry.v1.MasterKeyRecord
 }
 var file_veil_registry_v1_registry_proto_depIdxs = []int32{
 	0, // 0: veil.registry.v1.WorkerInfo.hpke_suite:type_name -> veil.registry.v1.HPKESuite
@@ -946,7 +1247,7 @@ func file_veil_registry_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_registry_v1_registry_proto_rawDesc), len(file_veil_registry_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

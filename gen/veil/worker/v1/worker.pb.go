@@ -85,6 +85,270 @@ func (RegistrationState) EnumDescriptor() ([]byte, []int) {
 	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{0}
 }
 
+type ProvideCodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          []byte                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvideCodeRequest) Reset() {
+	*x = ProvideCodeRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvideCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvideCodeRequest) ProtoMessage() {}
+
+func (x *ProvideCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvideCodeRequest.ProtoReflect.Descriptor instead.
+func (*ProvideCodeRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ProvideCodeRequest) GetCode() []byte {
+	if x != nil {
+		return x.Code
+	}
+	return nil
+}
+
+type ProvideCodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CodeHash      []byte                 `protobuf:"bytes,1,opt,name=code_hash,json=codeHash,proto3" json:"code_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvideCodeResponse) Reset() {
+	*x = ProvideCodeResponse{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvideCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvideCodeResponse) ProtoMessage() {}
+
+func (x *ProvideCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvideCodeResponse.ProtoReflect.Descriptor instead.
+func (*ProvideCodeResponse) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ProvideCodeResponse) GetCodeHash() []byte {
+	if x != nil {
+		return x.CodeHash
+	}
+	return nil
+}
+
+type ContractQueryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Envelope      []byte                 `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContractQueryRequest) Reset() {
+	*x = ContractQueryRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContractQueryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContractQueryRequest) ProtoMessage() {}
+
+func (x *ContractQueryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContractQueryRequest.ProtoReflect.Descriptor instead.
+func (*ContractQueryRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ContractQueryRequest) GetEnvelope() []byte {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+type ContractQueryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Response      []byte                 `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContractQueryResponse) Reset() {
+	*x = ContractQueryResponse{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContractQueryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContractQueryResponse) ProtoMessage() {}
+
+func (x *ContractQueryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContractQueryResponse.ProtoReflect.Descriptor instead.
+func (*ContractQueryResponse) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ContractQueryResponse) GetResponse() []byte {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+// ContractStatus is a contract the worker is assigned to.
+type ContractStatus struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ContractId []byte                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	CodeHash   []byte                 `protobuf:"bytes,2,opt,name=code_hash,json=codeHash,proto3" json:"code_hash,omitempty"`
+	// Key and code present: the worker executes the contract's log.
+	Ready bool `protobuf:"varint,3,opt,name=ready,proto3" json:"ready,omitempty"`
+	// Next log sequence to execute (= commands executed so far).
+	NextSequence uint64 `protobuf:"varint,4,opt,name=next_sequence,json=nextSequence,proto3" json:"next_sequence,omitempty"`
+	// State root after the last executed command.
+	StateRoot     []byte `protobuf:"bytes,5,opt,name=state_root,json=stateRoot,proto3" json:"state_root,omitempty"`
+	KeyEpoch      uint64 `protobuf:"varint,6,opt,name=key_epoch,json=keyEpoch,proto3" json:"key_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContractStatus) Reset() {
+	*x = ContractStatus{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContractStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContractStatus) ProtoMessage() {}
+
+func (x *ContractStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContractStatus.ProtoReflect.Descriptor instead.
+func (*ContractStatus) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ContractStatus) GetContractId() []byte {
+	if x != nil {
+		return x.ContractId
+	}
+	return nil
+}
+
+func (x *ContractStatus) GetCodeHash() []byte {
+	if x != nil {
+		return x.CodeHash
+	}
+	return nil
+}
+
+func (x *ContractStatus) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+func (x *ContractStatus) GetNextSequence() uint64 {
+	if x != nil {
+		return x.NextSequence
+	}
+	return 0
+}
+
+func (x *ContractStatus) GetStateRoot() []byte {
+	if x != nil {
+		return x.StateRoot
+	}
+	return nil
+}
+
+func (x *ContractStatus) GetKeyEpoch() uint64 {
+	if x != nil {
+		return x.KeyEpoch
+	}
+	return 0
+}
+
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -93,7 +357,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -105,7 +369,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -118,7 +382,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{0}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{5}
 }
 
 // Registration is the registration state as last reported by a relayer.
@@ -143,7 +407,7 @@ type Registration struct {
 
 func (x *Registration) Reset() {
 	*x = Registration{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +419,7 @@ func (x *Registration) String() string {
 func (*Registration) ProtoMessage() {}
 
 func (x *Registration) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +432,7 @@ func (x *Registration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registration.ProtoReflect.Descriptor instead.
 func (*Registration) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{1}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Registration) GetState() RegistrationState {
@@ -241,15 +505,21 @@ type InfoResponse struct {
 	// Latest header height the worker's light client verified (0 before
 	// the first). The state it can verify proofs against is the one after
 	// block synced_height - 1 (see sync.verified_version).
-	SyncedHeight  int64       `protobuf:"varint,5,opt,name=synced_height,json=syncedHeight,proto3" json:"synced_height,omitempty"`
-	Sync          *SyncStatus `protobuf:"bytes,6,opt,name=sync,proto3" json:"sync,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SyncedHeight int64       `protobuf:"varint,5,opt,name=synced_height,json=syncedHeight,proto3" json:"synced_height,omitempty"`
+	Sync         *SyncStatus `protobuf:"bytes,6,opt,name=sync,proto3" json:"sync,omitempty"`
+	// Contract code the worker needs (SHA-256 hashes): the relayer fetches
+	// it from the node and calls ProvideCode.
+	MissingCode [][]byte          `protobuf:"bytes,7,rep,name=missing_code,json=missingCode,proto3" json:"missing_code,omitempty"`
+	Contracts   []*ContractStatus `protobuf:"bytes,8,rep,name=contracts,proto3" json:"contracts,omitempty"`
+	// Set on gatekeepers: the master-key epochs held.
+	MasterKeyEpochs []uint64 `protobuf:"varint,9,rep,packed,name=master_key_epochs,json=masterKeyEpochs,proto3" json:"master_key_epochs,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -261,7 +531,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -274,7 +544,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{2}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InfoResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -319,6 +589,27 @@ func (x *InfoResponse) GetSync() *SyncStatus {
 	return nil
 }
 
+func (x *InfoResponse) GetMissingCode() [][]byte {
+	if x != nil {
+		return x.MissingCode
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetContracts() []*ContractStatus {
+	if x != nil {
+		return x.Contracts
+	}
+	return nil
+}
+
+func (x *InfoResponse) GetMasterKeyEpochs() []uint64 {
+	if x != nil {
+		return x.MasterKeyEpochs
+	}
+	return nil
+}
+
 // SyncStatus is the worker's view of the chain and its queues.
 type SyncStatus struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
@@ -354,7 +645,7 @@ type SyncStatus struct {
 
 func (x *SyncStatus) Reset() {
 	*x = SyncStatus{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +657,7 @@ func (x *SyncStatus) String() string {
 func (*SyncStatus) ProtoMessage() {}
 
 func (x *SyncStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +670,7 @@ func (x *SyncStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncStatus.ProtoReflect.Descriptor instead.
 func (*SyncStatus) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{3}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SyncStatus) GetTrustRootInitialised() bool {
@@ -503,7 +794,7 @@ type TopicPosition struct {
 
 func (x *TopicPosition) Reset() {
 	*x = TopicPosition{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +806,7 @@ func (x *TopicPosition) String() string {
 func (*TopicPosition) ProtoMessage() {}
 
 func (x *TopicPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +819,7 @@ func (x *TopicPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicPosition.ProtoReflect.Descriptor instead.
 func (*TopicPosition) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TopicPosition) GetTopic() string {
@@ -574,7 +865,7 @@ type ConflictEvidence struct {
 
 func (x *ConflictEvidence) Reset() {
 	*x = ConflictEvidence{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +877,7 @@ func (x *ConflictEvidence) String() string {
 func (*ConflictEvidence) ProtoMessage() {}
 
 func (x *ConflictEvidence) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +890,7 @@ func (x *ConflictEvidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictEvidence.ProtoReflect.Descriptor instead.
 func (*ConflictEvidence) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConflictEvidence) GetHeight() int64 {
@@ -647,7 +938,7 @@ type TrustRoot struct {
 
 func (x *TrustRoot) Reset() {
 	*x = TrustRoot{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +950,7 @@ func (x *TrustRoot) String() string {
 func (*TrustRoot) ProtoMessage() {}
 
 func (x *TrustRoot) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +963,7 @@ func (x *TrustRoot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrustRoot.ProtoReflect.Descriptor instead.
 func (*TrustRoot) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TrustRoot) GetChainId() string {
@@ -716,7 +1007,7 @@ type InitTrustRootRequest struct {
 
 func (x *InitTrustRootRequest) Reset() {
 	*x = InitTrustRootRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +1019,7 @@ func (x *InitTrustRootRequest) String() string {
 func (*InitTrustRootRequest) ProtoMessage() {}
 
 func (x *InitTrustRootRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +1032,7 @@ func (x *InitTrustRootRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitTrustRootRequest.ProtoReflect.Descriptor instead.
 func (*InitTrustRootRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InitTrustRootRequest) GetRoot() isInitTrustRootRequest_Root {
@@ -797,7 +1088,7 @@ type InitTrustRootResponse struct {
 
 func (x *InitTrustRootResponse) Reset() {
 	*x = InitTrustRootResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +1100,7 @@ func (x *InitTrustRootResponse) String() string {
 func (*InitTrustRootResponse) ProtoMessage() {}
 
 func (x *InitTrustRootResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1113,7 @@ func (x *InitTrustRootResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitTrustRootResponse.ProtoReflect.Descriptor instead.
 func (*InitTrustRootResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InitTrustRootResponse) GetTrustRoot() *TrustRoot {
@@ -846,7 +1137,7 @@ type SyncHeadersRequest struct {
 
 func (x *SyncHeadersRequest) Reset() {
 	*x = SyncHeadersRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1149,7 @@ func (x *SyncHeadersRequest) String() string {
 func (*SyncHeadersRequest) ProtoMessage() {}
 
 func (x *SyncHeadersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1162,7 @@ func (x *SyncHeadersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncHeadersRequest.ProtoReflect.Descriptor instead.
 func (*SyncHeadersRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{9}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SyncHeadersRequest) GetLightBlocks() [][]byte {
@@ -905,7 +1196,7 @@ type SyncHeadersResponse struct {
 
 func (x *SyncHeadersResponse) Reset() {
 	*x = SyncHeadersResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1208,7 @@ func (x *SyncHeadersResponse) String() string {
 func (*SyncHeadersResponse) ProtoMessage() {}
 
 func (x *SyncHeadersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1221,7 @@ func (x *SyncHeadersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncHeadersResponse.ProtoReflect.Descriptor instead.
 func (*SyncHeadersResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SyncHeadersResponse) GetSyncedHeight() int64 {
@@ -983,7 +1274,7 @@ type ProvenMessage struct {
 
 func (x *ProvenMessage) Reset() {
 	*x = ProvenMessage{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1286,7 @@ func (x *ProvenMessage) String() string {
 func (*ProvenMessage) ProtoMessage() {}
 
 func (x *ProvenMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1299,7 @@ func (x *ProvenMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvenMessage.ProtoReflect.Descriptor instead.
 func (*ProvenMessage) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ProvenMessage) GetSequence() uint64 {
@@ -1051,7 +1342,7 @@ type TopicMessages struct {
 
 func (x *TopicMessages) Reset() {
 	*x = TopicMessages{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1354,7 @@ func (x *TopicMessages) String() string {
 func (*TopicMessages) ProtoMessage() {}
 
 func (x *TopicMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1367,7 @@ func (x *TopicMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicMessages.ProtoReflect.Descriptor instead.
 func (*TopicMessages) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{12}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TopicMessages) GetTopic() string {
@@ -1139,7 +1430,7 @@ type DispatchMessagesRequest struct {
 
 func (x *DispatchMessagesRequest) Reset() {
 	*x = DispatchMessagesRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1442,7 @@ func (x *DispatchMessagesRequest) String() string {
 func (*DispatchMessagesRequest) ProtoMessage() {}
 
 func (x *DispatchMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1455,7 @@ func (x *DispatchMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchMessagesRequest.ProtoReflect.Descriptor instead.
 func (*DispatchMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{13}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DispatchMessagesRequest) GetVersion() int64 {
@@ -1217,7 +1508,7 @@ type DispatchMessagesResponse struct {
 
 func (x *DispatchMessagesResponse) Reset() {
 	*x = DispatchMessagesResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1520,7 @@ func (x *DispatchMessagesResponse) String() string {
 func (*DispatchMessagesResponse) ProtoMessage() {}
 
 func (x *DispatchMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1533,7 @@ func (x *DispatchMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchMessagesResponse.ProtoReflect.Descriptor instead.
 func (*DispatchMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{14}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DispatchMessagesResponse) GetAccepted() uint32 {
@@ -1300,7 +1591,7 @@ type GetEgressRequest struct {
 
 func (x *GetEgressRequest) Reset() {
 	*x = GetEgressRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1603,7 @@ func (x *GetEgressRequest) String() string {
 func (*GetEgressRequest) ProtoMessage() {}
 
 func (x *GetEgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1616,7 @@ func (x *GetEgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEgressRequest.ProtoReflect.Descriptor instead.
 func (*GetEgressRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{15}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetEgressRequest) GetFrom() uint64 {
@@ -1353,7 +1644,7 @@ type GetEgressResponse struct {
 
 func (x *GetEgressResponse) Reset() {
 	*x = GetEgressResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1656,7 @@ func (x *GetEgressResponse) String() string {
 func (*GetEgressResponse) ProtoMessage() {}
 
 func (x *GetEgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1669,7 @@ func (x *GetEgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEgressResponse.ProtoReflect.Descriptor instead.
 func (*GetEgressResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{16}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetEgressResponse) GetMessages() []*v11.MsgSyncEgress {
@@ -1406,7 +1697,7 @@ type AttestationRequest struct {
 
 func (x *AttestationRequest) Reset() {
 	*x = AttestationRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1709,7 @@ func (x *AttestationRequest) String() string {
 func (*AttestationRequest) ProtoMessage() {}
 
 func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1722,7 @@ func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationRequest.ProtoReflect.Descriptor instead.
 func (*AttestationRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{17}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AttestationRequest) GetOperator() []byte {
@@ -1456,7 +1747,7 @@ type AttestationResponse struct {
 
 func (x *AttestationResponse) Reset() {
 	*x = AttestationResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1759,7 @@ func (x *AttestationResponse) String() string {
 func (*AttestationResponse) ProtoMessage() {}
 
 func (x *AttestationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1772,7 @@ func (x *AttestationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationResponse.ProtoReflect.Descriptor instead.
 func (*AttestationResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{18}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AttestationResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -1522,7 +1813,7 @@ type BindRequest struct {
 
 func (x *BindRequest) Reset() {
 	*x = BindRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1825,7 @@ func (x *BindRequest) String() string {
 func (*BindRequest) ProtoMessage() {}
 
 func (x *BindRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1838,7 @@ func (x *BindRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindRequest.ProtoReflect.Descriptor instead.
 func (*BindRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{19}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BindRequest) GetChainId() string {
@@ -1573,7 +1864,7 @@ type BindResponse struct {
 
 func (x *BindResponse) Reset() {
 	*x = BindResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1876,7 @@ func (x *BindResponse) String() string {
 func (*BindResponse) ProtoMessage() {}
 
 func (x *BindResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1889,7 @@ func (x *BindResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindResponse.ProtoReflect.Descriptor instead.
 func (*BindResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{20}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BindResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -1617,7 +1908,7 @@ type ReportRegistrationRequest struct {
 
 func (x *ReportRegistrationRequest) Reset() {
 	*x = ReportRegistrationRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1920,7 @@ func (x *ReportRegistrationRequest) String() string {
 func (*ReportRegistrationRequest) ProtoMessage() {}
 
 func (x *ReportRegistrationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1933,7 @@ func (x *ReportRegistrationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRegistrationRequest.ProtoReflect.Descriptor instead.
 func (*ReportRegistrationRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{21}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReportRegistrationRequest) GetRegistration() *Registration {
@@ -1660,7 +1951,7 @@ type ReportRegistrationResponse struct {
 
 func (x *ReportRegistrationResponse) Reset() {
 	*x = ReportRegistrationResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1963,7 @@ func (x *ReportRegistrationResponse) String() string {
 func (*ReportRegistrationResponse) ProtoMessage() {}
 
 func (x *ReportRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,14 +1976,31 @@ func (x *ReportRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*ReportRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{22}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{27}
 }
 
 var File_veil_worker_v1_worker_proto protoreflect.FileDescriptor
 
 const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bveil/worker/v1/worker.proto\x12\x0eveil.worker.v1\x1a\x13veil/mq/v1/mq.proto\x1a\x1fveil/registry/v1/registry.proto\"\r\n" +
+	"\x1bveil/worker/v1/worker.proto\x12\x0eveil.worker.v1\x1a\x13veil/mq/v1/mq.proto\x1a\x1fveil/registry/v1/registry.proto\"(\n" +
+	"\x12ProvideCodeRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\fR\x04code\"2\n" +
+	"\x13ProvideCodeResponse\x12\x1b\n" +
+	"\tcode_hash\x18\x01 \x01(\fR\bcodeHash\"2\n" +
+	"\x14ContractQueryRequest\x12\x1a\n" +
+	"\benvelope\x18\x01 \x01(\fR\benvelope\"3\n" +
+	"\x15ContractQueryResponse\x12\x1a\n" +
+	"\bresponse\x18\x01 \x01(\fR\bresponse\"\xc5\x01\n" +
+	"\x0eContractStatus\x12\x1f\n" +
+	"\vcontract_id\x18\x01 \x01(\fR\n" +
+	"contractId\x12\x1b\n" +
+	"\tcode_hash\x18\x02 \x01(\fR\bcodeHash\x12\x14\n" +
+	"\x05ready\x18\x03 \x01(\bR\x05ready\x12#\n" +
+	"\rnext_sequence\x18\x04 \x01(\x04R\fnextSequence\x12\x1d\n" +
+	"\n" +
+	"state_root\x18\x05 \x01(\fR\tstateRoot\x12\x1b\n" +
+	"\tkey_epoch\x18\x06 \x01(\x04R\bkeyEpoch\"\r\n" +
 	"\vInfoRequest\"\x8f\x02\n" +
 	"\fRegistration\x127\n" +
 	"\x05state\x18\x01 \x01(\x0e2!.veil.worker.v1.RegistrationStateR\x05state\x12\x1a\n" +
@@ -1703,7 +2011,7 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\x0fobserved_height\x18\x05 \x01(\x03R\x0eobservedHeight\x12\x17\n" +
 	"\atx_hash\x18\x06 \x01(\fR\x06txHash\x12\x12\n" +
 	"\x04code\x18\a \x01(\rR\x04code\x12\x10\n" +
-	"\x03log\x18\b \x01(\tR\x03log\"\x98\x02\n" +
+	"\x03log\x18\b \x01(\tR\x03log\"\xa5\x03\n" +
 	"\fInfoResponse\x12=\n" +
 	"\vworker_info\x18\x01 \x01(\v2\x1c.veil.registry.v1.WorkerInfoR\n" +
 	"workerInfo\x12\x14\n" +
@@ -1711,7 +2019,10 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\tsimulated\x18\x03 \x01(\bR\tsimulated\x12@\n" +
 	"\fregistration\x18\x04 \x01(\v2\x1c.veil.worker.v1.RegistrationR\fregistration\x12#\n" +
 	"\rsynced_height\x18\x05 \x01(\x03R\fsyncedHeight\x12.\n" +
-	"\x04sync\x18\x06 \x01(\v2\x1a.veil.worker.v1.SyncStatusR\x04sync\"\xb7\x05\n" +
+	"\x04sync\x18\x06 \x01(\v2\x1a.veil.worker.v1.SyncStatusR\x04sync\x12!\n" +
+	"\fmissing_code\x18\a \x03(\fR\vmissingCode\x12<\n" +
+	"\tcontracts\x18\b \x03(\v2\x1e.veil.worker.v1.ContractStatusR\tcontracts\x12*\n" +
+	"\x11master_key_epochs\x18\t \x03(\x04R\x0fmasterKeyEpochs\"\xb7\x05\n" +
 	"\n" +
 	"SyncStatus\x124\n" +
 	"\x16trust_root_initialised\x18\x01 \x01(\bR\x14trustRootInitialised\x128\n" +
@@ -1816,7 +2127,7 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\x1fREGISTRATION_STATE_UNREGISTERED\x10\x01\x12!\n" +
 	"\x1dREGISTRATION_STATE_REGISTERED\x10\x02\x12\x1c\n" +
 	"\x18REGISTRATION_STATE_STALE\x10\x03\x12\x1f\n" +
-	"\x1bREGISTRATION_STATE_REJECTED\x10\x042\xc9\x05\n" +
+	"\x1bREGISTRATION_STATE_REJECTED\x10\x042\xa1\x06\n" +
 	"\rWorkerService\x12A\n" +
 	"\x04Info\x12\x1b.veil.worker.v1.InfoRequest\x1a\x1c.veil.worker.v1.InfoResponse\x12V\n" +
 	"\vAttestation\x12\".veil.worker.v1.AttestationRequest\x1a#.veil.worker.v1.AttestationResponse\x12A\n" +
@@ -1825,7 +2136,10 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\rInitTrustRoot\x12$.veil.worker.v1.InitTrustRootRequest\x1a%.veil.worker.v1.InitTrustRootResponse\x12V\n" +
 	"\vSyncHeaders\x12\".veil.worker.v1.SyncHeadersRequest\x1a#.veil.worker.v1.SyncHeadersResponse\x12e\n" +
 	"\x10DispatchMessages\x12'.veil.worker.v1.DispatchMessagesRequest\x1a(.veil.worker.v1.DispatchMessagesResponse\x12P\n" +
-	"\tGetEgress\x12 .veil.worker.v1.GetEgressRequest\x1a!.veil.worker.v1.GetEgressResponseB:Z8github.com/veil-network/veil/gen/veil/worker/v1;workerv1b\x06proto3"
+	"\tGetEgress\x12 .veil.worker.v1.GetEgressRequest\x1a!.veil.worker.v1.GetEgressResponse\x12V\n" +
+	"\vProvideCode\x12\".veil.worker.v1.ProvideCodeRequest\x1a#.veil.worker.v1.ProvideCodeResponse2g\n" +
+	"\x0fContractService\x12T\n" +
+	"\x05Query\x12$.veil.worker.v1.ContractQueryRequest\x1a%.veil.worker.v1.ContractQueryResponseB:Z8github.com/veil-network/veil/gen/veil/worker/v1;workerv1b\x06proto3"
 
 var (
 	file_veil_worker_v1_worker_proto_rawDescOnce sync.Once
@@ -1840,75 +2154,85 @@ func file_veil_worker_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_veil_worker_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_veil_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_veil_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_veil_worker_v1_worker_proto_goTypes = []any{
 	(RegistrationState)(0),             // 0: veil.worker.v1.RegistrationState
-	(*InfoRequest)(nil),                // 1: veil.worker.v1.InfoRequest
-	(*Registration)(nil),               // 2: veil.worker.v1.Registration
-	(*InfoResponse)(nil),               // 3: veil.worker.v1.InfoResponse
-	(*SyncStatus)(nil),                 // 4: veil.worker.v1.SyncStatus
-	(*TopicPosition)(nil),              // 5: veil.worker.v1.TopicPosition
-	(*ConflictEvidence)(nil),           // 6: veil.worker.v1.ConflictEvidence
-	(*TrustRoot)(nil),                  // 7: veil.worker.v1.TrustRoot
-	(*InitTrustRootRequest)(nil),       // 8: veil.worker.v1.InitTrustRootRequest
-	(*InitTrustRootResponse)(nil),      // 9: veil.worker.v1.InitTrustRootResponse
-	(*SyncHeadersRequest)(nil),         // 10: veil.worker.v1.SyncHeadersRequest
-	(*SyncHeadersResponse)(nil),        // 11: veil.worker.v1.SyncHeadersResponse
-	(*ProvenMessage)(nil),              // 12: veil.worker.v1.ProvenMessage
-	(*TopicMessages)(nil),              // 13: veil.worker.v1.TopicMessages
-	(*DispatchMessagesRequest)(nil),    // 14: veil.worker.v1.DispatchMessagesRequest
-	(*DispatchMessagesResponse)(nil),   // 15: veil.worker.v1.DispatchMessagesResponse
-	(*GetEgressRequest)(nil),           // 16: veil.worker.v1.GetEgressRequest
-	(*GetEgressResponse)(nil),          // 17: veil.worker.v1.GetEgressResponse
-	(*AttestationRequest)(nil),         // 18: veil.worker.v1.AttestationRequest
-	(*AttestationResponse)(nil),        // 19: veil.worker.v1.AttestationResponse
-	(*BindRequest)(nil),                // 20: veil.worker.v1.BindRequest
-	(*BindResponse)(nil),               // 21: veil.worker.v1.BindResponse
-	(*ReportRegistrationRequest)(nil),  // 22: veil.worker.v1.ReportRegistrationRequest
-	(*ReportRegistrationResponse)(nil), // 23: veil.worker.v1.ReportRegistrationResponse
-	(*v1.WorkerInfo)(nil),              // 24: veil.registry.v1.WorkerInfo
-	(*v11.MsgSyncEgress)(nil),          // 25: veil.mq.v1.MsgSyncEgress
-	(*v1.Evidence)(nil),                // 26: veil.registry.v1.Evidence
+	(*ProvideCodeRequest)(nil),         // 1: veil.worker.v1.ProvideCodeRequest
+	(*ProvideCodeResponse)(nil),        // 2: veil.worker.v1.ProvideCodeResponse
+	(*ContractQueryRequest)(nil),       // 3: veil.worker.v1.ContractQueryRequest
+	(*ContractQueryResponse)(nil),      // 4: veil.worker.v1.ContractQueryResponse
+	(*ContractStatus)(nil),             // 5: veil.worker.v1.ContractStatus
+	(*InfoRequest)(nil),                // 6: veil.worker.v1.InfoRequest
+	(*Registration)(nil),               // 7: veil.worker.v1.Registration
+	(*InfoResponse)(nil),               // 8: veil.worker.v1.InfoResponse
+	(*SyncStatus)(nil),                 // 9: veil.worker.v1.SyncStatus
+	(*TopicPosition)(nil),              // 10: veil.worker.v1.TopicPosition
+	(*ConflictEvidence)(nil),           // 11: veil.worker.v1.ConflictEvidence
+	(*TrustRoot)(nil),                  // 12: veil.worker.v1.TrustRoot
+	(*InitTrustRootRequest)(nil),       // 13: veil.worker.v1.InitTrustRootRequest
+	(*InitTrustRootResponse)(nil),      // 14: veil.worker.v1.InitTrustRootResponse
+	(*SyncHeadersRequest)(nil),         // 15: veil.worker.v1.SyncHeadersRequest
+	(*SyncHeadersResponse)(nil),        // 16: veil.worker.v1.SyncHeadersResponse
+	(*ProvenMessage)(nil),              // 17: veil.worker.v1.ProvenMessage
+	(*TopicMessages)(nil),              // 18: veil.worker.v1.TopicMessages
+	(*DispatchMessagesRequest)(nil),    // 19: veil.worker.v1.DispatchMessagesRequest
+	(*DispatchMessagesResponse)(nil),   // 20: veil.worker.v1.DispatchMessagesResponse
+	(*GetEgressRequest)(nil),           // 21: veil.worker.v1.GetEgressRequest
+	(*GetEgressResponse)(nil),          // 22: veil.worker.v1.GetEgressResponse
+	(*AttestationRequest)(nil),         // 23: veil.worker.v1.AttestationRequest
+	(*AttestationResponse)(nil),        // 24: veil.worker.v1.AttestationResponse
+	(*BindRequest)(nil),                // 25: veil.worker.v1.BindRequest
+	(*BindResponse)(nil),               // 26: veil.worker.v1.BindResponse
+	(*ReportRegistrationRequest)(nil),  // 27: veil.worker.v1.ReportRegistrationRequest
+	(*ReportRegistrationResponse)(nil), // 28: veil.worker.v1.ReportRegistrationResponse
+	(*v1.WorkerInfo)(nil),              // 29: veil.registry.v1.WorkerInfo
+	(*v11.MsgSyncEgress)(nil),          // 30: veil.mq.v1.MsgSyncEgress
+	(*v1.Evidence)(nil),                // 31: veil.registry.v1.Evidence
 }
 var file_veil_worker_v1_worker_proto_depIdxs = []int32{
 	0,  // 0: veil.worker.v1.Registration.state:type_name -> veil.worker.v1.RegistrationState
-	24, // 1: veil.worker.v1.InfoResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	2,  // 2: veil.worker.v1.InfoResponse.registration:type_name -> veil.worker.v1.Registration
-	4,  // 3: veil.worker.v1.InfoResponse.sync:type_name -> veil.worker.v1.SyncStatus
-	7,  // 4: veil.worker.v1.SyncStatus.trust_root:type_name -> veil.worker.v1.TrustRoot
-	5,  // 5: veil.worker.v1.SyncStatus.topics:type_name -> veil.worker.v1.TopicPosition
-	6,  // 6: veil.worker.v1.SyncStatus.conflict:type_name -> veil.worker.v1.ConflictEvidence
-	7,  // 7: veil.worker.v1.InitTrustRootRequest.explicit:type_name -> veil.worker.v1.TrustRoot
-	7,  // 8: veil.worker.v1.InitTrustRootResponse.trust_root:type_name -> veil.worker.v1.TrustRoot
-	12, // 9: veil.worker.v1.TopicMessages.messages:type_name -> veil.worker.v1.ProvenMessage
-	13, // 10: veil.worker.v1.DispatchMessagesRequest.topics:type_name -> veil.worker.v1.TopicMessages
-	5,  // 11: veil.worker.v1.DispatchMessagesResponse.topics:type_name -> veil.worker.v1.TopicPosition
-	25, // 12: veil.worker.v1.GetEgressResponse.messages:type_name -> veil.mq.v1.MsgSyncEgress
-	24, // 13: veil.worker.v1.AttestationResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	26, // 14: veil.worker.v1.AttestationResponse.evidence:type_name -> veil.registry.v1.Evidence
-	24, // 15: veil.worker.v1.BindResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	2,  // 16: veil.worker.v1.ReportRegistrationRequest.registration:type_name -> veil.worker.v1.Registration
-	1,  // 17: veil.worker.v1.WorkerService.Info:input_type -> veil.worker.v1.InfoRequest
-	18, // 18: veil.worker.v1.WorkerService.Attestation:input_type -> veil.worker.v1.AttestationRequest
-	20, // 19: veil.worker.v1.WorkerService.Bind:input_type -> veil.worker.v1.BindRequest
-	22, // 20: veil.worker.v1.WorkerService.ReportRegistration:input_type -> veil.worker.v1.ReportRegistrationRequest
-	8,  // 21: veil.worker.v1.WorkerService.InitTrustRoot:input_type -> veil.worker.v1.InitTrustRootRequest
-	10, // 22: veil.worker.v1.WorkerService.SyncHeaders:input_type -> veil.worker.v1.SyncHeadersRequest
-	14, // 23: veil.worker.v1.WorkerService.DispatchMessages:input_type -> veil.worker.v1.DispatchMessagesRequest
-	16, // 24: veil.worker.v1.WorkerService.GetEgress:input_type -> veil.worker.v1.GetEgressRequest
-	3,  // 25: veil.worker.v1.WorkerService.Info:output_type -> veil.worker.v1.InfoResponse
-	19, // 26: veil.worker.v1.WorkerService.Attestation:output_type -> veil.worker.v1.AttestationResponse
-	21, // 27: veil.worker.v1.WorkerService.Bind:output_type -> veil.worker.v1.BindResponse
-	23, // 28: veil.worker.v1.WorkerService.ReportRegistration:output_type -> veil.worker.v1.ReportRegistrationResponse
-	9,  // 29: veil.worker.v1.WorkerService.InitTrustRoot:output_type -> veil.worker.v1.InitTrustRootResponse
-	11, // 30: veil.worker.v1.WorkerService.SyncHeaders:output_type -> veil.worker.v1.SyncHeadersResponse
-	15, // 31: veil.worker.v1.WorkerService.DispatchMessages:output_type -> veil.worker.v1.DispatchMessagesResponse
-	17, // 32: veil.worker.v1.WorkerService.GetEgress:output_type -> veil.worker.v1.GetEgressResponse
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	29, // 1: veil.worker.v1.InfoResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	7,  // 2: veil.worker.v1.InfoResponse.registration:type_name -> veil.worker.v1.Registration
+	9,  // 3: veil.worker.v1.InfoResponse.sync:type_name -> veil.worker.v1.SyncStatus
+	5,  // 4: veil.worker.v1.InfoResponse.contracts:type_name -> veil.worker.v1.ContractStatus
+	12, // 5: veil.worker.v1.SyncStatus.trust_root:type_name -> veil.worker.v1.TrustRoot
+	10, // 6: veil.worker.v1.SyncStatus.topics:type_name -> veil.worker.v1.TopicPosition
+	11, // 7: veil.worker.v1.SyncStatus.conflict:type_name -> veil.worker.v1.ConflictEvidence
+	12, // 8: veil.worker.v1.InitTrustRootRequest.explicit:type_name -> veil.worker.v1.TrustRoot
+	12, // 9: veil.worker.v1.InitTrustRootResponse.trust_root:type_name -> veil.worker.v1.TrustRoot
+	17, // 10: veil.worker.v1.TopicMessages.messages:type_name -> veil.worker.v1.ProvenMessage
+	18, // 11: veil.worker.v1.DispatchMessagesRequest.topics:type_name -> veil.worker.v1.TopicMessages
+	10, // 12: veil.worker.v1.DispatchMessagesResponse.topics:type_name -> veil.worker.v1.TopicPosition
+	30, // 13: veil.worker.v1.GetEgressResponse.messages:type_name -> veil.mq.v1.MsgSyncEgress
+	29, // 14: veil.worker.v1.AttestationResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	31, // 15: veil.worker.v1.AttestationResponse.evidence:type_name -> veil.registry.v1.Evidence
+	29, // 16: veil.worker.v1.BindResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	7,  // 17: veil.worker.v1.ReportRegistrationRequest.registration:type_name -> veil.worker.v1.Registration
+	6,  // 18: veil.worker.v1.WorkerService.Info:input_type -> veil.worker.v1.InfoRequest
+	23, // 19: veil.worker.v1.WorkerService.Attestation:input_type -> veil.worker.v1.AttestationRequest
+	25, // 20: veil.worker.v1.WorkerService.Bind:input_type -> veil.worker.v1.BindRequest
+	27, // 21: veil.worker.v1.WorkerService.ReportRegistration:input_type -> veil.worker.v1.ReportRegistrationRequest
+	13, // 22: veil.worker.v1.WorkerService.InitTrustRoot:input_type -> veil.worker.v1.InitTrustRootRequest
+	15, // 23: veil.worker.v1.WorkerService.SyncHeaders:input_type -> veil.worker.v1.SyncHeadersRequest
+	19, // 24: veil.worker.v1.WorkerService.DispatchMessages:input_type -> veil.worker.v1.DispatchMessagesRequest
+	21, // 25: veil.worker.v1.WorkerService.GetEgress:input_type -> veil.worker.v1.GetEgressRequest
+	1,  // 26: veil.worker.v1.WorkerService.ProvideCode:input_type -> veil.worker.v1.ProvideCodeRequest
+	3,  // 27: veil.worker.v1.ContractService.Query:input_type -> veil.worker.v1.ContractQueryRequest
+	8,  // 28: veil.worker.v1.WorkerService.Info:output_type -> veil.worker.v1.InfoResponse
+	24, // 29: veil.worker.v1.WorkerService.Attestation:output_type -> veil.worker.v1.AttestationResponse
+	26, // 30: veil.worker.v1.WorkerService.Bind:output_type -> veil.worker.v1.BindResponse
+	28, // 31: veil.worker.v1.WorkerService.ReportRegistration:output_type -> veil.worker.v1.ReportRegistrationResponse
+	14, // 32: veil.worker.v1.WorkerService.InitTrustRoot:output_type -> veil.worker.v1.InitTrustRootResponse
+	16, // 33: veil.worker.v1.WorkerService.SyncHeaders:output_type -> veil.worker.v1.SyncHeadersResponse
+	20, // 34: veil.worker.v1.WorkerService.DispatchMessages:output_type -> veil.worker.v1.DispatchMessagesResponse
+	22, // 35: veil.worker.v1.WorkerService.GetEgress:output_type -> veil.worker.v1.GetEgressResponse
+	2,  // 36: veil.worker.v1.WorkerService.ProvideCode:output_type -> veil.worker.v1.ProvideCodeResponse
+	4,  // 37: veil.worker.v1.ContractService.Query:output_type -> veil.worker.v1.ContractQueryResponse
+	28, // [28:38] is the sub-list for method output_type
+	18, // [18:28] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_veil_worker_v1_worker_proto_init() }
@@ -1916,7 +2240,7 @@ func file_veil_worker_v1_worker_proto_init() {
 	if File_veil_worker_v1_worker_proto != nil {
 		return
 	}
-	file_veil_worker_v1_worker_proto_msgTypes[7].OneofWrappers = []any{
+	file_veil_worker_v1_worker_proto_msgTypes[12].OneofWrappers = []any{
 		(*InitTrustRootRequest_GenesisJson)(nil),
 		(*InitTrustRootRequest_Explicit)(nil),
 	}
@@ -1926,9 +2250,9 @@ func file_veil_worker_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_worker_v1_worker_proto_rawDesc), len(file_veil_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   28,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_veil_worker_v1_worker_proto_goTypes,
 		DependencyIndexes: file_veil_worker_v1_worker_proto_depIdxs,

@@ -25,6 +25,8 @@ const _ = connect.IsAtLeastVersion1_13_0
 const (
 	// WorkerServiceName is the fully-qualified name of the WorkerService service.
 	WorkerServiceName = "veil.worker.v1.WorkerService"
+	// ContractServiceName is the fully-qualified name of the ContractService service.
+	ContractServiceName = "veil.worker.v1.ContractService"
 )
 
 // These constants are the fully-qualified names of the RPCs defined in this package. They're
@@ -56,6 +58,11 @@ const (
 	WorkerServiceDispatchMessagesProcedure = "/veil.worker.v1.WorkerService/DispatchMessages"
 	// WorkerServiceGetEgressProcedure is the fully-qualified name of the WorkerService's GetEgress RPC.
 	WorkerServiceGetEgressProcedure = "/veil.worker.v1.WorkerService/GetEgress"
+	// WorkerServiceProvideCodeProcedure is the fully-qualified name of the WorkerService's ProvideCode
+	// RPC.
+	WorkerServiceProvideCodeProcedure = "/veil.worker.v1.WorkerService/ProvideCode"
+	// ContractServiceQueryProcedure is the fully-qualified name of the ContractService's Query RPC.
+	ContractServiceQueryProcedure = "/veil.worker.v1.ContractService/Query"
 )
 
 // WorkerServiceClient is a client for the veil.worker.v1.WorkerService service.
@@ -87,6 +94,10 @@ type WorkerServiceClient interface {
 	// The worker's signed egress from a sequence on, for the relayer to
 	// submit (veil.mq.v1.MsgSyncEgress).
 	GetEgress(context.Context, *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error)
+	// Gives the worker contract code it listed in InfoResponse.missing_code.
+	// The worker keeps it only if its SHA-256 is a hash it is waiting for
+	// (content-addressed: the relayer needs no trust).
+	ProvideCode(context.Context, *connect.Request[v1.ProvideCodeRequest]) (*connect.Response[v1.ProvideCodeResponse], error)
 }
 
 // NewWorkerServiceClient constructs a client for the veil.worker.v1.WorkerService service. By
@@ -148,6 +159,12 @@ func NewWorkerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(workerServiceMethods.ByName("GetEgress")),
 			connect.WithClientOptions(opts...),
 		),
+		provideCode: connect.NewClient[v1.ProvideCodeRequest, v1.ProvideCodeResponse](
+			httpClient,
+			baseURL+WorkerServiceProvideCodeProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("ProvideCode")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -161,6 +178,7 @@ type workerServiceClient struct {
 	syncHeaders        *connect.Client[v1.SyncHeadersRequest, v1.SyncHeadersResponse]
 	dispatchMessages   *connect.Client[v1.DispatchMessagesRequest, v1.DispatchMessagesResponse]
 	getEgress          *connect.Client[v1.GetEgressRequest, v1.GetEgressResponse]
+	provideCode        *connect.Client[v1.ProvideCodeRequest, v1.ProvideCodeResponse]
 }
 
 // Info calls veil.worker.v1.WorkerService.Info.
@@ -203,6 +221,11 @@ func (c *workerServiceClient) GetEgress(ctx context.Context, req *connect.Reques
 	return c.getEgress.CallUnary(ctx, req)
 }
 
+// ProvideCode calls veil.worker.v1.WorkerService.ProvideCode.
+func (c *workerServiceClient) ProvideCode(ctx context.Context, req *connect.Request[v1.ProvideCodeRequest]) (*connect.Response[v1.ProvideCodeResponse], error) {
+	return c.provideCode.CallUnary(ctx, req)
+}
+
 // WorkerServiceHandler is an implementation of the veil.worker.v1.WorkerService service.
 type WorkerServiceHandler interface {
 	// The worker's public identity, keys, TEE and what it last heard about
@@ -232,6 +255,10 @@ type WorkerServiceHandler interface {
 	// The worker's signed egress from a sequence on, for the relayer to
 	// submit (veil.mq.v1.MsgSyncEgress).
 	GetEgress(context.Context, *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error)
+	// Gives the worker contract code it listed in InfoResponse.missing_code.
+	// The worker keeps it only if its SHA-256 is a hash it is waiting for
+	// (content-addressed: the relayer needs no trust).
+	ProvideCode(context.Context, *connect.Request[v1.ProvideCodeRequest]) (*connect.Response[v1.ProvideCodeResponse], error)
 }
 
 // NewWorkerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -289,6 +316,12 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(workerServiceMethods.ByName("GetEgress")),
 		connect.WithHandlerOptions(opts...),
 	)
+	workerServiceProvideCodeHandler := connect.NewUnaryHandler(
+		WorkerServiceProvideCodeProcedure,
+		svc.ProvideCode,
+		connect.WithSchema(workerServiceMethods.ByName("ProvideCode")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/veil.worker.v1.WorkerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case WorkerServiceInfoProcedure:
@@ -307,6 +340,8 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 			workerServiceDispatchMessagesHandler.ServeHTTP(w, r)
 		case WorkerServiceGetEgressProcedure:
 			workerServiceGetEgressHandler.ServeHTTP(w, r)
+		case WorkerServiceProvideCodeProcedure:
+			workerServiceProvideCodeHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -346,4 +381,86 @@ func (UnimplementedWorkerServiceHandler) DispatchMessages(context.Context, *conn
 
 func (UnimplementedWorkerServiceHandler) GetEgress(context.Context, *connect.Request[v1.GetEgressRequest]) (*connect.Response[v1.GetEgressResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.GetEgress is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) ProvideCode(context.Context, *connect.Request[v1.ProvideCodeRequest]) (*connect.Response[v1.ProvideCodeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.WorkerService.ProvideCode is not implemented"))
+}
+
+// ContractServiceClient is a client for the veil.worker.v1.ContractService service.
+type ContractServiceClient interface {
+	// Answers a sealed query with a response sealed under a key exported
+	// from the request's HPKE context: only the caller can read it. The
+	// method "veil.receipt" {"sequence": n} returns the receipt of the
+	// command at sequence n of the contract's log, to its caller only.
+	Query(context.Context, *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error)
+}
+
+// NewContractServiceClient constructs a client for the veil.worker.v1.ContractService service. By
+// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
+// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
+// connect.WithGRPC() or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewContractServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) ContractServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	contractServiceMethods := v1.File_veil_worker_v1_worker_proto.Services().ByName("ContractService").Methods()
+	return &contractServiceClient{
+		query: connect.NewClient[v1.ContractQueryRequest, v1.ContractQueryResponse](
+			httpClient,
+			baseURL+ContractServiceQueryProcedure,
+			connect.WithSchema(contractServiceMethods.ByName("Query")),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// contractServiceClient implements ContractServiceClient.
+type contractServiceClient struct {
+	query *connect.Client[v1.ContractQueryRequest, v1.ContractQueryResponse]
+}
+
+// Query calls veil.worker.v1.ContractService.Query.
+func (c *contractServiceClient) Query(ctx context.Context, req *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error) {
+	return c.query.CallUnary(ctx, req)
+}
+
+// ContractServiceHandler is an implementation of the veil.worker.v1.ContractService service.
+type ContractServiceHandler interface {
+	// Answers a sealed query with a response sealed under a key exported
+	// from the request's HPKE context: only the caller can read it. The
+	// method "veil.receipt" {"sequence": n} returns the receipt of the
+	// command at sequence n of the contract's log, to its caller only.
+	Query(context.Context, *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error)
+}
+
+// NewContractServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewContractServiceHandler(svc ContractServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	contractServiceMethods := v1.File_veil_worker_v1_worker_proto.Services().ByName("ContractService").Methods()
+	contractServiceQueryHandler := connect.NewUnaryHandler(
+		ContractServiceQueryProcedure,
+		svc.Query,
+		connect.WithSchema(contractServiceMethods.ByName("Query")),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/veil.worker.v1.ContractService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case ContractServiceQueryProcedure:
+			contractServiceQueryHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedContractServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedContractServiceHandler struct{}
+
+func (UnimplementedContractServiceHandler) Query(context.Context, *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.ContractService.Query is not implemented"))
 }
