@@ -48,6 +48,12 @@ const (
 	KindCommand  Kind = 1
 	KindQuery    Kind = 2
 	KindResponse Kind = 3
+	// KindMasterKeyHandover carries a gatekeeper's master-key history,
+	// sealed to another gatekeeper's registered key (delivery.go).
+	KindMasterKeyHandover Kind = 4
+	// KindContractKey carries a contract's secrets, sealed to an assigned
+	// worker's registered key (delivery.go).
+	KindContractKey Kind = 5
 )
 
 // String names the kind.
@@ -59,8 +65,23 @@ func (k Kind) String() string {
 		return "query"
 	case KindResponse:
 		return "response"
+	case KindMasterKeyHandover:
+		return "master-key-handover"
+	case KindContractKey:
+		return "contract-key"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// hpkeEnvelope reports whether envelopes of kind k use the HPKE envelope
+// layout (every kind but the response, which is sealed under an exported
+// key).
+func (k Kind) hpkeEnvelope() bool {
+	switch k {
+	case KindCommand, KindQuery, KindMasterKeyHandover, KindContractKey:
+		return true
+	}
+	return false
 }
 
 // HPKE algorithm identifiers (RFC 9180 registry; X-Wing from
@@ -209,7 +230,7 @@ func ParseHeader(env []byte) (Header, error) {
 	if h.Version != FormatVersion {
 		return h, fmt.Errorf("%w %d (want %d)", ErrUnsupportedVersion, h.Version, FormatVersion)
 	}
-	if h.Kind != KindCommand && h.Kind != KindQuery {
+	if !h.Kind.hpkeEnvelope() {
 		return h, fmt.Errorf("%w: %v is not an HPKE envelope kind", ErrWrongKind, h.Kind)
 	}
 	p, err := h.Suite.params()

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/veil-network/veil/crypto/keyderiv"
 	"github.com/veil-network/veil/crypto/keys"
 )
 
@@ -180,6 +181,87 @@ func FuzzOpenResponse(f *testing.F) {
 		pt, err := qc.OpenResponse(resp)
 		if err == nil && len(pt) != len(resp)-responseHeaderSize-gcmTagSize {
 			t.Fatal("accepted response of inconsistent length")
+		}
+	})
+}
+
+// FuzzDecodeMasterKeyHistory covers the handover plaintext decoder at full
+// speed: whatever it accepts re-encodes to the input.
+func FuzzDecodeMasterKeyHistory(f *testing.F) {
+	good, err := encodeMasterKeyHistory(testHistory(), 5)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good, uint64(5))
+	f.Add(good[:44], uint64(1))
+	f.Add([]byte{0, 0, 0, 0}, uint64(0))
+	f.Fuzz(func(t *testing.T, pt []byte, latest uint64) {
+		es, err := decodeMasterKeyHistory(pt, latest)
+		if err != nil {
+			return
+		}
+		re, err := encodeMasterKeyHistory(es, latest)
+		if err != nil {
+			t.Fatalf("decoded history does not encode: %v", err)
+		}
+		if !bytes.Equal(re, pt) {
+			t.Fatalf("not canonical:\n in  %x\n out %x", pt, re)
+		}
+	})
+}
+
+// FuzzOpenMasterKeyHistory feeds arbitrary handovers to a gatekeeper.
+// Anything accepted must be a valid history ending at the latest epoch.
+// (Slow under -fuzz for the reason given at FuzzOpenCommand.)
+func FuzzOpenMasterKeyHistory(f *testing.F) {
+	gk := workerKey(f, testWorkerIKM())
+	for _, n := range []int{1, 3} {
+		h := testHistory()[:n]
+		env, err := SealMasterKeyHistory(gk.PublicKey(), testRecipient(), h[n-1].Epoch, h)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(env, h[n-1].Epoch)
+	}
+	f.Add([]byte{1, 4}, uint64(0))
+	f.Fuzz(func(t *testing.T, env []byte, latest uint64) {
+		es, err := OpenMasterKeyHistory(gk, testRecipient(), latest, env)
+		if err != nil {
+			return
+		}
+		if checkHistory(es, latest, ErrMalformed) != nil {
+			t.Fatal("accepted an invalid history")
+		}
+	})
+}
+
+// FuzzOpenContractSecrets feeds arbitrary contract-key deliveries to a
+// worker. Anything accepted must yield usable contract keys.
+func FuzzOpenContractSecrets(f *testing.F) {
+	w := workerKey(f, testWorkerIKM())
+	m, err := keyderiv.NewMaster(testMasterSecret())
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := m.ContractSecrets(testContractID())
+	if err != nil {
+		f.Fatal(err)
+	}
+	env, err := SealContractSecrets(w.PublicKey(), testRecipient(), testContractID(), 3, s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(env, uint64(3))
+	f.Add(env[:headerSize+xwingEncSize+gcmTagSize], uint64(3))
+	f.Add([]byte{1, 5}, uint64(0))
+	f.Fuzz(func(t *testing.T, env []byte, epoch uint64) {
+		got, err := OpenContractSecrets(w, testRecipient(), testContractID(), epoch, env)
+		if err != nil {
+			return
+		}
+		defer got.Wipe()
+		if _, err := got.Keys(testContractID()); err != nil {
+			t.Fatalf("accepted secrets that yield no keys: %v", err)
 		}
 	})
 }

@@ -55,6 +55,7 @@ type vectorFile struct {
 	Commands     []commandVector `json:"commands"`
 	Queries      []queryVector   `json:"queries"`
 	Invalid      []invalidVector `json:"invalid"`
+	Deliveries   deliveryVectors `json:"deliveries"`
 }
 
 type suiteVector struct {
@@ -71,6 +72,60 @@ type domainVector struct {
 	QueryInfo           string `json:"query_info"`
 	ResponseExportLabel string `json:"response_export_label"`
 	HierarchySalt       string `json:"key_hierarchy_salt"`
+	MasterKeyHandover   string `json:"master_key_handover_info_prefix"`
+	ContractKey         string `json:"contract_key_info_prefix"`
+}
+
+// deliveryVectors are the key deliveries (delivery.go), all sealed to the
+// worker key (worker.private_key opens them) for recipient identity
+// Recipient.
+type deliveryVectors struct {
+	Recipient         string                 `json:"recipient_identity"`
+	MasterKeyHandover handoverVector         `json:"master_key_handover"`
+	ContractKey       contractDeliveryVector `json:"contract_key"`
+	Invalid           []deliveryInvalid      `json:"invalid"`
+}
+
+type handoverVector struct {
+	LatestEpoch uint64        `json:"latest_epoch"`
+	Entries     []epochVector `json:"entries"`
+	Info        string        `json:"info"`
+	Plaintext   string        `json:"plaintext"`
+	AAD         string        `json:"aad"`
+	Envelope    string        `json:"envelope"`
+}
+
+type epochVector struct {
+	Epoch  uint64 `json:"epoch"`
+	Secret string `json:"secret"`
+}
+
+// contractDeliveryVector delivers the secrets of key_hierarchy.contract;
+// the keys built from them are key_hierarchy.contract's.
+type contractDeliveryVector struct {
+	ContractID  string `json:"contract_id"`
+	Epoch       uint64 `json:"epoch"`
+	HPKESeed    string `json:"hpke_seed"`
+	State       string `json:"state_key"`
+	Random      string `json:"random_seed"`
+	SigningSeed string `json:"signing_seed"`
+	Info        string `json:"info"`
+	Plaintext   string `json:"plaintext"`
+	AAD         string `json:"aad"`
+	Envelope    string `json:"envelope"`
+}
+
+// deliveryInvalid: opening Envelope with the worker key and the given
+// binding (recipient, contract id for contract keys, epoch = latest epoch
+// for handovers) must fail with Error.
+type deliveryInvalid struct {
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	Recipient  string `json:"recipient_identity"`
+	ContractID string `json:"contract_id,omitempty"`
+	Epoch      uint64 `json:"epoch"`
+	Envelope   string `json:"envelope"`
+	Error      string `json:"error"`
 }
 
 type hpkeKeyVector struct {
@@ -251,11 +306,13 @@ func generateVectors(t *testing.T) *vectorFile {
 			"sr25519 signatures are randomized (deterministic_signature=false): verify them, do not compare bytes.",
 			"X-Wing private keys are the 32-byte seed (RFC 9180 SerializePrivateKey of draft-ietf-hpke-pq); derive_key_pair_ikm is the input to RFC 9180 DeriveKeyPair that yields it.",
 			"Invalid vectors: opening must fail with the named error (the Go sentinel; other implementations map it to their own error). Command vectors open with key_hierarchy.contract.hpke.private_key and contract id key_hierarchy.contract.id; query vectors with worker.private_key at the given now.",
+			"Deliveries (master-key handover, contract key) are sealed to worker.private_key for deliveries.recipient_identity and open-only like the other envelopes; deliveries.invalid names the binding (recipient, contract id, epoch) to open with. The contract-key secrets are key_hierarchy.contract's label outputs.",
 		},
 		Suite: suiteVector{KEM: KEMXWing, KDF: KDFHKDFSHA256, AEAD: AEADAES256GCM, Name: "X-Wing (MLKEM768-X25519) / HKDF-SHA256 / AES-256-GCM"},
 		Domains: domainVector{
 			CallDomain: CallDomain, CommandInfo: CommandInfo, QueryDomain: QueryDomain,
 			QueryInfo: QueryInfo, ResponseExportLabel: ResponseExportLabel, HierarchySalt: keyderiv.Salt,
+			MasterKeyHandover: MasterKeyHandoverInfo, ContractKey: ContractKeyInfo,
 		},
 		KeyHierarchy: hierarchyVector{
 			MasterSecret: hx(ms[:]),
@@ -417,7 +474,164 @@ func generateVectors(t *testing.T) *vectorFile {
 		invalidVector{Name: "response: to the other query", Kind: "response", Query: 1, Envelope: hx(resp0), Error: "ErrDecrypt"},
 		invalidVector{Name: "response: truncated", Kind: "response", Query: 0, Envelope: hx(resp0[:40]), Error: "ErrTruncated"},
 	)
+	// Deliveries last, so that adding them left the randomness, and so
+	// the bytes, of everything above unchanged.
+	v.Deliveries = generateDeliveries(t, worker, ck)
 	return v
+}
+
+func generateDeliveries(t *testing.T, worker hpke.PrivateKey, ck *keyderiv.ContractKeys) deliveryVectors {
+	m, err := keyderiv.NewMaster(testMasterSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := m.ContractSecrets(ck.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt, other := testRecipient(), otherRecipient()
+	d := deliveryVectors{Recipient: hx(rcpt[:])}
+
+	hist := testHistory()
+	const latest = 5
+	henv, err := SealMasterKeyHistory(worker.PublicKey(), rcpt, latest, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hpt, err := encodeMasterKeyHistory(hist, latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.MasterKeyHandover = handoverVector{LatestEpoch: latest, Info: hx(masterKeyHandoverInfo(rcpt, latest)),
+		Plaintext: hx(hpt), AAD: hx(henv[:headerSize]), Envelope: hx(henv)}
+	for _, e := range hist {
+		d.MasterKeyHandover.Entries = append(d.MasterKeyHandover.Entries, epochVector{Epoch: e.Epoch, Secret: hx(e.Secret[:])})
+	}
+
+	const epoch = 1
+	cenv, err := SealContractSecrets(worker.PublicKey(), rcpt, ck.ID, epoch, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpt, err := cs.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ContractKey = contractDeliveryVector{ContractID: hx(ck.ID[:]), Epoch: epoch, HPKESeed: hx(cs.HPKESeed[:]), State: hx(cs.State[:]),
+		Random: hx(cs.Random[:]), SigningSeed: hx(cs.SigningSeed[:]), Info: hx(contractKeyInfo(rcpt, ck.ID, epoch)),
+		Plaintext: hx(cpt), AAD: hx(cenv[:headerSize]), Envelope: hx(cenv)}
+
+	hkind, ckind := KindMasterKeyHandover.String(), KindContractKey.String()
+	add := func(name, kind string, recipient [32]byte, contract string, ep uint64, env []byte, want error) {
+		d.Invalid = append(d.Invalid, deliveryInvalid{Name: name, Kind: kind, Recipient: hx(recipient[:]), ContractID: contract,
+			Epoch: ep, Envelope: hx(env), Error: sentinelName(t, want)})
+	}
+	cid := hx(ck.ID[:])
+	otherCID := otherContractID()
+	add("handover: opened by another identity", hkind, other, "", latest, henv, ErrDecrypt)
+	add("handover: another latest epoch", hkind, rcpt, "", latest-1, henv, ErrDecrypt)
+	add("handover: last tag byte flipped", hkind, rcpt, "", latest, flip(henv, len(henv)-1, 0x01), ErrDecrypt)
+	add("handover: newest epoch is not latest_epoch", hkind, rcpt, "", latest,
+		mustSeal(t, worker.PublicKey(), KindMasterKeyHandover, masterKeyHandoverInfo(rcpt, latest), hpt[:4+2*historyEntrySize]), ErrMalformed)
+	add("handover: a contract-key envelope", hkind, rcpt, "", latest, cenv, ErrWrongKind)
+	add("contract key: opened by another identity", ckind, other, cid, epoch, cenv, ErrDecrypt)
+	add("contract key: another contract", ckind, rcpt, hx(otherCID[:]), epoch, cenv, ErrDecrypt)
+	add("contract key: another epoch", ckind, rcpt, cid, epoch+1, cenv, ErrDecrypt)
+	add("contract key: 127-byte plaintext", ckind, rcpt, cid, epoch,
+		mustSeal(t, worker.PublicKey(), KindContractKey, contractKeyInfo(rcpt, ck.ID, epoch), cpt[:127]), ErrMalformed)
+	add("contract key: sealed to another key", ckind, rcpt, cid, epoch, func() []byte {
+		e, err := SealContractSecrets(workerKey(t, otherWorkerIKM()).PublicKey(), rcpt, ck.ID, epoch, cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}(), ErrWrongRecipient)
+	clear(cpt)
+	clear(hpt)
+	return d
+}
+
+// validateDeliveries opens the deliveries as another implementation would.
+func validateDeliveries(t *testing.T, v *vectorFile, workerPriv hpke.PrivateKey, ck *keyderiv.ContractKeys) {
+	t.Helper()
+	d := v.Deliveries
+	check := func(what, got, want string) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s:\n got  %.80s…\n want %.80s…", what, got, want)
+		}
+	}
+	if v.Domains.MasterKeyHandover != MasterKeyHandoverInfo || v.Domains.ContractKey != ContractKeyInfo {
+		t.Errorf("delivery domains %q %q", v.Domains.MasterKeyHandover, v.Domains.ContractKey)
+	}
+	rcpt := [32]byte(mustHex(t, d.Recipient))
+	h := d.MasterKeyHandover
+	es, err := OpenMasterKeyHistory(workerPriv, rcpt, h.LatestEpoch, mustHex(t, h.Envelope))
+	if err != nil {
+		t.Fatalf("handover: %v", err)
+	}
+	if len(es) != len(h.Entries) {
+		t.Fatalf("handover: %d entries, want %d", len(es), len(h.Entries))
+	}
+	pt := binary.BigEndian.AppendUint32(nil, uint32(len(h.Entries)))
+	for i, e := range h.Entries {
+		if es[i].Epoch != e.Epoch {
+			t.Errorf("handover entry %d: epoch %d, want %d", i, es[i].Epoch, e.Epoch)
+		}
+		check("handover secret", hx(es[i].Secret[:]), e.Secret)
+		pt = binary.BigEndian.AppendUint64(pt, e.Epoch)
+		pt = append(pt, mustHex(t, e.Secret)...)
+	}
+	check("handover plaintext", hx(pt), h.Plaintext)
+	check("handover info", hx(masterKeyHandoverInfo(rcpt, h.LatestEpoch)), h.Info)
+	check("handover aad", h.Envelope[:2*headerSize], h.AAD)
+
+	c := d.ContractKey
+	cid := [32]byte(mustHex(t, c.ContractID))
+	cs, err := OpenContractSecrets(workerPriv, rcpt, cid, c.Epoch, mustHex(t, c.Envelope))
+	if err != nil {
+		t.Fatalf("contract key: %v", err)
+	}
+	check("contract key plaintext", c.HPKESeed+c.State+c.Random+c.SigningSeed, c.Plaintext)
+	check("contract key hpke seed", hx(cs.HPKESeed[:]), c.HPKESeed)
+	check("contract key state", hx(cs.State[:]), c.State)
+	check("contract key random", hx(cs.Random[:]), c.Random)
+	check("contract key signing seed", hx(cs.SigningSeed[:]), c.SigningSeed)
+	check("contract key info", hx(contractKeyInfo(rcpt, cid, c.Epoch)), c.Info)
+	check("contract key aad", c.Envelope[:2*headerSize], c.AAD)
+	check("contract key hpke seed = hierarchy ikm", c.HPKESeed, v.KeyHierarchy.Contract.HPKE.IKM)
+	check("contract key signing seed = hierarchy", c.SigningSeed, v.KeyHierarchy.Contract.SigningSeed)
+	keys, err := cs.Keys(cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cid != ck.ID || keys.StateKey != ck.StateKey || keys.RandomSeed != ck.RandomSeed || keys.Signing.Public() != ck.Signing.Public() ||
+		!bytes.Equal(keys.HPKE.PublicKey().Bytes(), ck.HPKE.PublicKey().Bytes()) {
+		t.Error("contract key: keys from the delivered secrets differ from the hierarchy's")
+	}
+	for _, iv := range d.Invalid {
+		want := errorByName(iv.Error)
+		if want == nil {
+			t.Fatalf("%s: unknown error name %q", iv.Name, iv.Error)
+		}
+		r := [32]byte(mustHex(t, iv.Recipient))
+		env := mustHex(t, iv.Envelope)
+		var err error
+		switch iv.Kind {
+		case KindMasterKeyHandover.String():
+			_, err = OpenMasterKeyHistory(workerPriv, r, iv.Epoch, env)
+		case KindContractKey.String():
+			_, err = OpenContractSecrets(workerPriv, r, [32]byte(mustHex(t, iv.ContractID)), iv.Epoch, env)
+		default:
+			t.Fatalf("%s: kind %q", iv.Name, iv.Kind)
+		}
+		if !errors.Is(err, want) {
+			t.Errorf("%s: got %v, want %s", iv.Name, err, iv.Error)
+		}
+	}
+	if len(d.Invalid) < 8 {
+		t.Errorf("delivery vectors incomplete: %d invalid", len(d.Invalid))
+	}
 }
 
 func sentinelName(t testing.TB, err error) string {
@@ -677,6 +891,7 @@ func validateVectors(t *testing.T, v *vectorFile) {
 			t.Errorf("%s: got %v, want %s", iv.Name, err, iv.Error)
 		}
 	}
+	validateDeliveries(t, v, workerPriv, ck)
 	if len(v.Commands) < 3 || len(v.Queries) < 2 || len(v.Invalid) < 10 {
 		t.Errorf("vector file incomplete: %d commands, %d queries, %d invalid", len(v.Commands), len(v.Queries), len(v.Invalid))
 	}

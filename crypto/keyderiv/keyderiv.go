@@ -167,6 +167,13 @@ func (m *Master) deriveHPKE(label string) (hpke.PrivateKey, error) {
 		return nil, err
 	}
 	defer clear(ikm[:])
+	return hpkeFromSeed(&ikm)
+}
+
+// hpkeFromSeed runs X-Wing DeriveKeyPair on a 32-byte label output. It is
+// the one place a derived HPKE key is made, shared by Master and
+// ContractSecrets so that both produce the same key from the same seed.
+func hpkeFromSeed(ikm *[SecretSize]byte) (hpke.PrivateKey, error) {
 	k, err := HPKEKEM().DeriveKeyPair(ikm[:])
 	if err != nil {
 		return nil, fmt.Errorf("keyderiv: derive HPKE key pair: %w", err)
@@ -286,24 +293,17 @@ func (k *ContractKeys) Wipe() {
 // Contract derives every key of contract id. The X-Wing derivation costs
 // an ML-KEM key generation (tens of µs): callers that open many commands
 // should keep the result.
+//
+// It goes through ContractSecrets, the form a gatekeeper delivers to an
+// assigned worker, so that a worker's keys built from a delivery and a
+// gatekeeper's keys derived here cannot diverge.
 func (m *Master) Contract(id [IDSize]byte) (*ContractKeys, error) {
-	hk, err := m.deriveHPKE(ContractHPKELabel(id))
+	s, err := m.ContractSecrets(id)
 	if err != nil {
 		return nil, err
 	}
-	state, err := m.expand(ContractStateLabel(id))
-	if err != nil {
-		return nil, err
-	}
-	random, err := m.expand(ContractRandomLabel(id))
-	if err != nil {
-		return nil, err
-	}
-	sk, err := m.deriveSigner(ContractSigningLabel(id))
-	if err != nil {
-		return nil, err
-	}
-	return &ContractKeys{ID: id, HPKE: hk, StateKey: state, RandomSeed: random, Signing: sk}, nil
+	defer s.Wipe()
+	return s.Keys(id)
 }
 
 // ContractHPKE derives only the contract's HPKE key (what a worker needs to

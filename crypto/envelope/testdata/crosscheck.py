@@ -6,8 +6,9 @@ TypeScript SDK) must do with the vectors: derive the key hierarchy
 (HKDF-SHA256, RFC 9180 DeriveKeyPair for X-Wing), open command and query
 envelopes (X-Wing decapsulation, the RFC 9180 key schedule, AES-256-GCM
 with the 18-byte header as associated data), decode the signed call or
-request, verify ed25519 signatures, and open responses with the Oblivious
-HTTP-style key schedule. It shares no code with the Go implementation.
+request, verify ed25519 signatures, open responses with the Oblivious
+HTTP-style key schedule, and open the key deliveries (master-key handover,
+contract key). It shares no code with the Go implementation.
 
 Needs Python 3.11+ and pyca/cryptography >= 47 (ML-KEM). sr25519
 signatures are not verified here (no schnorrkel in pyca).
@@ -197,7 +198,29 @@ def main(path):
         key, nonce = expand(rprk, b"key", 32), expand(rprk, b"nonce", 12)
         eq(qv["name"] + " response key", (key.hex(), nonce.hex()), (qv["response_key"], qv["response_aead_nonce"]))
         eq(qv["name"] + " response", AESGCM(key).decrypt(nonce, resp[34:], resp[:2]).hex(), qv["response_plaintext"])
-    print(f"ok: {ok} checks, {len(v['commands'])} commands, {len(v['queries'])} queries")
+    # Key deliveries: master-key handover and contract key, sealed to the
+    # worker key with info binding recipient identity (and contract, epoch).
+    d = v["deliveries"]
+    rcpt = h(d["recipient_identity"])
+    hv = d["master_key_handover"]
+    info = v["domains"]["master_key_handover_info_prefix"].encode() + rcpt + struct.pack(">Q", hv["latest_epoch"])
+    eq("handover info", info.hex(), hv["info"])
+    pt, _, _ = open_envelope(wseed, h(hv["envelope"]), info)
+    eq("handover plaintext", pt.hex(), hv["plaintext"])
+    (count,) = struct.unpack(">I", pt[:4])
+    entries = [(struct.unpack(">Q", pt[4 + 40 * i:12 + 40 * i])[0], pt[12 + 40 * i:44 + 40 * i].hex()) for i in range(count)]
+    eq("handover length", len(pt), 4 + 40 * count)
+    eq("handover entries", entries, [(e["epoch"], e["secret"]) for e in hv["entries"]])
+    eq("handover latest epoch", entries[-1][0], hv["latest_epoch"])
+    cv = d["contract_key"]
+    info = (v["domains"]["contract_key_info_prefix"].encode() + h(cv["contract_id"]) + rcpt + struct.pack(">Q", cv["epoch"]))
+    eq("contract key info", info.hex(), cv["info"])
+    pt, _, _ = open_envelope(wseed, h(cv["envelope"]), info)
+    eq("contract key plaintext", pt.hex(), cv["plaintext"])
+    eq("contract key secrets", (pt[:32].hex(), pt[32:64].hex(), pt[64:96].hex(), pt[96:].hex()),
+       (expand(prk, c["hpke"]["label"].encode(), 32).hex(), c["state_key"], c["random_seed"], c["signing_seed"]))
+    eq("contract key hpke public key", xwing_keys(xwing_derive_key_pair(pt[:32]))[2].hex(), c["hpke"]["public_key"])
+    print(f"ok: {ok} checks, {len(v['commands'])} commands, {len(v['queries'])} queries, 2 deliveries")
 
 
 if __name__ == "__main__":
