@@ -81,7 +81,7 @@ func TestBadInputOverTheAPI(t *testing.T) {
 	}{
 		{"malformed protobuf", []byte{0x0a, 0x05, 0x01}, types.CodeTxDecode},
 		{"truncated", good[:len(good)-10], types.CodeTxDecode},
-		{"oversized", append(append([]byte{}, good...), make([]byte, 70_000)...), types.CodeTxTooLarge},
+		{"oversized", append(append([]byte{}, good...), make([]byte, auth.DefaultMaxTxBytes)...), types.CodeTxTooLarge},
 		{"wrong signature", env(func(e *txv1.Tx) { e.Signature[10] ^= 0xff }), types.CodeInvalidSignature},
 		{"wrong scheme", env(func(e *txv1.Tx) { e.Scheme = txv1.SignatureScheme_SIGNATURE_SCHEME_ED25519 }), types.CodeInvalidSignature},
 		{"unsupported scheme", env(func(e *txv1.Tx) { e.Scheme = 9 }), types.CodeUnsupportedScheme},

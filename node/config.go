@@ -106,6 +106,8 @@ func DevCometConfig(home, moniker string, p2pPort, rpcPort int) *cmtcfg.Config {
 	c.Mempool.Size = 50_000
 	c.Mempool.MaxTxsBytes = 256 << 20
 	c.Mempool.CacheSize = 100_000
+	c.Mempool.MaxTxBytes = MaxTxBytes
+	c.RPC.MaxBodyBytes = maxRPCBodyBytes
 	c.TxIndex.Indexer = "kv"
 	c.Instrumentation.Prometheus = false
 	return c
@@ -119,5 +121,7 @@ func DefaultCometConfig(home, moniker string) *cmtcfg.Config {
 	c.Moniker = moniker
 	c.Consensus.TimeoutCommit = time.Second
 	c.TxIndex.Indexer = "kv"
+	c.Mempool.MaxTxBytes = MaxTxBytes
+	c.RPC.MaxBodyBytes = maxRPCBodyBytes
 	return c
 }

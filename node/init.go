@@ -15,6 +15,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/veil-network/veil/chain/app"
+	"github.com/veil-network/veil/chain/auth"
 )
 
 // InitOptions control 'veil node init'.
@@ -136,6 +137,19 @@ func Init(home string, opts InitOptions) (*InitResult, error) {
 // cmttime is the genesis time for a new chain: now, rounded to the
 // millisecond as CometBFT's canonical time encoding keeps it.
 func cmttime() time.Time { return time.Now().UTC().Round(time.Millisecond) }
+
+// MaxTxBytes is CometBFT's mempool limit per transaction (config.toml
+// mempool.max_tx_bytes), raised from CometBFT's 1 MiB to auth's default
+// max_tx_bytes so contract code uploads (2 MiB) reach CheckTx; blocks hold
+// 8 MiB. The chain's own limit (auth params) is the one that decides: the
+// mempool's is 64 KiB above it, so a transaction just over the chain's
+// limit gets the chain's coded tx_too_large answer, not CometBFT's
+// uncoded one.
+const MaxTxBytes = auth.DefaultMaxTxBytes + 64<<10
+
+// maxRPCBodyBytes lets CometBFT's RPC accept a MaxTxBytes transaction
+// encoded in JSON (base64 or hex).
+const maxRPCBodyBytes = 3*MaxTxBytes + 1<<20
 
 // DefaultConsensusParams allow blocks large enough for thousands of
 // transfers per second (8 MiB) and accept only ed25519 validator keys.

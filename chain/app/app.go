@@ -18,6 +18,7 @@ import (
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/contracts"
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/staking"
@@ -114,11 +115,12 @@ func New(cfg Config) (*App, error) {
 // ModuleSet is the chain's modules, wired to each other. Adding a module
 // means adding it here; the core never changes.
 type ModuleSet struct {
-	Bank    *bank.Module
-	Auth    *auth.Module
-	Staking *staking.Module
-	MQ      *mq.Module
-	Modules []types.Module
+	Bank      *bank.Module
+	Auth      *auth.Module
+	Staking   *staking.Module
+	MQ        *mq.Module
+	Contracts *contracts.Module
+	Modules   []types.Module
 }
 
 // NewModuleSet builds the modules in execution order (BeginBlock/EndBlock
@@ -130,10 +132,16 @@ func NewModuleSet() *ModuleSet {
 	reg := registry.New()
 	q := mq.New()
 	// Egress is accepted from registered, non-stale workers only, and the
-	// registry receives the "registry/..." egress topics (sync reports).
+	// registry receives the "registry/..." egress topics (sync reports,
+	// gatekeepers' master keys); it talks to gatekeepers through mq.
 	q.SetEgressSenders(reg)
 	q.HandleEgress(registry.Name, reg)
-	return &ModuleSet{Bank: b, Auth: a, Staking: st, MQ: q, Modules: []types.Module{a, b, sudo.New(), reg, st, q}}
+	reg.SetSender(q)
+	// Contracts: code, instances, command logs on mq, and the
+	// "contracts/..." egress (contract keys, state roots, payouts).
+	c := contracts.New(b, q)
+	q.HandleEgress(contracts.Name, c)
+	return &ModuleSet{Bank: b, Auth: a, Staking: st, MQ: q, Contracts: c, Modules: []types.Module{a, b, sudo.New(), reg, st, q, c}}
 }
 
 // Modules lists the application's modules in execution order.

@@ -213,7 +213,7 @@ func TestBadInputRejectedInCheckTx(t *testing.T) {
 		return h.sign(alice, b)
 	}
 	unknownMsg, _ := anypb.New(&txv1.Tx{})
-	huge := make([]byte, 70*1024)
+	huge := make([]byte, auth.DefaultMaxTxBytes)
 	cases := []struct {
 		name string
 		raw  []byte

@@ -44,6 +44,12 @@ type Params struct {
 	MaxTxLifetime uint64 `json:"max_tx_lifetime"`
 }
 
+// DefaultMaxTxBytes fits a contract code upload (contracts'
+// max_upload_bytes, 2 MiB) plus 64 KiB for the envelope, fee and memo.
+// Other messages keep their own, much smaller limits, and the per-byte
+// fee prices the size.
+const DefaultMaxTxBytes = 2<<20 + 64<<10
+
 // DefaultParams: a transfer (~190 bytes, one message) costs about 0.0003
 // tokens of 12 decimals.
 func DefaultParams() Params {
@@ -51,7 +57,7 @@ func DefaultParams() Params {
 		FeePerByte:     types.NewAmount(1_000_000),
 		FeePerMessage:  types.NewAmount(100_000_000),
 		FeeDestination: FeeToTreasury,
-		MaxTxBytes:     64 * 1024,
+		MaxTxBytes:     DefaultMaxTxBytes,
 		MaxMessages:    64,
 		MaxMemoBytes:   256,
 		MaxTxLifetime:  14_400,

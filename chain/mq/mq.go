@@ -48,6 +48,20 @@ const (
 	TopicGatekeeper = "gatekeeper"
 )
 
+// reservedPrefixes are topics (and their sub-topics) only chain modules
+// send on: a contract's log must hold nothing but what the contracts
+// module put there (its init at sequence 0, commands, chain calls).
+var reservedPrefixes = []string{TopicSystem, TopicGatekeeper, "contract"}
+
+func isReserved(topic string) bool {
+	for _, p := range reservedPrefixes {
+		if topic == p || strings.HasPrefix(topic, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // WorkerTopic is the ingress topic of one worker.
 func WorkerTopic(identity [32]byte) string { return fmt.Sprintf("worker/%x", identity) }
 
@@ -269,7 +283,7 @@ func DecodeEgress(message, signature []byte) (*mqv1.EgressMessage, [32]byte, err
 // RegisterMessages implements types.Module.
 func (m *Module) RegisterMessages(r *types.Router) {
 	types.Handle(r, 2, func(ctx *types.Context, sender types.AccountID, msg *mqv1.MsgPushMessage) error {
-		if t := msg.GetTopic(); t == TopicSystem || t == TopicGatekeeper || strings.HasPrefix(t, TopicSystem+"/") || strings.HasPrefix(t, TopicGatekeeper+"/") {
+		if t := msg.GetTopic(); isReserved(t) {
 			return types.Errf(CodeReservedTopic, "topic %q is reserved for chain modules", t)
 		}
 		_, err := m.Send(ctx, &mqv1.Origin{Kind: &mqv1.Origin_Account{Account: sender[:]}}, msg.GetTopic(), msg.GetPayload())

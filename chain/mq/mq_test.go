@@ -61,18 +61,18 @@ func TestIngressSequencesAndKeys(t *testing.T) {
 	m, ctx, r, _ := setup(t)
 	alice := types.AccountID{1}
 	for i := 0; i < 3; i++ {
-		if err := exec(t, r, ctx, alice, &mqv1.MsgPushMessage{Topic: "contract/ab", Payload: []byte{byte(i)}}); err != nil {
+		if err := exec(t, r, ctx, alice, &mqv1.MsgPushMessage{Topic: "app/ab", Payload: []byte{byte(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := m.Send(ctx, &mqv1.Origin{Kind: &mqv1.Origin_Module{Module: "registry"}}, "worker/01", []byte("hi")); err != nil {
 		t.Fatal(err)
 	}
-	if NextSequence(ctx.Store, "contract/ab") != 3 || NextSequence(ctx.Store, "worker/01") != 1 {
+	if NextSequence(ctx.Store, "app/ab") != 3 || NextSequence(ctx.Store, "worker/01") != 1 {
 		t.Fatal("sequences")
 	}
 	var msg mqv1.Message
-	if err := proto.Unmarshal(ctx.Store.Get(MessageKey("contract/ab", 2)), &msg); err != nil {
+	if err := proto.Unmarshal(ctx.Store.Get(MessageKey("app/ab", 2)), &msg); err != nil {
 		t.Fatal(err)
 	}
 	if msg.GetSequence() != 2 || msg.GetPayload()[0] != 2 || msg.GetHeight() != 7 || string(msg.GetOrigin().GetAccount()) != string(alice[:]) {
@@ -96,6 +96,7 @@ func TestIngressBadInput(t *testing.T) {
 		"empty segment":  {&mqv1.MsgPushMessage{Topic: "a//b"}, CodeInvalidTopic},
 		"reserved":       {&mqv1.MsgPushMessage{Topic: "system"}, CodeReservedTopic},
 		"reserved below": {&mqv1.MsgPushMessage{Topic: "gatekeeper/x"}, CodeReservedTopic},
+		"contract topic": {&mqv1.MsgPushMessage{Topic: "contract/00"}, CodeReservedTopic},
 		"too large":      {&mqv1.MsgPushMessage{Topic: "a", Payload: make([]byte, 64<<10+1)}, CodePayloadTooLarge},
 	} {
 		if err := exec(t, r, ctx, alice, tc.msg); types.CodeOf(err) != tc.code {

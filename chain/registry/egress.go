@@ -37,16 +37,23 @@ func (m *Module) AuthorizeEgress(ctx *types.Context, identity [32]byte) error {
 	return nil
 }
 
-// HandleEgress implements mq.EgressHandler for the "registry" topics. Today
-// one: "registry/synced", the worker's sync report. It is what makes a
+// HandleEgress implements mq.EgressHandler for the "registry" topics:
+// "registry/master_key" and "registry/master_key_handover" from gatekeepers
+// (gatekeeper.go), and "registry/synced", the worker's sync report. It is what makes a
 // worker's progress visible on chain ('veil query workers' shows it) and
 // closes the loop of a ping: an account pushes {"op":"ping"} to the
 // worker's ingress topic, the worker processes it (only after verifying
 // it against an app hash its light client verified) and answers with a
 // report naming the ping's sequence, which lands here as an event.
 func (m *Module) HandleEgress(ctx *types.Context, sender [32]byte, topic string, payload []byte) error {
-	if topic != TopicSynced {
-		return types.Errf(types.CodeInvalidRequest, "unknown registry egress topic %q (want %s)", truncate(topic), TopicSynced)
+	switch topic {
+	case TopicSynced:
+	case TopicMasterKey:
+		return m.handleMasterKey(ctx, sender, payload)
+	case TopicMasterKeyHandover:
+		return m.handleHandover(ctx, sender, payload)
+	default:
+		return types.Errf(types.CodeInvalidRequest, "unknown registry egress topic %q (want %s, %s or %s)", truncate(topic), TopicSynced, TopicMasterKey, TopicMasterKeyHandover)
 	}
 	var rep registryv1.SyncReport
 	if err := proto.Unmarshal(payload, &rep); err != nil {

@@ -62,6 +62,38 @@ const (
 	// CodeWorkerStale: egress signed by a worker whose attestation has
 	// expired; its relayer must re-attest first.
 	CodeWorkerStale
+	// CodeGatekeeperExists: the worker is already a gatekeeper.
+	CodeGatekeeperExists
+	// CodeNotGatekeeper: the identity (removal, handover sender or
+	// recipient) is not a gatekeeper.
+	CodeNotGatekeeper
+	// CodeLastGatekeeper: removing the only gatekeeper once a master key
+	// exists would lose the key history.
+	CodeLastGatekeeper
+	// CodeMasterKeyPending: rotation while the latest epoch awaits its
+	// generator's publication.
+	CodeMasterKeyPending
+	// CodeNoGatekeeper: no gatekeeper with a valid attestation can
+	// generate a master key.
+	CodeNoGatekeeper
+	// CodeMasterKeyNotPending: a publication for an epoch that was not
+	// requested or is already published.
+	CodeMasterKeyNotPending
+	// CodeNotGenerator: a publication from another worker than the
+	// epoch's requested generator.
+	CodeNotGenerator
+	// CodeInvalidMasterKey: a published HPKE key is not a valid X-Wing key
+	// or the signing key is not 32 bytes.
+	CodeInvalidMasterKey
+	// CodeUnknownMasterEpoch: a handover names an epoch that is not
+	// published.
+	CodeUnknownMasterEpoch
+	// CodeHandoverDuplicate: the history up to this epoch was already
+	// forwarded to this recipient.
+	CodeHandoverDuplicate
+	// CodeNoMessageQueue: the registry was wired without a message queue
+	// (a node bug); gatekeeper operations fail closed.
+	CodeNoMessageQueue
 )
 
 // CodeName names a registry code ("" for codes that are not the registry's),
@@ -106,6 +138,28 @@ func CodeName(c types.Code) string {
 		return "worker_not_registered"
 	case CodeWorkerStale:
 		return "worker_stale"
+	case CodeGatekeeperExists:
+		return "gatekeeper_exists"
+	case CodeNotGatekeeper:
+		return "not_gatekeeper"
+	case CodeLastGatekeeper:
+		return "last_gatekeeper"
+	case CodeMasterKeyPending:
+		return "master_key_pending"
+	case CodeNoGatekeeper:
+		return "no_gatekeeper"
+	case CodeMasterKeyNotPending:
+		return "master_key_not_pending"
+	case CodeNotGenerator:
+		return "not_master_key_generator"
+	case CodeInvalidMasterKey:
+		return "invalid_master_key"
+	case CodeUnknownMasterEpoch:
+		return "unknown_master_epoch"
+	case CodeHandoverDuplicate:
+		return "master_key_handover_duplicate"
+	case CodeNoMessageQueue:
+		return "no_message_queue"
 	}
 	return ""
 }

@@ -93,7 +93,8 @@ func ParseIdentity(s string) ([]byte, error) {
 
 // Query implements types.Querier: "workers" (every worker sorted by
 // identity), "worker" ({"identity": hex}), "measurements" (the allowlist,
-// sorted by id) and "params".
+// sorted by id), "params" and "gatekeepers" (gatekeepers by index, master-key
+// epochs, the current epoch).
 func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error) {
 	switch path {
 	case "workers":
@@ -140,6 +141,8 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		return out, nil
 	case "params":
 		return m.Params(ctx.Store), nil
+	case "gatekeepers":
+		return gatekeepersView(ctx.Store), nil
 	}
-	return nil, types.Errf(types.CodeInvalidRequest, "unknown registry query %q (workers, worker, measurements, params)", truncate(path))
+	return nil, types.Errf(types.CodeInvalidRequest, "unknown registry query %q (workers, worker, measurements, params, gatekeepers)", truncate(path))
 }

@@ -12,6 +12,8 @@
 //	registry/worker/<32-byte identity>   protobuf WorkerRecord
 //	registry/expiry/<u64be height><id>   empty; expiry index for the sweep
 //	registry/synced/<32-byte identity>   protobuf WorkerSync (egress report)
+//	registry/gatekeeper/..., registry/master/...  gatekeepers and master-key
+//	                                     epochs (see gatekeeper.go)
 //
 // The registry is also the chain's egress authority (mq.EgressSenders:
 // only registered, non-stale workers may send egress) and receives the
@@ -85,6 +87,8 @@ type Module struct {
 	// concurrent use by the mempool and consensus connections.
 	verifier *attest.Verifier
 	params   types.ParamCache[Params]
+	// sender is the message queue (SetSender), for gatekeeper messages.
+	sender Sender
 }
 
 // New returns the registry module.
@@ -228,6 +232,7 @@ func (m *Module) RegisterMessages(r *types.Router) {
 		}
 		return nil
 	})
+	m.registerGatekeeperMessages(r)
 }
 
 // checkWorkerInfo validates what the worker declares, before any expensive

@@ -1,0 +1,309 @@
+// Package contracts is the chain side of confidential contracts (Phala's
+// pallet phat): code upload, instantiation and worker assignment, the
+// contracts' ordered command logs, deposits, and what workers and
+// gatekeepers report back (contract keys, state roots, contract egress).
+//
+// The chain never sees a contract's secrets: it stores public code,
+// orders sealed commands on the mq topic "contract/<hex id>" (sequence 0
+// is always the init), asks the gatekeepers (topic "gatekeeper") for the
+// contract's keys, forwards their sealed deliveries to the assigned
+// workers' topics, and pays out transfers the contract signed with its
+// signing key. The wire format is proto/veil/contracts/v1.
+//
+// State (deterministic protobuf unless noted, all provable):
+//
+//	contracts/params                         JSON Params
+//	contracts/code/<sha256>                  the raw wasm module (CodeKey)
+//	contracts/coderec/<sha256>               CodeRecord
+//	contracts/contract/<id>                  ContractRecord
+//	contracts/root/<id><u64be sequence>      StateRootRecord (first report)
+//	contracts/delivered/<id><worker><u64be epoch>  empty: key delivery
+//	                                         forwarded (once each)
+//
+// Egress topics (mq, signed by a worker identity): "contracts/keys"
+// (ContractKeyPublication, gatekeepers), "contracts/state" (StateReport,
+// assigned workers), "contracts/egress" (SignedContractEgress, assigned
+// workers, signed by the contract). Ids in events and queries are
+// 0x-prefixed lower-case hex; inputs accept hex with or without 0x.
+package contracts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/types"
+	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
+	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+)
+
+// Name is the module name and state prefix.
+const Name = "contracts"
+
+// Fee weights (units of auth's fee_per_message), on top of auth's
+// per-byte fee, which already prices an upload's bytes. Inflating,
+// validating and instrumenting the hello-world Go contract (3.5 MB, 1 MB
+// gzipped) took 130–160 ms on the 2-core development VM, thousands of
+// transfers' worth, in CheckTx and again in the block; an instantiation
+// or a reassignment walks the worker set and sends several mq messages.
+const (
+	UploadWeight      = 5000
+	InstantiateWeight = 20
+	CommandWeight     = 2
+	DepositWeight     = 3
+	ReassignWeight    = 20
+)
+
+// Limits that are not parameters.
+const (
+	// MaxLabelBytes bounds MsgInstantiate.label (proto comment).
+	MaxLabelBytes = 64
+	// MaxSaltBytes bounds MsgInstantiate.salt.
+	MaxSaltBytes = 64
+	// MaxHistory bounds a contract's assignment history: the oldest
+	// entries are dropped so the record (read by every command) stays
+	// small however often it is reassigned.
+	MaxHistory = 32
+	// MaxTransfers bounds the transfers of one contract egress.
+	MaxTransfers = 64
+)
+
+// Domain strings of the derivations the proto fixes.
+const (
+	ContractIDDomain      = "veil/contract-id/v1\x00"
+	ContractAccountDomain = "veil/contract-account/v1\x00"
+	// EgressDomain prefixes the bytes a contract's signing key signs for
+	// contract egress (SignedContractEgress.body).
+	EgressDomain = "veil/contract-egress/v1\x00"
+)
+
+var (
+	keyParams       = []byte("contracts/params")
+	prefixCode      = []byte("contracts/code/")
+	prefixCodeRec   = []byte("contracts/coderec/")
+	prefixContract  = []byte("contracts/contract/")
+	prefixRoot      = []byte("contracts/root/")
+	prefixDelivered = []byte("contracts/delivered/")
+)
+
+func key(prefix []byte, parts ...[]byte) []byte {
+	k := append([]byte{}, prefix...)
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+// CodeKey is the provable state key of a stored module's raw bytes (read
+// them with the node's QueryState).
+func CodeKey(hash [32]byte) []byte { return key(prefixCode, hash[:]) }
+
+// CodeRecordKey is the state key of a stored module's CodeRecord.
+func CodeRecordKey(hash [32]byte) []byte { return key(prefixCodeRec, hash[:]) }
+
+// ContractKey is the provable state key of a ContractRecord.
+func ContractKey(id [32]byte) []byte { return key(prefixContract, id[:]) }
+
+// RootKey is the state key of the first state root reported for (id,
+// sequence).
+func RootKey(id [32]byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(key(prefixRoot, id[:]), seq)
+}
+
+func deliveredKey(id [32]byte, worker []byte, epoch uint64) []byte {
+	return binary.BigEndian.AppendUint64(key(prefixDelivered, id[:], worker), epoch)
+}
+
+// ContractID is SHA-256("veil/contract-id/v1\0" || deployer || code_hash ||
+// salt): a deployer chooses the salt, so ids are predictable before
+// instantiation and distinct per deployer.
+func ContractID(deployer types.AccountID, codeHash [32]byte, salt []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(ContractIDDomain))
+	h.Write(deployer[:])
+	h.Write(codeHash[:])
+	h.Write(salt)
+	return [32]byte(h.Sum(nil))
+}
+
+// ContractAccount is the contract's on-chain account,
+// SHA-256("veil/contract-account/v1\0" || id). Nobody holds a key for it:
+// only deposits fill it and only contract egress the contract signed
+// empties it.
+func ContractAccount(id [32]byte) types.AccountID {
+	return types.AccountID(sha256.Sum256(append([]byte(ContractAccountDomain), id[:]...)))
+}
+
+// EgressSigningBytes is what the contract's signing key signs for a
+// contract egress body (deterministic protobuf ContractEgress).
+func EgressSigningBytes(body []byte) []byte {
+	return append([]byte(EgressDomain), body...)
+}
+
+// Sender enqueues chain-module messages on mq topics (mq.Module).
+type Sender interface {
+	Send(ctx *types.Context, origin *mqv1.Origin, topic string, payload []byte) (uint64, error)
+}
+
+// Module implements types.Module, types.Querier and mq.EgressHandler.
+type Module struct {
+	bank   *bank.Module
+	sender Sender
+	params types.ParamCache[Params]
+}
+
+// New returns the module; bank moves deposits and payouts, sender is the
+// message queue.
+func New(b *bank.Module, s Sender) *Module { return &Module{bank: b, sender: s} }
+
+// Name implements types.Module.
+func (*Module) Name() string { return Name }
+
+// Params reads the parameters.
+func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
+
+// SetParams writes the parameters.
+func (*Module) SetParams(s types.KVStore, p Params) {
+	b, _ := json.Marshal(p)
+	s.Set(keyParams, b)
+}
+
+// Genesis is the module's genesis section.
+type Genesis struct {
+	Params Params `json:"params"`
+}
+
+// DefaultGenesis implements types.Module.
+func (*Module) DefaultGenesis() json.RawMessage {
+	b, _ := json.Marshal(Genesis{Params: DefaultParams()})
+	return b
+}
+
+func parseGenesis(raw json.RawMessage) (Genesis, error) {
+	g := Genesis{Params: DefaultParams()}
+	if len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&g); err != nil {
+			return g, fmt.Errorf("contracts genesis: %w", err)
+		}
+	}
+	if err := g.Params.Validate(); err != nil {
+		return g, fmt.Errorf("contracts genesis params: %w", err)
+	}
+	return g, nil
+}
+
+// ValidateGenesis implements types.Module.
+func (*Module) ValidateGenesis(raw json.RawMessage, _ uint16) error {
+	_, err := parseGenesis(raw)
+	return err
+}
+
+// InitGenesis implements types.Module.
+func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
+	g, err := parseGenesis(raw)
+	if err != nil {
+		return err
+	}
+	m.SetParams(ctx.Store, g.Params)
+	return nil
+}
+
+// RegisterMessages implements types.Module.
+func (m *Module) RegisterMessages(r *types.Router) {
+	types.Handle(r, UploadWeight, m.uploadCode)
+	types.Handle(r, InstantiateWeight, m.instantiate)
+	types.Handle(r, CommandWeight, m.pushCommand)
+	types.Handle(r, DepositWeight, m.deposit)
+	types.Handle(r, ReassignWeight, m.reassign)
+}
+
+// origin is the mq origin of every message the module sends.
+var origin = &mqv1.Origin{Kind: &mqv1.Origin_Module{Module: Name}}
+
+// send enqueues a deterministic-protobuf message and returns its sequence.
+func (m *Module) send(ctx *types.Context, topic string, msg proto.Message) (uint64, error) {
+	if m.sender == nil {
+		return 0, errf(CodeNoMessageQueue, "the contracts module has no message queue")
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+	if err != nil {
+		return 0, types.Errf(types.CodeInternal, "encode %s: %v", proto.MessageName(msg), err)
+	}
+	seq, err := m.sender.Send(ctx, origin, topic, b)
+	if err != nil {
+		return 0, fmt.Errorf("send on %s: %w", topic, err)
+	}
+	return seq, nil
+}
+
+func marshal(s types.KVStore, k []byte, msg proto.Message) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+	if err != nil {
+		panic(&types.StoreFailure{Err: fmt.Errorf("encode %s: %w", proto.MessageName(msg), err)})
+	}
+	s.Set(k, b)
+}
+
+func unmarshal(b []byte, msg proto.Message) {
+	if err := proto.Unmarshal(b, msg); err != nil {
+		panic(&types.StoreFailure{Err: fmt.Errorf("decode %s: %w", proto.MessageName(msg), err)})
+	}
+}
+
+// Code reads a CodeRecord (nil if the code is not stored).
+func Code(s types.KVStore, hash [32]byte) *contractsv1.CodeRecord {
+	b := s.Get(CodeRecordKey(hash))
+	if b == nil {
+		return nil
+	}
+	r := &contractsv1.CodeRecord{}
+	unmarshal(b, r)
+	return r
+}
+
+// Contract reads a ContractRecord (nil if absent).
+func Contract(s types.KVStore, id [32]byte) *contractsv1.ContractRecord {
+	b := s.Get(ContractKey(id))
+	if b == nil {
+		return nil
+	}
+	r := &contractsv1.ContractRecord{}
+	unmarshal(b, r)
+	return r
+}
+
+func putContract(s types.KVStore, r *contractsv1.ContractRecord) {
+	marshal(s, ContractKey([32]byte(r.GetId())), r)
+}
+
+// contractArg checks a 32-byte contract id and loads its record.
+func contractArg(s types.KVStore, b []byte) ([32]byte, *contractsv1.ContractRecord, error) {
+	if len(b) != 32 {
+		return [32]byte{}, nil, types.Errf(types.CodeInvalidRequest, "contract id has %d bytes, want 32", len(b))
+	}
+	id := [32]byte(b)
+	r := Contract(s, id)
+	if r == nil {
+		return id, nil, errf(CodeContractNotFound, "no contract %s", hexID(id[:]))
+	}
+	return id, r, nil
+}
+
+func hexID(b []byte) string { return "0x" + hex.EncodeToString(b) }
+
+func isAssigned(r *contractsv1.ContractRecord, worker []byte) bool {
+	for _, w := range r.GetWorkers() {
+		if bytes.Equal(w, worker) {
+			return true
+		}
+	}
+	return false
+}

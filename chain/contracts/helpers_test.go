@@ -1,0 +1,379 @@
+package contracts
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/mq"
+	"github.com/veil-network/veil/chain/registry"
+	"github.com/veil-network/veil/chain/store"
+	"github.com/veil-network/veil/chain/sudo"
+	"github.com/veil-network/veil/chain/types"
+	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
+	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
+)
+
+// memStore is an in-memory KVStore with ordered iteration.
+type memStore map[string][]byte
+
+func (m memStore) Get(k []byte) []byte { return m[string(k)] }
+func (m memStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
+func (m memStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
+func (m memStore) Delete(k []byte)     { delete(m, string(k)) }
+func (m memStore) Iterate(prefix []byte, fn func(k, v []byte) bool) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if strings.HasPrefix(k, string(prefix)) && !fn([]byte(k), m[k]) {
+			return
+		}
+	}
+}
+
+func sameStore(a, b memStore) bool {
+	return maps.EqualFunc(a, b, func(x, y []byte) bool { return bytes.Equal(x, y) })
+}
+
+const testChainID = "veil-contracts-test"
+
+var testGenesisHash = sha256.Sum256([]byte("contracts test genesis"))
+
+func addr(t testing.TB, s string) types.AccountID {
+	t.Helper()
+	a, err := types.ParseAddress(s, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// env is the chain's modules on an in-memory store: bank (dev accounts
+// funded), sudo (//Alice), registry (simulated workers allowed), mq and
+// contracts, wired as app.NewModuleSet wires them.
+type env struct {
+	t      testing.TB
+	ctx    *types.Context
+	r      *types.Router
+	bank   *bank.Module
+	reg    *registry.Module
+	q      *mq.Module
+	c      *Module
+	alice  types.AccountID // sudo, operator
+	bob    types.AccountID
+	ferdie types.AccountID
+	events []types.Event
+}
+
+func newEnv(t testing.TB, validity uint64) *env {
+	t.Helper()
+	st := memStore{}
+	ctx := &types.Context{Store: st, ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1,
+		Time: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), SS58Prefix: 42}
+	b := bank.New()
+	reg := registry.New()
+	q := mq.New()
+	q.SetEgressSenders(reg)
+	q.HandleEgress(registry.Name, reg)
+	reg.SetSender(q)
+	c := New(b, q)
+	q.HandleEgress(Name, c)
+	rg := registry.DevGenesis()
+	rg.Params.AttestationValidityBlocks = validity
+	rgRaw, _ := json.Marshal(rg)
+	mods := []types.Module{b, sudo.New(), reg, q, c}
+	gens := [][]byte{b.DefaultGenesis(), sudo.New().DefaultGenesis(), rgRaw, q.DefaultGenesis(), c.DefaultGenesis()}
+	r := types.NewRouter()
+	for i, m := range mods {
+		if err := m.ValidateGenesis(gens[i], 42); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.InitGenesis(ctx, gens[i]); err != nil {
+			t.Fatal(err)
+		}
+		m.RegisterMessages(r)
+	}
+	return &env{t: t, ctx: ctx, r: r, bank: b, reg: reg, q: q, c: c,
+		alice: addr(t, bank.DevAccounts[0].Address), bob: addr(t, bank.DevAccounts[1].Address), ferdie: addr(t, bank.DevAccounts[5].Address)}
+}
+
+func (e *env) store() memStore { return e.ctx.Store.(memStore) }
+
+// exec runs msg as sender the way the app runs a message: in a cache that
+// is written only on success.
+func (e *env) exec(sender types.AccountID, msg proto.Message) error {
+	e.t.Helper()
+	a, err := types.PackMsg(msg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	dm, err := e.r.Decode(a)
+	if err != nil {
+		return err
+	}
+	cache := store.NewCache(e.ctx.Store)
+	ctx := e.ctx.WithStore(cache)
+	if err := dm.Execute(ctx, sender); err != nil {
+		return err
+	}
+	cache.Write()
+	e.events = append(e.events, ctx.Events()...)
+	return nil
+}
+
+// mustFail runs msg, expects code, and checks that nothing changed.
+func (e *env) mustFail(what string, sender types.AccountID, msg proto.Message, code types.Code) {
+	e.t.Helper()
+	before := maps.Clone(e.store())
+	err := e.exec(sender, msg)
+	if types.CodeOf(err) != code {
+		e.t.Fatalf("%s: %v, want code %d %s", what, err, code, CodeName(code))
+	}
+	if !sameStore(before, e.store()) {
+		e.t.Fatalf("%s: state changed", what)
+	}
+}
+
+func (e *env) advance(h int64) {
+	for e.ctx.Height < h {
+		e.ctx.Height++
+		e.ctx.Time = e.ctx.Time.Add(time.Second)
+	}
+}
+
+// lastEvent returns the last event of type typ (fails if none).
+func (e *env) lastEvent(typ string) types.Event {
+	e.t.Helper()
+	for i := len(e.events) - 1; i >= 0; i-- {
+		if e.events[i].Type == typ {
+			return e.events[i]
+		}
+	}
+	e.t.Fatalf("no %s event in %v", typ, e.events)
+	return types.Event{}
+}
+
+func attr(ev types.Event, k string) string {
+	for _, a := range ev.Attrs {
+		if a.Key == k {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// message reads ingress message seq on topic, checks its origin module and
+// decodes its payload into into.
+func (e *env) message(topic string, seq uint64, module string, into proto.Message) {
+	e.t.Helper()
+	b := e.ctx.Store.Get(mq.MessageKey(topic, seq))
+	if b == nil {
+		e.t.Fatalf("no message %d on %s", seq, topic)
+	}
+	var msg mqv1.Message
+	if err := proto.Unmarshal(b, &msg); err != nil {
+		e.t.Fatal(err)
+	}
+	if msg.GetOrigin().GetModule() != module {
+		e.t.Fatalf("%s/%d: origin %v, want module %s", topic, seq, msg.GetOrigin(), module)
+	}
+	if err := proto.Unmarshal(msg.GetPayload(), into); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func enc(t testing.TB, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// worker is a simulated TEE worker registered by //Alice.
+type worker struct {
+	key      ed25519.PrivateKey
+	hpkePub  []byte
+	platform *attest.SimulatedPlatform
+}
+
+func (w *worker) id() [32]byte { return [32]byte(w.key.Public().(ed25519.PublicKey)) }
+
+func (e *env) newWorker() *worker {
+	t := e.t
+	t.Helper()
+	_, k, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := hpke.MLKEM768X25519().GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := sha256.Sum256(k.Seed())
+	p, err := attest.NewSimulatedPlatform(seed[:], registry.DevWorkerMeasurement())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{key: k, hpkePub: hk.PublicKey().Bytes(), platform: p}
+	e.registerWorker(w)
+	return w
+}
+
+// registerWorker registers (or refreshes) w for operator //Alice.
+func (e *env) registerWorker(w *worker) {
+	t := e.t
+	t.Helper()
+	id := w.id()
+	rd := registry.ReportData(testChainID, testGenesisHash, id[:], w.hpkePub)
+	ev, err := w.platform.Evidence(context.Background(), rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &registryv1.MsgRegisterWorker{
+		WorkerInfo: &registryv1.WorkerInfo{
+			Identity: id[:], HpkePublicKey: w.hpkePub,
+			HpkeSuite: &registryv1.HPKESuite{KemId: registry.HPKEKEMID, KdfId: registry.HPKEKDFID, AeadId: registry.HPKEAEADID},
+			TeeKind:   string(w.platform.Kind()), Version: "test", ChainId: testChainID, GenesisHash: testGenesisHash[:],
+		},
+		Evidence:          &registryv1.Evidence{Kind: string(ev.Kind), Quote: ev.Quote},
+		OperatorSignature: ed25519.Sign(w.key, registry.OperatorMessage(testChainID, testGenesisHash, id[:], e.alice)),
+	}
+	if err := e.exec(e.alice, msg); err != nil {
+		t.Fatalf("register worker: %v", err)
+	}
+}
+
+// egress submits a worker's signed egress through mq (as a relayer would,
+// from //Bob) and returns the mq_egress status ("accepted" or "refused:
+// …"). The transaction itself must succeed.
+func (e *env) egress(w *worker, topic string, payload []byte) string {
+	t := e.t
+	t.Helper()
+	id := w.id()
+	b := enc(t, &mqv1.EgressMessage{Sender: id[:], Sequence: mq.NextEgressSequence(e.ctx.Store, id), Topic: topic, Payload: payload})
+	n := len(e.events)
+	if err := e.exec(e.bob, &mqv1.MsgSyncEgress{Message: b, Signature: ed25519.Sign(w.key, mq.SignEgressBytes(b))}); err != nil {
+		t.Fatalf("egress %s: %v", topic, err)
+	}
+	for _, ev := range e.events[n:] {
+		if ev.Type == "mq_egress" {
+			return attr(ev, "status")
+		}
+	}
+	t.Fatal("no mq_egress event")
+	return ""
+}
+
+func (e *env) mustEgress(w *worker, topic string, payload []byte) {
+	e.t.Helper()
+	if st := e.egress(w, topic, payload); st != "accepted" {
+		e.t.Fatalf("egress %s: %s", topic, st)
+	}
+}
+
+// refused expects a refusal naming the code's name and no change beyond
+// the consumed egress sequence.
+func (e *env) refused(what string, w *worker, topic string, payload []byte, name string) {
+	e.t.Helper()
+	before := maps.Clone(e.store())
+	st := e.egress(w, topic, payload)
+	if !strings.HasPrefix(st, "refused: ") || !strings.Contains(st, name) {
+		e.t.Fatalf("%s: status %q, want refused with %s", what, st, name)
+	}
+	id := w.id()
+	delete(before, string(mq.EgressSequenceKey(id)))
+	after := maps.Clone(e.store())
+	delete(after, string(mq.EgressSequenceKey(id)))
+	if !sameStore(before, after) {
+		e.t.Fatalf("%s: state changed", what)
+	}
+}
+
+// sync makes w online: a sync report through egress.
+func (e *env) sync(w *worker) {
+	e.t.Helper()
+	e.mustEgress(w, registry.TopicSynced, enc(e.t, &registryv1.SyncReport{SyncedHeight: e.ctx.Height}))
+}
+
+// gatekeeper designates w and publishes master epoch 1 from it.
+func (e *env) gatekeeper(w *worker) {
+	e.t.Helper()
+	id := w.id()
+	if err := e.exec(e.alice, &registryv1.MsgRegisterGatekeeper{Identity: id[:]}); err != nil {
+		e.t.Fatal(err)
+	}
+	hk, err := hpke.MLKEM768X25519().GenerateKey()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.mustEgress(w, registry.TopicMasterKey, enc(e.t, &contractsv1.MasterKeyPublication{Epoch: 1, HpkePublicKey: hk.PublicKey().Bytes(), SigningPublicKey: make([]byte, 32)}))
+}
+
+// Hand-built wasm modules.
+
+func uleb(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
+
+func section(out []byte, id byte, body []byte) []byte {
+	out = append(out, id)
+	out = uleb(out, uint32(len(body)))
+	return append(out, body...)
+}
+
+func name(b []byte, s string) []byte { return append(uleb(b, uint32(len(s))), s...) }
+
+// testWasm is the smallest module with the Veil ABI: _initialize,
+// veil_abi_version (returns 1), veil_call (returns 0) and one memory. tag
+// goes into a custom section so tests can make distinct codes. Without
+// abi, the veil_call export is missing.
+func testWasm(tag string, abi bool) []byte {
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	out = section(out, 1, []byte{3, 0x60, 0, 0, 0x60, 0, 1, 0x7f, 0x60, 2, 0x7f, 0x7f, 1, 0x7f})
+	out = section(out, 3, []byte{3, 0, 1, 2})
+	out = section(out, 5, []byte{1, 0, 1})
+	var ex []byte
+	n := byte(3)
+	if abi {
+		n = 4
+	}
+	ex = append(ex, n)
+	ex = append(name(ex, "_initialize"), 0, 0)
+	ex = append(name(ex, "veil_abi_version"), 0, 1)
+	ex = append(name(ex, "memory"), 2, 0)
+	if abi {
+		ex = append(name(ex, "veil_call"), 0, 2)
+	}
+	out = section(out, 7, ex)
+	out = section(out, 10, []byte{3, 2, 0, 0x0b, 4, 0, 0x41, 1, 0x0b, 4, 0, 0x41, 0, 0x0b})
+	if tag != "" {
+		out = section(out, 0, name(nil, "tag"+tag))
+	}
+	return out
+}
+
+func gz(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
