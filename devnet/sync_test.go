@@ -320,7 +320,7 @@ func TestLightClientAPI(t *testing.T) {
 	if err != nil || st.GetInitialHeight() != 1 {
 		t.Fatalf("status initial height %d: %v", st.GetInitialHeight(), err)
 	}
-	h := pushTo(t, c, "contract/ab", 5)
+	h := pushTo(t, c, "app/ab", 5)
 	if err := c.WaitHeight(ctx, h+1); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestLightClientAPI(t *testing.T) {
 	}
 
 	for _, batch := range []bool{false, true} {
-		pm, err := c.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{Topic: "contract/ab", FromSequence: 1, Limit: 3, Height: h, Batch: batch}))
+		pm, err := c.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{Topic: "app/ab", FromSequence: 1, Limit: 3, Height: h, Batch: batch}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +363,7 @@ func TestLightClientAPI(t *testing.T) {
 	if _, err := c.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{Topic: "Bad Topic"})); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Fatalf("bad topic: %v", err)
 	}
-	if _, err := c.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{Topic: "contract/ab", Height: 1_000_000})); connect.CodeOf(err) != connect.CodeOutOfRange {
+	if _, err := c.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{Topic: "app/ab", Height: 1_000_000})); connect.CodeOf(err) != connect.CodeOutOfRange {
 		t.Fatalf("future version: %v", err)
 	}
 }

@@ -310,7 +310,7 @@ func TestAdversarialRelayer(t *testing.T) {
 		&mqv1.MsgPushMessage{Topic: topic, Payload: ping},
 		&mqv1.MsgPushMessage{Topic: topic, Payload: []byte("hello")},
 		&mqv1.MsgPushMessage{Topic: topic, Payload: ping},
-		&mqv1.MsgPushMessage{Topic: "contract/ab", Payload: []byte("not yours")},
+		&mqv1.MsgPushMessage{Topic: "app/ab", Payload: []byte("not yours")},
 	}, client.TxOptions{Wait: true})
 	if err != nil {
 		t.Fatal(err)
@@ -360,9 +360,9 @@ func TestAdversarialRelayer(t *testing.T) {
 	future := one(pm(m0))
 	future.Version = version + 100
 	mrefused("a version the worker has not verified", future, worker.ReasonUnknownHeight)
-	foreign := r.proven("contract/ab", version)
+	foreign := r.proven("app/ab", version)
 	mrefused("a topic the worker does not follow", &workerv1.DispatchMessagesRequest{Version: version, Topics: []*workerv1.TopicMessages{
-		{Topic: "contract/ab", Messages: []*workerv1.ProvenMessage{pm(foreign.GetMessages()[0])}}}}, worker.ReasonNotSubscribed)
+		{Topic: "app/ab", Messages: []*workerv1.ProvenMessage{pm(foreign.GetMessages()[0])}}}}, worker.ReasonNotSubscribed)
 	// Another topic's proven message passed off as this topic's.
 	passedOff := pm(foreign.GetMessages()[0])
 	mrefused("another topic's message", one(passedOff), worker.ReasonProof)
@@ -406,7 +406,13 @@ func TestAdversarialRelayer(t *testing.T) {
 	mrefused("replayed message", one(pm(m1)), worker.ReasonSequence)
 	mrefused("reordered batch", one(pm(m1), pm(m0)), worker.ReasonSequence)
 	info = r.info()
-	if info.GetSync().GetMessagesProcessed() != 3 || info.GetSync().GetTopics()[1].GetChainNextSequence() != 3 {
+	var wpos *workerv1.TopicPosition
+	for _, tp := range info.GetSync().GetTopics() {
+		if tp.GetTopic() == topic {
+			wpos = tp
+		}
+	}
+	if info.GetSync().GetMessagesProcessed() != 3 || wpos.GetChainNextSequence() != 3 {
 		t.Fatalf("after delivery: %v", info.GetSync())
 	}
 

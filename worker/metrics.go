@@ -25,6 +25,9 @@ type metrics struct {
 	egressPending    prometheus.Gauge
 	egressNext       prometheus.Gauge
 	checkpointSecond prometheus.Histogram
+	commands         *prometheus.CounterVec
+	queries          *prometheus.CounterVec
+	querySeconds     prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -56,9 +59,29 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "veil_worker_contract_commands_total", Help: "Contract log messages executed, by receipt status (ok, reverted, failed, rejected) or skipped/malformed.",
+	}, []string{"status"})
+	m.queries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "veil_worker_contract_queries_total", Help: "Contract queries answered, by outcome (ok, an error code, refused, overloaded, unavailable).",
+	}, []string{"outcome"})
+	m.querySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "veil_worker_contract_query_seconds", Help: "Time to open, answer and seal one contract query.",
+		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+	})
 	m.reg.MustRegister(m.syncedHeight, m.chainHeight, m.headersVerified, m.messages, m.refusals, m.egressPending,
-		m.egressNext, m.checkpointSecond)
+		m.egressNext, m.checkpointSecond, m.commands, m.queries, m.querySeconds)
 	return m
+}
+
+// executorMetrics feeds the executor's outcomes to the worker's registry.
+type executorMetrics struct{ m *metrics }
+
+func (x executorMetrics) Command(status string) { x.m.commands.WithLabelValues(status).Inc() }
+
+func (x executorMetrics) Query(outcome string, d time.Duration) {
+	x.m.queries.WithLabelValues(outcome).Inc()
+	x.m.querySeconds.Observe(d.Seconds())
 }
 
 // Registry exposes the worker's metrics registry (tests, embedding).

@@ -2,12 +2,14 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,11 +19,15 @@ import (
 
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
+	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
+	"github.com/veil-network/veil/worker/executor"
+	"github.com/veil-network/veil/worker/gatekeeper"
 	"github.com/veil-network/veil/worker/lightclient"
 	"github.com/veil-network/veil/worker/queue"
+	"github.com/veil-network/veil/worker/runtime"
 )
 
 // Limits of the sync API. They bound what one relayer call can make the
@@ -65,6 +71,10 @@ const (
 	ReasonMismatch      = "mismatch"
 	ReasonNotSubscribed = "not_subscribed"
 	ReasonBackpressure  = "backpressure"
+	// ReasonRetry: the worker failed to process a verified message for a
+	// reason of its own (storage); the call fails and the message is
+	// delivered again.
+	ReasonRetry = "retry"
 )
 
 var (
@@ -91,6 +101,8 @@ type syncer struct {
 	reportEvery int64
 	store       *syncStore
 	bindingOf   func() binding
+	gk          *gatekeeper.Gatekeeper
+	exec        *executor.Executor
 
 	mu          sync.Mutex
 	root        *workerv1.TrustRoot
@@ -108,7 +120,11 @@ type syncer struct {
 	lastRefusal string
 }
 
-func (s *syncer) topics() []string { return []string{s.workerTopic, mq.TopicSystem} }
+// topics are the topics every worker follows; contract topics are added
+// as the executor makes contracts ready.
+func (s *syncer) topics() []string {
+	return []string{s.workerTopic, mq.TopicSystem, mq.TopicGatekeeper}
+}
 
 // restore loads the sealed checkpoint, if any, so a restarted worker
 // resumes where it was without re-syncing.
@@ -138,10 +154,17 @@ func (s *syncer) restore() error {
 			return fmt.Errorf("%s: %w: %w", s.store.path, ErrNotSealed, err)
 		}
 	}
+	// A checkpoint from before a topic existed (the gatekeeper topic)
+	// has no position for it: it is followed from 0.
 	for _, t := range s.topics() {
 		if err := s.inbox.Subscribe(t, cp.Positions[t]); err != nil {
 			return err
 		}
+	}
+	// Contract topics resume where the executor's own (atomically
+	// committed) position is, whatever the checkpoint says.
+	if err := s.subscribeReadyLocked(); err != nil {
+		return err
 	}
 	msgs := make([]*mqv1.MsgSyncEgress, len(cp.Egress))
 	for i, b := range cp.Egress {
@@ -256,6 +279,9 @@ func (s *syncer) initTrustRoot(req *workerv1.InitTrustRootRequest) (*workerv1.Tr
 		if err := s.inbox.Subscribe(t, 0); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.subscribeReadyLocked(); err != nil {
+		return nil, err
 	}
 	if err := s.checkpoint(); err != nil {
 		return nil, err
@@ -407,6 +433,7 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 	fail := func(reason, topic string, seq uint64, err error) (*workerv1.DispatchMessagesResponse, error) {
 		s.refuse("message", reason, err)
 		resp.RefusalReason, resp.Refusal, resp.RefusedTopic, resp.RefusedSequence = reason, err.Error(), topic, seq
+		s.flushExecutor()
 		s.updateGauges()
 		if changed {
 			if err := s.checkpoint(); err != nil {
@@ -470,11 +497,17 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 				}
 				return fail(reason, topic, seq, err)
 			}
-			for _, m := range s.inbox.Take() {
-				s.process(m)
-			}
 			resp.Accepted++
 			changed = true
+			for _, m := range s.inbox.Take() {
+				if err := s.process(m); err != nil {
+					// Not the message's fault (the executor's storage):
+					// the topic goes back to the failed message, and the
+					// relayer retries it.
+					resp.Accepted--
+					return s.retryLater(resp, topic, seq, err)
+				}
+			}
 		}
 		if tm.GetHasNextSequence() {
 			n := tm.GetNextSequence()
@@ -487,6 +520,7 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 			}
 		}
 	}
+	s.flushExecutor()
 	s.updateGauges()
 	if changed {
 		if err := s.checkpoint(); err != nil {
@@ -494,6 +528,113 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 		}
 	}
 	return resp, nil
+}
+
+// retryLater handles a host failure while processing topic's message
+// seq: the topic is rewound to what the executor committed, the rest of
+// the call is sealed, and the call fails (Unavailable) so the relayer
+// sends the message again.
+func (s *syncer) retryLater(resp *workerv1.DispatchMessagesResponse, topic string, seq uint64, err error) (*workerv1.DispatchMessagesResponse, error) {
+	s.refuse("message", ReasonRetry, fmt.Errorf("%s/%d: %w", truncateTopic(topic), seq, err))
+	back := seq
+	if id, ok := contractTopicID(topic); ok {
+		if next, ok := s.exec.Next(id); ok {
+			back = next
+		}
+	}
+	s.setPosition(topic, back, false)
+	s.flushExecutor()
+	s.updateGauges()
+	if cerr := s.checkpoint(); cerr != nil {
+		return nil, errors.Join(err, cerr)
+	}
+	return nil, fmt.Errorf("processing %s message %d: %w", truncateTopic(topic), seq, err)
+}
+
+// flushExecutor queues the state reports of the contracts executed in
+// this dispatch call.
+func (s *syncer) flushExecutor() {
+	egs, err := s.exec.Flush()
+	if err != nil {
+		s.log.Error("contract state reports", "err", err)
+	}
+	s.send("state report", egs)
+}
+
+// send queues executor or gatekeeper egress.
+func (s *syncer) send(what string, egs []executor.Egress) {
+	for _, eg := range egs {
+		if _, err := s.outbox.Send(eg.Topic, eg.Payload); err != nil {
+			s.log.Error("could not queue egress", "what", what, "topic", eg.Topic, "err", err)
+		}
+	}
+}
+
+// contractTopicID parses "contract/<64 hex>".
+func contractTopicID(topic string) ([32]byte, bool) {
+	h, ok := strings.CutPrefix(topic, "contract/")
+	if !ok || len(h) != 64 {
+		return [32]byte{}, false
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil || mq.ContractTopic([32]byte(b)) != topic {
+		return [32]byte{}, false
+	}
+	return [32]byte(b), true
+}
+
+// setPosition moves (or, with remove, drops) a topic in the inbox. The
+// inbox has no rewind, so it is rebuilt with the adjusted positions; it
+// holds no undelivered messages between Take and the next Deliver.
+func (s *syncer) setPosition(topic string, next uint64, remove bool) {
+	pos := s.inbox.Positions()
+	if cur, ok := pos[topic]; ok && cur == next && !remove {
+		return
+	}
+	if remove {
+		delete(pos, topic)
+	} else {
+		pos[topic] = next
+	}
+	in := queue.NewInbox(s.lc)
+	for t, n := range pos {
+		if err := in.Subscribe(t, n); err != nil {
+			s.log.Error("resubscribe topic", "topic", truncateTopic(t), "err", err)
+		}
+	}
+	s.inbox = in
+}
+
+// subscribeReady subscribes the topics of contracts that became ready
+// outside a dispatch (ProvideCode) and seals the change.
+func (s *syncer) subscribeReady() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inbox == nil {
+		return nil // no trust root yet: initTrustRoot subscribes them
+	}
+	before := len(s.inbox.Positions())
+	if err := s.subscribeReadyLocked(); err != nil {
+		return err
+	}
+	if len(s.inbox.Positions()) == before {
+		return nil
+	}
+	return s.checkpoint()
+}
+
+// subscribeReadyLocked follows every ready contract's topic from the
+// executor's next sequence. Callers hold s.mu.
+func (s *syncer) subscribeReadyLocked() error {
+	if s.inbox == nil {
+		return nil
+	}
+	for id, next := range s.exec.Ready() {
+		if err := s.inbox.Subscribe(mq.ContractTopic(id), next); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deliver is Inbox.Deliver with ics23's verification guarded: a panic on
@@ -510,27 +651,140 @@ func truncateTopic(t string) string {
 	return t
 }
 
-// process handles one verified message, in chain order. Today: a ping on
-// the worker's own topic is answered with a sync report (observable on
-// chain as a worker_synced event naming the ping); everything else is
-// counted. Contract commands and key hand-over come with later issues.
-func (s *syncer) process(m *mqv1.Message) {
+// process handles one verified message, in chain order:
+//
+//   - the worker's own topic: from a chain module, a WorkerMessage (master
+//     key → gatekeeper; contract key → executor, and the contract's topic is
+//     followed once it is ready; unassignment → executor); from an
+//     account, the JSON operator commands (ping);
+//   - the gatekeeper topic → the gatekeeper;
+//   - a contract topic → the executor.
+//
+// Malformed or refused payloads are counted, logged (never their
+// contents) and skipped: every replica sees the same chain-ordered
+// message, so a poison message must not wedge the queue. Only a failure
+// of the worker itself (the executor's storage) returns an error, and the
+// message is retried.
+func (s *syncer) process(m *mqv1.Message) error {
 	s.processed++
-	kind := "system"
-	if m.GetTopic() == s.workerTopic {
+	kind, outcome := "system", "ignored"
+	var err error
+	switch {
+	case m.GetTopic() == s.workerTopic:
 		kind = "worker"
-	}
-	outcome := "ignored"
-	if c, ok := parseCommand(m.GetPayload()); ok && kind == "worker" && c.Op == OpPing {
-		err := s.report(&registryv1.SyncReport{SyncedHeight: s.lc.TrustedHeight(), Ping: true, PingTopic: m.GetTopic(), PingSequence: m.GetSequence()})
-		outcome = "ping"
-		if err != nil {
-			outcome = "failed"
-			s.log.Error("could not answer a ping", "sequence", m.GetSequence(), "err", err)
+		if m.GetOrigin().GetModule() != "" {
+			outcome, err = s.processWorkerMessage(m)
+			break
 		}
+		if c, ok := parseCommand(m.GetPayload()); ok && c.Op == OpPing {
+			err := s.report(&registryv1.SyncReport{SyncedHeight: s.lc.TrustedHeight(), Ping: true, PingTopic: m.GetTopic(), PingSequence: m.GetSequence()})
+			outcome = "ping"
+			if err != nil {
+				outcome = "failed"
+				s.log.Error("could not answer a ping", "sequence", m.GetSequence(), "err", err)
+			}
+		}
+	case m.GetTopic() == mq.TopicGatekeeper:
+		kind, outcome = "gatekeeper", "ok"
+		var gm contractsv1.GatekeeperMessage
+		if perr := proto.Unmarshal(m.GetPayload(), &gm); perr != nil {
+			outcome = "malformed"
+			s.log.Warn("malformed gatekeeper message", "sequence", m.GetSequence(), "err", perr)
+			break
+		}
+		egs, gerr := s.gk.HandleGatekeeper(&gm)
+		if gerr != nil {
+			outcome = "failed"
+			s.log.Warn("gatekeeper message not applied", "sequence", m.GetSequence(), "err", gerr)
+		}
+		s.sendGatekeeper(egs)
+	default:
+		id, ok := contractTopicID(m.GetTopic())
+		if !ok {
+			break
+		}
+		kind = "contract"
+		outcome, err = s.processContractMessage(id, m)
 	}
 	s.m.messages.WithLabelValues(kind, outcome).Inc()
 	s.log.Debug("processed message", "topic", m.GetTopic(), "sequence", m.GetSequence(), "height", m.GetHeight(), "outcome", outcome)
+	if err != nil {
+		s.processed--
+	}
+	return err
+}
+
+// processWorkerMessage handles a chain module's message on the worker's
+// own topic.
+func (s *syncer) processWorkerMessage(m *mqv1.Message) (string, error) {
+	var wm contractsv1.WorkerMessage
+	if err := proto.Unmarshal(m.GetPayload(), &wm); err != nil {
+		s.log.Warn("malformed worker message", "sequence", m.GetSequence(), "err", err)
+		return "malformed", nil
+	}
+	switch k := wm.GetKind().(type) {
+	case *contractsv1.WorkerMessage_MasterKey:
+		egs, err := s.gk.HandleMasterKey(k.MasterKey)
+		s.sendGatekeeper(egs)
+		if err != nil {
+			s.log.Warn("master key delivery not applied", "sequence", m.GetSequence(), "err", err)
+			return "failed", nil
+		}
+		return "master_key", nil
+	case *contractsv1.WorkerMessage_ContractKey:
+		ready, err := s.exec.HandleContractKey(context.Background(), k.ContractKey)
+		if errors.Is(err, runtime.ErrStorage) {
+			return "retry", err
+		}
+		if err != nil {
+			s.log.Warn("contract key delivery not applied", "sequence", m.GetSequence(), "contract", hex.EncodeToString(k.ContractKey.GetContractId()), "err", err)
+			return "failed", nil
+		}
+		if ready {
+			if err := s.subscribeReadyLocked(); err != nil {
+				s.log.Error("subscribe contract topic", "err", err)
+			}
+		}
+		return "contract_key", nil
+	case *contractsv1.WorkerMessage_ContractUnassigned:
+		b := k.ContractUnassigned.GetContractId()
+		if len(b) != 32 {
+			s.log.Warn("malformed contract unassignment", "sequence", m.GetSequence())
+			return "malformed", nil
+		}
+		if err := s.exec.HandleUnassigned([32]byte(b)); err != nil {
+			return "retry", err
+		}
+		// Stop following the log; a re-assignment resumes it from the
+		// executor's position.
+		s.setPosition(mq.ContractTopic([32]byte(b)), 0, true)
+		return "unassigned", nil
+	}
+	s.log.Warn("empty worker message", "sequence", m.GetSequence())
+	return "malformed", nil
+}
+
+// processContractMessage executes a contract log entry. A contract the
+// executor does not run (unassigned meanwhile) stops being followed.
+func (s *syncer) processContractMessage(id [32]byte, m *mqv1.Message) (string, error) {
+	out, err := s.exec.Execute(context.Background(), id, m)
+	switch {
+	case errors.Is(err, executor.ErrNotReady):
+		s.setPosition(m.GetTopic(), 0, true)
+		return "not_ready", nil
+	case err != nil:
+		return "retry", err
+	}
+	s.send("contract", out.Egress)
+	return out.Status, nil
+}
+
+func (s *syncer) sendGatekeeper(egs []gatekeeper.Egress) {
+	for _, eg := range egs {
+		if _, err := s.outbox.Send(eg.Topic, eg.Payload); err != nil {
+			s.log.Error("could not queue gatekeeper egress", "topic", eg.Topic, "err", err)
+		}
+	}
 }
 
 // report queues a signed sync report for the chain.

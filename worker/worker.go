@@ -9,7 +9,13 @@
 // of its topics are accepted only with ICS23 proofs against verified app
 // hashes, strictly in sequence (worker/queue); its egress is signed with
 // its identity. The sync state is sealed and checkpointed (sync.go,
-// syncstore.go). It does not hold contract keys or execute contracts yet.
+// syncstore.go).
+//
+// Every worker follows the gatekeeper topic (worker/gatekeeper holds the
+// master-key history on gatekeepers) and executes the contracts it is
+// assigned to (worker/executor): contract keys arrive on its own topic,
+// code through ProvideCode, commands on the contracts' topics; users
+// query the contracts through ContractService on the same server.
 //
 // The chain it serves (chain id + genesis hash) comes from its operator
 // (flags) or, at first start, from the relayer's node; see
@@ -38,9 +44,14 @@ import (
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
+	"github.com/veil-network/veil/crypto/keyderiv"
+	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+	"github.com/veil-network/veil/worker/executor"
+	"github.com/veil-network/veil/worker/gatekeeper"
+	"github.com/veil-network/veil/worker/runtime"
 )
 
 // Version is the worker software version it declares at registration.
@@ -119,6 +130,8 @@ type Worker struct {
 
 	sync    *syncer
 	metrics *metrics
+	gk      *gatekeeper.Gatekeeper
+	exec    *executor.Executor
 
 	ln         net.Listener
 	srv        *http.Server
@@ -193,9 +206,12 @@ func (w *Worker) openSync(ctx context.Context) error {
 		return err
 	}
 	id := [32]byte(w.keys.Public())
+	if err := w.openContracts(ctx, id); err != nil {
+		return err
+	}
 	w.sync = &syncer{
 		log: w.log.With("component", "sync"), m: w.metrics, identity: id, key: w.keys.Identity,
-		workerTopic: mq.WorkerTopic(id), reportEvery: w.cfg.ReportEvery, store: st,
+		workerTopic: mq.WorkerTopic(id), reportEvery: w.cfg.ReportEvery, store: st, gk: w.gk, exec: w.exec,
 		bindingOf: func() binding {
 			w.mu.Lock()
 			defer w.mu.Unlock()
@@ -203,6 +219,38 @@ func (w *Worker) openSync(ctx context.Context) error {
 		},
 	}
 	return w.sync.restore()
+}
+
+// openContracts opens the gatekeeper state and the contract executor.
+// Without a platform sealing key (TDX) both keep everything in memory,
+// like the worker's identity on such platforms.
+func (w *Worker) openContracts(ctx context.Context, id [32]byte) error {
+	gk, err := gatekeeper.Open(ctx, gatekeeper.Config{Platform: w.platform, Home: w.cfg.Home, Identity: id, HPKE: w.keys.HPKE, Log: w.log})
+	if err != nil {
+		return fmt.Errorf("gatekeeper: %w", err)
+	}
+	sealing, err := w.platform.SealingKey(ctx, executor.LabelSealedKeys)
+	if errors.Is(err, attest.ErrSealingUnavailable) {
+		sealing = nil
+	} else if err != nil {
+		gk.Close()
+		return fmt.Errorf("derive contract sealing key: %w", err)
+	}
+	defer clear(sealing)
+	hk := w.keys.HPKE
+	ex, err := executor.Open(ctx, executor.Config{
+		Home: w.cfg.Home, SealingKey: sealing, HPKE: hk, Metrics: executorMetrics{w.metrics},
+		Log: w.log.With("component", "executor"),
+		OpenKey: func(d *contractsv1.ContractKeyDelivery) (*keyderiv.ContractKeys, *keyderiv.ContractSecrets, error) {
+			return gatekeeper.OpenContractKey(hk, id, d)
+		},
+	})
+	if err != nil {
+		gk.Close()
+		return err
+	}
+	w.gk, w.exec = gk, ex
+	return nil
 }
 
 func fingerprint(b []byte) string {
@@ -307,6 +355,7 @@ func (w *Worker) Info() *workerv1.InfoResponse {
 	return &workerv1.InfoResponse{
 		WorkerInfo: w.workerInfo(), Bound: bound, Simulated: w.platform.Kind() == attest.KindSimulated,
 		Registration: reg, SyncedHeight: synced, Sync: st,
+		MissingCode: w.exec.MissingCode(), Contracts: w.exec.Status(), MasterKeyEpochs: w.gk.Epochs(),
 	}
 }
 
@@ -420,9 +469,15 @@ func (w *Worker) MetricsURL() string {
 	return "http://" + w.metricsLn.Addr().String() + "/metrics"
 }
 
-// Close stops the API and the metrics listener.
+// Close stops the API and the metrics listener, then closes the contract
+// executor (its database) and wipes the gatekeeper's secrets.
 func (w *Worker) Close() error {
-	return errors.Join(shutdown(w.metricsSrv), shutdown(w.srv))
+	err := errors.Join(shutdown(w.metricsSrv), shutdown(w.srv))
+	w.sync.mu.Lock() // no dispatch in flight
+	defer w.sync.mu.Unlock()
+	err = errors.Join(err, w.exec.Close(context.Background()))
+	w.gk.Close()
+	return err
 }
 
 // maxRequestBytes bounds API request bodies: a SyncHeaders batch of light
@@ -439,6 +494,13 @@ func (w *Worker) httpServer() *http.Server {
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}))
 	mux.Handle(path, h)
+	cpath, ch := workerv1connect.NewContractServiceHandler(&contractService{w: w},
+		connect.WithReadMaxBytes(maxQueryRequestBytes),
+		connect.WithRecover(func(_ context.Context, spec connect.Spec, _ http.Header, r any) error {
+			w.log.Error("contract API handler panicked", "procedure", spec.Procedure, "panic", r)
+			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+		}))
+	mux.Handle(cpath, ch)
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) })
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -516,4 +578,44 @@ func connectError(err error) error {
 	default:
 		return connect.NewError(connect.CodeUnavailable, err)
 	}
+}
+
+// ProvideCode hands the executor code it awaits (content-addressed: the
+// hash must be one a contract key named), then subscribes the contracts
+// it made ready.
+func (s *service) ProvideCode(ctx context.Context, req *connect.Request[workerv1.ProvideCodeRequest]) (*connect.Response[workerv1.ProvideCodeResponse], error) {
+	h, err := s.w.exec.ProvideCode(ctx, req.Msg.GetCode())
+	if err != nil {
+		if errors.Is(err, runtime.ErrStorage) {
+			return nil, connect.NewError(connect.CodeUnavailable, err)
+		}
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	if err := s.w.sync.subscribeReady(); err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&workerv1.ProvideCodeResponse{CodeHash: h[:]}), nil
+}
+
+// maxQueryRequestBytes bounds a ContractService request: a query
+// envelope is at most ≈ 1.3 KB + 128 B of method + 64 KiB of arguments.
+const maxQueryRequestBytes = 128 << 10
+
+// contractService is the users' end: sealed queries to the contracts the
+// worker executes.
+type contractService struct{ w *Worker }
+
+var _ workerv1connect.ContractServiceHandler = (*contractService)(nil)
+
+func (c *contractService) Query(ctx context.Context, req *connect.Request[workerv1.ContractQueryRequest]) (*connect.Response[workerv1.ContractQueryResponse], error) {
+	resp, err := c.w.exec.Query(ctx, req.Msg.GetEnvelope(), time.Now())
+	switch {
+	case err == nil:
+		return connect.NewResponse(&workerv1.ContractQueryResponse{Response: resp}), nil
+	case errors.Is(err, executor.ErrBadEnvelope):
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, executor.ErrOverloaded):
+		return nil, connect.NewError(connect.CodeResourceExhausted, err)
+	}
+	return nil, connect.NewError(connect.CodeUnavailable, err)
 }

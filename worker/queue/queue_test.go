@@ -56,13 +56,13 @@ func TestInboxDeliversOnlyProvenInOrder(t *testing.T) {
 	defer n.Stop()
 	c := n.Client()
 	alice, _ := keys.FromURI("//Alice", keys.SchemeSr25519)
-	const topic = "contract/ab"
+	const topic = "app/ab"
 	for i := 0; i < 3; i++ {
 		if _, err := c.Send(ctx, alice, []proto.Message{&mqv1.MsgPushMessage{Topic: topic, Payload: []byte{byte('a' + i)}}}, client.TxOptions{Wait: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	other := "contract/cd"
+	other := "app/cd"
 	if _, err := c.Send(ctx, alice, []proto.Message{&mqv1.MsgPushMessage{Topic: other, Payload: []byte("x")}}, client.TxOptions{Wait: true}); err != nil {
 		t.Fatal(err)
 	}

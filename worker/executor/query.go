@@ -1,0 +1,173 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/veil-network/veil/crypto/envelope"
+	"github.com/veil-network/veil/worker/runtime"
+)
+
+// ReceiptMethod is the query method that returns a receipt.
+const ReceiptMethod = "veil.receipt"
+
+// Query error codes (the "code" of a failed response).
+const (
+	CodeNotReady      = "not_ready"
+	CodePending       = "pending"
+	CodeNotAuthorized = "not_authorized"
+	CodeNotFound      = "not_found"
+	CodeReverted      = "reverted"
+	CodeFailed        = "failed"
+	CodeInvalid       = "invalid"
+)
+
+// Response is a query's plaintext answer (JSON, exact field names):
+// {"ok":true,"result":…} or {"ok":false,"code":…,"error":…}.
+type Response struct {
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Code   string          `json:"code,omitempty"`
+	Error  string          `json:"error,omitempty"`
+}
+
+// MarshalJSON writes exactly the two documented shapes.
+func (r Response) MarshalJSON() ([]byte, error) {
+	if r.OK {
+		res := r.Result
+		if len(res) == 0 {
+			res = json.RawMessage("null")
+		}
+		return json.Marshal(struct {
+			OK     bool            `json:"ok"`
+			Result json.RawMessage `json:"result"`
+		}{true, res})
+	}
+	return json.Marshal(struct {
+		OK    bool   `json:"ok"`
+		Code  string `json:"code"`
+		Error string `json:"error"`
+	}{false, r.Code, r.Error})
+}
+
+func fail(code, msg string) Response { return Response{Code: code, Error: msg} }
+
+// Query answers a sealed query envelope with a sealed response (see
+// Response). An envelope that cannot be opened (wrong recipient,
+// tampered, expired, replayed, malformed) is ErrBadEnvelope; a full replay
+// cache ErrOverloaded; a host failure ErrUnavailable. now is the worker's
+// clock, for the expiry check.
+func (e *Executor) Query(ctx context.Context, env []byte, now time.Time) ([]byte, error) {
+	start := time.Now()
+	outcome := "refused"
+	defer func() {
+		if e.metrics != nil {
+			e.metrics.Query(outcome, time.Since(start))
+		}
+	}()
+	q, sealer, err := envelope.OpenQuery(e.worker, env, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadEnvelope, err)
+	}
+	if err := e.replay.Add(q, now); err != nil {
+		if errors.Is(err, envelope.ErrReplayCacheFull) {
+			outcome = "overloaded"
+			return nil, fmt.Errorf("%w: %w", ErrOverloaded, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBadEnvelope, err)
+	}
+	resp, err := e.answer(ctx, q)
+	if err != nil {
+		outcome = "unavailable"
+		return nil, err
+	}
+	if resp.OK {
+		outcome = "ok"
+	} else {
+		outcome = resp.Code
+	}
+	pt, err := json.Marshal(resp)
+	if err != nil {
+		return nil, fmt.Errorf("encode query response: %w", err)
+	}
+	defer clear(pt)
+	out, err := sealer.Seal(pt)
+	if err != nil {
+		// Only a response over the size limit gets here.
+		pt2, _ := json.Marshal(fail(CodeFailed, "response too large"))
+		if out, err = sealer.Seal(pt2); err != nil {
+			return nil, fmt.Errorf("seal query response: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// answer computes the plaintext response to a verified query.
+func (e *Executor) answer(ctx context.Context, q *envelope.VerifiedQuery) (Response, error) {
+	e.mu.RLock()
+	c := e.contracts[q.ContractID]
+	e.mu.RUnlock()
+	if c == nil {
+		return fail(CodeNotReady, "the worker does not execute this contract"), nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.readyLocked() {
+		return fail(CodeNotReady, "the contract is not ready on this worker (key, code or assignment missing)"), nil
+	}
+	if q.Method == ReceiptMethod {
+		return e.receiptAnswer(c, q)
+	}
+	seed, err := hkdfKey(c.keys.RandomSeed[:], labelQueryRandom, append(bytes.Clone(c.id[:]), q.Nonce[:]...))
+	if err != nil {
+		return Response{}, err
+	}
+	env := runtime.Env{Caller: q.Caller.Key, ContractID: c.id, Origin: runtime.OriginQuery, Height: c.lastHeight,
+		Time: time.Unix(0, c.lastTime), RandomSeed: [32]byte(seed), Storage: readOnlyStorage{c.store}}
+	clear(seed)
+	res, err := c.mod.Call(ctx, env, q.Method, q.Args, 0)
+	var rerr *runtime.RevertError
+	switch {
+	case err == nil:
+		return Response{OK: true, Result: rawJSON(res.Output)}, nil
+	case nonDeterministic(err):
+		return Response{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case errors.As(err, &rerr):
+		return fail(CodeReverted, rerr.Msg), nil
+	case errors.Is(err, runtime.ErrInvalidInput):
+		return fail(CodeInvalid, err.Error()), nil
+	}
+	return fail(CodeFailed, err.Error()), nil
+}
+
+// receiptAnswer returns the receipt a "veil.receipt" query asks for, to
+// its reader only. Callers hold c.mu (read).
+func (e *Executor) receiptAnswer(c *contract, q *envelope.VerifiedQuery) (Response, error) {
+	var a struct {
+		Sequence *uint64 `json:"sequence"`
+	}
+	d := json.NewDecoder(bytes.NewReader(q.Args))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&a); err != nil || d.More() || a.Sequence == nil {
+		return fail(CodeInvalid, `arguments must be {"sequence": n}`), nil
+	}
+	seq := *a.Sequence
+	if seq >= c.next {
+		return fail(CodePending, fmt.Sprintf("sequence %d is not executed yet (next %d)", seq, c.next)), nil
+	}
+	reader, rj, err := c.receipt(c.kv.db, seq)
+	switch {
+	case errors.Is(err, errNotFound):
+		return fail(CodeNotFound, fmt.Sprintf("no receipt at sequence %d", seq)), nil
+	case err != nil:
+		return Response{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if reader != q.Caller.Key || reader == ([32]byte{}) {
+		return fail(CodeNotAuthorized, "the receipt belongs to another account"), nil
+	}
+	return Response{OK: true, Result: rj}, nil
+}
