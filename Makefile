@@ -6,7 +6,12 @@ DEV_ARGS ?=
 # Fuzz time per target for `make fuzz`.
 FUZZTIME ?= 20s
 
-.PHONY: all build dev test lint generate fuzz bench clean help
+# The example contracts 'make dev' deploys, and how a contract is built:
+# a WASI reactor, reproducible paths, no symbol tables.
+CONTRACTS      := hello-world secret-note secret-wallet guess-number
+CONTRACT_FLAGS := -buildmode=c-shared -trimpath -ldflags="-s -w"
+
+.PHONY: all build contracts dev test lint generate fuzz bench clean help
 
 all: build
 
@@ -16,8 +21,15 @@ help: ## list targets
 build: ## build bin/veil
 	$(GO) build -o $(BIN) ./cmd/veil
 
-dev: build ## build everything and run the local dev network (Ctrl-C to stop)
-	./$(BIN) dev --home $(DEV_HOME) $(DEV_ARGS)
+contracts: ## build the example contracts into bin/contracts/*.wasm
+	@mkdir -p bin/contracts
+	@for c in $(CONTRACTS); do \
+	  echo "contract $$c"; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build $(CONTRACT_FLAGS) -o bin/contracts/$$c.wasm ./contracts/examples/$$c || exit 1; \
+	done
+
+dev: build contracts ## build everything and run the local dev network with the example contracts (Ctrl-C to stop)
+	./$(BIN) dev --home $(DEV_HOME) --contracts bin/contracts $(DEV_ARGS)
 
 test: ## vet, format check, and every test (unit, integration, fuzz seeds)
 	@$(MAKE) --no-print-directory lint

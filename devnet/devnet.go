@@ -57,6 +57,19 @@ type Options struct {
 	// the staking section with the validators is added), e.g. to shorten
 	// eras in tests.
 	EditGenesis func(app.GenesisState) error
+	// Gatekeeper designates worker 0 as gatekeeper (sudo) once it is
+	// registered and waits until it has published the master key, so
+	// contracts can be instantiated. Implied by Contracts.
+	Gatekeeper bool
+	// Contracts is a directory holding the example contracts built to
+	// wasm (<name>.wasm for each of ExampleContracts; 'make contracts'
+	// writes bin/contracts). When set, Start deploys them (from //Alice,
+	// once: a resumed network finds them) and lists them in network.json
+	// under "contracts". Needs Workers > 0.
+	Contracts string
+	// ContractReplicas is the number of workers assigned to each example
+	// contract (default min(2, Workers)).
+	ContractReplicas int
 }
 
 // Network is a running dev network.
@@ -72,6 +85,8 @@ type Network struct {
 	relays []relayProc
 	// nodeOpts is how each node was started, for RestartNode.
 	nodeOpts []node.Options
+	// stopped marks workers StopWorker stopped.
+	stopped map[int]bool
 }
 
 type ports struct{ p2p, rpc, api int }
@@ -216,6 +231,16 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 	if err := n.Info.Write(n.netFile); err != nil {
 		n.Stop()
 		return nil, err
+	}
+	if err := n.setupContracts(ctx); err != nil {
+		n.Stop()
+		return nil, err
+	}
+	if len(n.Info.Contracts) > 0 {
+		if err := n.Info.Write(n.netFile); err != nil {
+			n.Stop()
+			return nil, err
+		}
 	}
 	return n, nil
 }

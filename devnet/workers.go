@@ -25,8 +25,11 @@ import (
 const WorkerPortOffset = 100
 
 // DevReportEvery is how often (in verified blocks) dev workers report their
-// sync height on chain, so 'veil query workers' shows it moving.
-const DevReportEvery = 20
+// sync height on chain, so 'veil query workers' shows it moving. Only a
+// worker that has reported is online for contract assignment, so a short
+// interval keeps a fresh dev network's start-up (gatekeeper, example
+// contracts) within seconds.
+const DevReportEvery = 5
 
 // WorkerOperatorURI is the secret URI of worker i's operator account:
 // //Alice//worker<i> (sr25519), a dev-known account derived from //Alice
@@ -233,13 +236,30 @@ func (n *Network) RestartNode(ctx context.Context, i int) error {
 	return nil
 }
 
+// StopWorker stops worker i and its relayer for good (tests: a worker
+// that went away). Its data stays in WorkerHome; Stop skips it.
+func (n *Network) StopWorker(i int) error {
+	if n.stopped[i] {
+		return nil
+	}
+	n.relays[i].stop()
+	n.relays[i] = relayProc{}
+	if n.stopped == nil {
+		n.stopped = map[int]bool{}
+	}
+	n.stopped[i] = true
+	return n.Workers[i].Close()
+}
+
 // stopWorkers stops the relayers (waiting for them) and then the workers.
 func (n *Network) stopWorkers() {
 	for _, p := range n.relays {
 		p.stop()
 	}
-	for _, w := range n.Workers {
-		_ = w.Close()
+	for i, w := range n.Workers {
+		if !n.stopped[i] {
+			_ = w.Close()
+		}
 	}
-	n.Workers, n.Relayers, n.relays = nil, nil, nil
+	n.Workers, n.Relayers, n.relays, n.stopped = nil, nil, nil, nil
 }

@@ -12,6 +12,10 @@
 //   - egress: it submits the worker's signed egress from the chain's next
 //     sequence for it (MsgSyncEgress).
 //
+// The sync loop also hands the worker the contract code it reports
+// missing (Info.missing_code), read from the node: code is
+// content-addressed, so it needs no proof.
+//
 // Every loop resumes from what the worker and the chain report, so a
 // restart of any party costs a round, and each backs off exponentially on
 // errors and logs why it waits.
@@ -138,6 +142,9 @@ type Relayer struct {
 	status    Status
 	waiting   map[string]string
 	waitingAt map[string]time.Time
+	// codeRetry: code hashes the worker is missing whose last provision
+	// failed, with the time of the next attempt.
+	codeRetry map[string]time.Time
 }
 
 // New checks the configuration.
@@ -184,7 +191,7 @@ func New(cfg Config) (*Relayer, error) {
 		cfg: cfg, log: log.With("component", "relay", "worker_api", cfg.WorkerURL),
 		worker: workerv1connect.NewWorkerServiceClient(hc, strings.TrimRight(cfg.WorkerURL, "/")),
 		op:     types.AccountID(cfg.Operator.Public().Key),
-		m:      newMetrics(), waiting: map[string]string{}, waitingAt: map[string]time.Time{},
+		m:      newMetrics(), waiting: map[string]string{}, waitingAt: map[string]time.Time{}, codeRetry: map[string]time.Time{},
 	}, nil
 }
 

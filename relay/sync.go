@@ -178,11 +178,14 @@ func (r *Relayer) syncStep(ctx context.Context) (bool, error) {
 			return progressed, err
 		}
 	}
+	// Code first: an assigned worker cannot execute a contract's log
+	// without it.
+	provided := r.provideCode(ctx, info)
 	n, err := r.relayMessages(ctx, wi.GetIdentity(), info.GetSync(), synced-1, ss.GetTrustRoot().GetInitialHeight())
 	if err != nil {
 		return progressed, err
 	}
-	return progressed || n > 0, nil
+	return progressed || n > 0 || provided > 0, nil
 }
 
 func (r *Relayer) workerInfo(ctx context.Context) (*workerv1.InfoResponse, error) {

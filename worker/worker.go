@@ -619,3 +619,8 @@ func (c *contractService) Query(ctx context.Context, req *connect.Request[worker
 	}
 	return nil, connect.NewError(connect.CodeUnavailable, err)
 }
+
+// SessionQuery: query sessions are being added (crypto/envelope session.go).
+func (s *contractService) SessionQuery(context.Context, *connect.Request[workerv1.SessionQueryRequest]) (*connect.Response[workerv1.ContractQueryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("query sessions are not served yet"))
+}

@@ -40,16 +40,27 @@ blocks, proven messages, egress; 'veil worker status' shows it); their data
 lives under HOME/workers/ and network.json lists them under "workers". Simulated workers protect nothing:
 they exist so the whole registration flow runs on a laptop.
 
+Once worker0 is registered, //Alice (sudo) designates it as gatekeeper and
+the network waits until it has published the master key, so contracts can
+be deployed ('veil contract deploy'). With --contracts DIR it then deploys
+the four example contracts from DIR/<name>.wasm (hello-world, secret-note,
+secret-wallet, guess-number with init {"max":100}), each executed by
+min(2, --workers) workers, and lists them in network.json under
+"contracts" so the contract commands accept their names. 'make dev' builds
+them into bin/contracts and passes --contracts bin/contracts. A resumed
+network keeps its contracts.
+
 Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API);
 worker i's API uses PORT_BASE+100+i.`,
 		Example: `  veil dev
   veil dev --home /tmp/veil --port-base 27000 --reset
   veil dev --validators 4
   veil dev --workers 3
-  veil dev --workers 0`,
+  veil dev --workers 0
+  veil dev --contracts bin/contracts --workers 3`,
 		Args: cobra.NoArgs,
 	}
-	var home string
+	var home, contractsDir string
 	var portBase, validators, workers int
 	var reset bool
 	cmd.Flags().StringVar(&home, "home", defaultDevHome(), "directory for the network's data")
@@ -57,6 +68,7 @@ worker i's API uses PORT_BASE+100+i.`,
 	cmd.Flags().BoolVar(&reset, "reset", false, "delete the network's data and start from genesis")
 	cmd.Flags().IntVar(&validators, "validators", 1, "number of validators")
 	cmd.Flags().IntVar(&workers, "workers", 1, "number of simulated TEE workers, each with a relayer")
+	cmd.Flags().StringVar(&contractsDir, "contracts", "", "directory with the example contracts built to wasm (<name>.wasm) to deploy; empty: deploy none")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := lf.logger()
@@ -73,8 +85,17 @@ worker i's API uses PORT_BASE+100+i.`,
 		if err != nil {
 			return err
 		}
+		if contractsDir != "" {
+			if workers == 0 {
+				return fmt.Errorf("--contracts needs at least one worker (--workers)")
+			}
+			if contractsDir, err = filepath.Abs(contractsDir); err != nil {
+				return err
+			}
+		}
 		n, err := devnet.Start(cmd.Context(), devnet.Options{
 			Home: abs, PortBase: portBase, Validators: validators, Reset: reset, Logger: log, Verbose: lf.verbose, Workers: workers,
+			Gatekeeper: workers > 0, Contracts: contractsDir,
 		})
 		if err != nil {
 			return err
@@ -110,6 +131,18 @@ func printBanner(w io.Writer, n *devnet.Network) {
 	for _, wk := range info.Workers {
 		fmt.Fprintf(w, " TEE worker %-13s %s  (simulated; operator %s)\n", wk.Name, wk.API, wk.OperatorURI)
 	}
+	if len(info.Workers) > 0 {
+		fmt.Fprintf(w, " Gatekeeper               %s (holds the master key)\n", info.Workers[0].Name)
+	}
+	named, _ := info.NamedContracts()
+	if len(named) == 0 {
+		fmt.Fprintln(w, " contracts: not deployed (pass --contracts DIR; make dev does)")
+	}
+	for _, ex := range devnet.ExampleContracts {
+		if c, ok := named[ex.Name]; ok {
+			fmt.Fprintf(w, " Contract %-15s %s\n", ex.Name, c.ID)
+		}
+	}
 	fmt.Fprintf(w, " Network file             %s\n", devnet.NetworkFile(info.Home))
 	fmt.Fprintln(w, line)
 	fmt.Fprintln(w, " Dev accounts (sr25519, 1,000,000 VEIL each; //Alice is sudo):")
@@ -123,6 +156,10 @@ func printBanner(w io.Writer, n *devnet.Network) {
 		fmt.Fprintf(w, "       veil worker status --worker %s\n", info.Workers[0].API)
 	}
 	fmt.Fprintf(w, "       veil tx transfer --from //Alice --to %s --amount 1000000000000 --wait --network %s\n", bank.DevAccounts[1].Address, devnet.NetworkFile(info.Home))
+	if _, ok := named["hello-world"]; ok {
+		fmt.Fprintf(w, "       veil contract call hello-world increment '{\"by\":2}' --from //Alice --wait --network %s\n", devnet.NetworkFile(info.Home))
+		fmt.Fprintf(w, "       veil contract query hello-world get_count --from //Bob --network %s\n", devnet.NetworkFile(info.Home))
+	}
 	fmt.Fprintln(w, " Stop with Ctrl-C; run again with the same --home to continue.")
 	fmt.Fprintln(w, line)
 }

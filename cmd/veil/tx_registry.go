@@ -16,7 +16,7 @@ func init() { txCommands = append(txCommands, newTxRegistryCmd) }
 func newTxRegistryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "registry",
-		Short: "Worker registry governance (sudo): measurement allowlist, TCB policy",
+		Short: "Worker registry governance (sudo): measurement allowlist, TCB policy, gatekeepers",
 		Long: `Governance calls of the worker registry, signed by the chain's sudo account
 (//Alice on dev chains). Workers register themselves through their relayer
 ('veil relay'); see docs/registry.md.`,
@@ -83,6 +83,6 @@ ConfigurationAndSWHardeningNeeded=3 NotEvaluated=3 (see docs/registry.md).`,
 		}
 		return pf.send(cmd, msg)
 	}
-	cmd.AddCommand(add, remove, policy)
+	cmd.AddCommand(add, remove, policy, newTxGatekeeperCmd(), newTxRotateMasterKeyCmd())
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,10 @@ type MemHost struct {
 	// Events and Output are those of the last successful call.
 	Events []Event
 	Output []byte
+	// Transfers are the TransferOut payments of every successful call so
+	// far, in order: what the chain would have paid from the contract's
+	// account.
+	Transfers []Transfer
 
 	state map[string][]byte
 	calls uint64
@@ -165,10 +170,39 @@ func (h *MemHost) run(caller Account, origin Origin, method string, args any) (o
 		}
 		if err == nil {
 			h.Events, h.Output = h.events, out
+			h.Transfers = append(h.Transfers, transfersOf(h.events)...)
 		}
 		h.pending, h.rng, h.events = nil, nil, nil
 	}()
 	return Dispatch(h, method, raw)
+}
+
+// transfersOf extracts the TransferOut payments of a call's events.
+func transfersOf(events []Event) []Transfer {
+	var out []Transfer
+	for _, e := range events {
+		if e.Topic != TransferTopic {
+			continue
+		}
+		var t Transfer
+		if err := json.Unmarshal(e.Data, &t); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TransferredTo sums the TransferOut payments to a so far (for
+// assertions).
+func (h *MemHost) TransferredTo(a Account) uint64 {
+	var sum uint64
+	for _, t := range h.Transfers {
+		if t.To == a {
+			n, _ := strconv.ParseUint(t.Amount, 10, 64)
+			sum += n
+		}
+	}
+	return sum
 }
 
 // Env implements Host.

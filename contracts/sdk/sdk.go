@@ -292,6 +292,45 @@ func (c *Context) EmitRaw(topic string, data []byte) {
 	c.host.Emit(topic, data)
 }
 
+// TransferTopic is the event topic of TransferOut. The worker turns each
+// such event of a successful command into a Transfer of the contract's
+// signed egress, and the chain pays it from the contract's account.
+const TransferTopic = "veil.transfer"
+
+// Transfer is the data of a TransferTopic event: the recipient as 64 hex
+// digits and the amount in planck as a decimal string (strings, so that
+// every JSON reader keeps full precision).
+type Transfer struct {
+	To     Account `json:"to"`
+	Amount string  `json:"amount"`
+}
+
+// ErrTransferInQuery is returned by TransferOut in a query: a query's
+// effects are discarded, so a payment from one would be silently lost.
+var ErrTransferInQuery = errors.New("sdk: TransferOut is not allowed in a query")
+
+// TransferOut pays amount (planck) from the contract's on-chain account
+// to the account to, once the call succeeds: it emits a TransferTopic
+// event, which the worker reports to the chain in the contract's signed
+// egress. Like every event it is discarded if the call fails, so a
+// handler may debit its own ledger, call TransferOut, and still revert
+// safely. The chain pays each command's transfers once, however many
+// replicas report them; if the contract's account cannot cover a
+// transfer the chain refuses it (the contract should keep its ledger
+// covered by what was deposited).
+func (c *Context) TransferOut(to Account, amount uint64) error {
+	if c.IsQuery() {
+		return ErrTransferInQuery
+	}
+	if to.IsZero() {
+		return errors.New("sdk: TransferOut to the zero account")
+	}
+	if amount == 0 {
+		return errors.New("sdk: TransferOut of zero")
+	}
+	return c.Emit(TransferTopic, Transfer{To: to, Amount: strconv.FormatUint(amount, 10)})
+}
+
 // NoArgs is the argument type of methods that take none; it accepts an
 // empty argument string or {}.
 type NoArgs struct{}

@@ -79,6 +79,19 @@ func init() {
 		ctx.SetUint64("n", n)
 		return n, nil
 	})
+	sdk.Handle("pay", func(ctx *sdk.Context, a struct {
+		To     sdk.Account `json:"to"`
+		Amount uint64      `json:"amount"`
+		Fail   bool        `json:"fail"`
+	}) (bool, error) {
+		if err := ctx.TransferOut(a.To, a.Amount); err != nil {
+			return false, err
+		}
+		if a.Fail {
+			return false, errors.New("reverted after paying")
+		}
+		return true, nil
+	})
 }
 
 var alice = sdk.TestAccount("alice")
@@ -245,4 +258,44 @@ func TestRegistrationAfterFirstCallPanics(t *testing.T) {
 		}
 	}()
 	sdk.Handle("late", func(*sdk.Context, sdk.NoArgs) (int, error) { return 0, nil })
+}
+
+func TestTransferOut(t *testing.T) {
+	h := sdk.NewMemHost()
+	bob := sdk.TestAccount("bob")
+	type pay struct {
+		To     sdk.Account `json:"to"`
+		Amount uint64      `json:"amount"`
+		Fail   bool        `json:"fail"`
+	}
+	if _, err := h.Call(alice, "pay", pay{To: bob, Amount: 18446744073709551615}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Events) != 1 || h.Events[0].Topic != sdk.TransferTopic {
+		t.Fatalf("events %+v", h.Events)
+	}
+	want := `{"to":"` + bob.String() + `","amount":"18446744073709551615"}`
+	if string(h.Events[0].Data) != want {
+		t.Fatalf("event data %s, want %s", h.Events[0].Data, want)
+	}
+	if len(h.Transfers) != 1 || h.TransferredTo(bob) != 18446744073709551615 {
+		t.Fatalf("transfers %+v", h.Transfers)
+	}
+	// A reverted call pays nothing; a query may not pay; zero and the zero
+	// account are refused.
+	if _, err := h.Call(alice, "pay", pay{To: bob, Amount: 5, Fail: true}); err == nil {
+		t.Fatal("revert ignored")
+	}
+	if _, err := h.Query(alice, "pay", pay{To: bob, Amount: 5}); !errors.Is(err, sdk.ErrTransferInQuery) {
+		t.Fatalf("query paid: %v", err)
+	}
+	if _, err := h.ChainCall(alice, "pay", pay{To: bob, Amount: 0}); err == nil {
+		t.Fatal("zero transfer accepted")
+	}
+	if _, err := h.Call(alice, "pay", pay{Amount: 1}); err == nil {
+		t.Fatal("transfer to the zero account accepted")
+	}
+	if len(h.Transfers) != 1 {
+		t.Fatalf("failed calls recorded transfers: %+v", h.Transfers)
+	}
 }

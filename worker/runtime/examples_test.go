@@ -189,15 +189,15 @@ func TestGoContracts(t *testing.T) {
 			t.Fatalf("bob read alice's balance: %v", err)
 		}
 		res, err := c.run(alice, OriginCommand, "withdraw", `{"amount":60}`)
-		if err != nil || string(res.Output) != `{"balance":0}` || len(res.Events) != 1 || res.Events[0].Topic != "withdrawal" {
+		if err != nil || string(res.Output) != `{"balance":0}` || len(res.Events) != 1 || res.Events[0].Topic != "veil.transfer" {
 			t.Fatalf("withdraw: %+v, %v", res, err)
 		}
 		var w struct {
-			Account string `json:"account"`
-			Amount  uint64 `json:"amount"`
+			To     string `json:"to"`
+			Amount string `json:"amount"`
 		}
-		if err := json.Unmarshal(res.Events[0].Data, &w); err != nil || w.Account != hexAcct(alice) || w.Amount != 60 {
-			t.Fatalf("withdrawal event %s", res.Events[0].Data)
+		if err := json.Unmarshal(res.Events[0].Data, &w); err != nil || w.To != hexAcct(alice) || w.Amount != "60" {
+			t.Fatalf("transfer event %s", res.Events[0].Data)
 		}
 		if _, err := c.run(alice, OriginCommand, "withdraw", `{"amount":1}`); !errors.Is(err, ErrRevert) {
 			t.Fatalf("over-withdrawal: %v", err)

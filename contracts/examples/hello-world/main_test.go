@@ -68,3 +68,20 @@ func TestBadArguments(t *testing.T) {
 		t.Error("unknown method accepted")
 	}
 }
+
+// TestInitWithoutHandler: hello-world registers no sdk.Init, yet the chain
+// always sends "init" as command 0 of every contract's log; it must
+// succeed (whatever its public arguments) so the log can go on.
+func TestInitWithoutHandler(t *testing.T) {
+	h := sdk.NewMemHost()
+	deployer := sdk.TestAccount("deployer")
+	if _, err := h.Call(deployer, sdk.InitMethod, nil); err == nil {
+		t.Fatal("a user command ran init")
+	}
+	if _, err := h.ChainCall(deployer, sdk.InitMethod, `{"ignored":true}`); err != nil {
+		t.Fatalf("chain init without an Init handler: %v", err)
+	}
+	if c, err := sdk.Decode[Count](h.Call(deployer, "increment", nil)); err != nil || c.Count != 1 {
+		t.Fatalf("increment after init = %v, %v", c, err)
+	}
+}

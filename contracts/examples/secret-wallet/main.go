@@ -4,13 +4,17 @@
 //	transfer {"to": "<hex>", "amount": n}  moves funds, confidentially
 //	balance  {"account": "<hex>"}      the caller's balance (only the
 //	                                   owner may read a balance)
-//	withdraw {"amount": n}             debits the caller and emits a
-//	                                   "withdrawal" event the chain pays out
+//	withdraw {"amount": n}             debits the caller and pays n from the
+//	                                   contract's account to the caller on
+//	                                   chain (sdk TransferOut)
 //
-// Deposits are credited only on the chain's word: the chain locks the
-// public funds and then calls deposit with OriginChain, which no user
-// command can forge. Withdrawals are the reverse: the event is part of
-// the call's signed output, and the chain releases public funds for it.
+// Deposits are credited only on the chain's word: the chain (MsgDeposit)
+// moves the public funds to the contract's account and then calls deposit
+// with OriginChain, which no user command can forge. Withdrawals are the
+// reverse: TransferOut emits a "veil.transfer" event, which is part of the
+// command's signed egress, and the chain pays it from the contract's
+// account, once. The balances themselves never leave the TEEs; only the
+// amounts deposited and withdrawn are public.
 package main
 
 import (
@@ -39,12 +43,6 @@ type BalanceArgs struct {
 // Balance is a balance.
 type Balance struct {
 	Balance uint64 `json:"balance"`
-}
-
-// Withdrawal is the event a withdrawal emits.
-type Withdrawal struct {
-	Account sdk.Account `json:"account"`
-	Amount  uint64      `json:"amount"`
 }
 
 func balanceKey(a sdk.Account) string { return "bal/" + a.String() }
@@ -129,7 +127,7 @@ func withdraw(ctx *sdk.Context, a AmountArgs) (Balance, error) {
 	if err := debit(ctx, who, a.Amount); err != nil {
 		return Balance{}, err
 	}
-	if err := ctx.Emit("withdrawal", Withdrawal{Account: who, Amount: a.Amount}); err != nil {
+	if err := ctx.TransferOut(who, a.Amount); err != nil {
 		return Balance{}, err
 	}
 	return Balance{ctx.GetUint64(balanceKey(who))}, nil

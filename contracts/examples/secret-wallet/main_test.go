@@ -87,7 +87,7 @@ func TestTransferAndPrivacy(t *testing.T) {
 	}
 }
 
-func TestWithdrawEmitsEvent(t *testing.T) {
+func TestWithdrawPaysOut(t *testing.T) {
 	h := sdk.NewMemHost()
 	alice := sdk.TestAccount("alice")
 	if _, err := h.ChainCall(alice, "deposit", AmountArgs{Amount: 50}); err != nil {
@@ -97,17 +97,20 @@ func TestWithdrawEmitsEvent(t *testing.T) {
 	if err != nil || b.Balance != 30 {
 		t.Fatalf("withdraw = %+v, %v", b, err)
 	}
-	if len(h.Events) != 1 || h.Events[0].Topic != "withdrawal" {
+	if len(h.Events) != 1 || h.Events[0].Topic != sdk.TransferTopic {
 		t.Fatalf("events = %+v", h.Events)
 	}
-	var w Withdrawal
-	if err := json.Unmarshal(h.Events[0].Data, &w); err != nil || w.Account != alice || w.Amount != 20 {
-		t.Fatalf("withdrawal event = %+v, %v", w, err)
+	var tr sdk.Transfer
+	if err := json.Unmarshal(h.Events[0].Data, &tr); err != nil || tr.To != alice || tr.Amount != "20" {
+		t.Fatalf("transfer event = %+v, %v", tr, err)
 	}
 	if _, err := h.Call(alice, "withdraw", AmountArgs{Amount: 31}); err == nil {
 		t.Fatal("over-withdrawal accepted")
 	}
-	if len(h.Events) != 1 {
-		t.Fatal("a failed withdrawal's event was kept")
+	if _, err := h.Query(alice, "withdraw", AmountArgs{Amount: 1}); err == nil {
+		t.Fatal("withdrawal as a query accepted")
+	}
+	if h.TransferredTo(alice) != 20 || len(h.Transfers) != 1 {
+		t.Fatalf("paid out %+v", h.Transfers)
 	}
 }

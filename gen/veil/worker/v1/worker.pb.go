@@ -85,6 +85,50 @@ func (RegistrationState) EnumDescriptor() ([]byte, []int) {
 	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{0}
 }
 
+type SessionQueryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Envelope      []byte                 `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionQueryRequest) Reset() {
+	*x = SessionQueryRequest{}
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionQueryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionQueryRequest) ProtoMessage() {}
+
+func (x *SessionQueryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionQueryRequest.ProtoReflect.Descriptor instead.
+func (*SessionQueryRequest) Descriptor() ([]byte, []int) {
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SessionQueryRequest) GetEnvelope() []byte {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
 type ProvideCodeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          []byte                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
@@ -94,7 +138,7 @@ type ProvideCodeRequest struct {
 
 func (x *ProvideCodeRequest) Reset() {
 	*x = ProvideCodeRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +150,7 @@ func (x *ProvideCodeRequest) String() string {
 func (*ProvideCodeRequest) ProtoMessage() {}
 
 func (x *ProvideCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[0]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +163,7 @@ func (x *ProvideCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvideCodeRequest.ProtoReflect.Descriptor instead.
 func (*ProvideCodeRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{0}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ProvideCodeRequest) GetCode() []byte {
@@ -138,7 +182,7 @@ type ProvideCodeResponse struct {
 
 func (x *ProvideCodeResponse) Reset() {
 	*x = ProvideCodeResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +194,7 @@ func (x *ProvideCodeResponse) String() string {
 func (*ProvideCodeResponse) ProtoMessage() {}
 
 func (x *ProvideCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[1]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +207,7 @@ func (x *ProvideCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvideCodeResponse.ProtoReflect.Descriptor instead.
 func (*ProvideCodeResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{1}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ProvideCodeResponse) GetCodeHash() []byte {
@@ -182,7 +226,7 @@ type ContractQueryRequest struct {
 
 func (x *ContractQueryRequest) Reset() {
 	*x = ContractQueryRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +238,7 @@ func (x *ContractQueryRequest) String() string {
 func (*ContractQueryRequest) ProtoMessage() {}
 
 func (x *ContractQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[2]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +251,7 @@ func (x *ContractQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContractQueryRequest.ProtoReflect.Descriptor instead.
 func (*ContractQueryRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{2}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ContractQueryRequest) GetEnvelope() []byte {
@@ -226,7 +270,7 @@ type ContractQueryResponse struct {
 
 func (x *ContractQueryResponse) Reset() {
 	*x = ContractQueryResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +282,7 @@ func (x *ContractQueryResponse) String() string {
 func (*ContractQueryResponse) ProtoMessage() {}
 
 func (x *ContractQueryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[3]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +295,7 @@ func (x *ContractQueryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContractQueryResponse.ProtoReflect.Descriptor instead.
 func (*ContractQueryResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{3}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ContractQueryResponse) GetResponse() []byte {
@@ -279,7 +323,7 @@ type ContractStatus struct {
 
 func (x *ContractStatus) Reset() {
 	*x = ContractStatus{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +335,7 @@ func (x *ContractStatus) String() string {
 func (*ContractStatus) ProtoMessage() {}
 
 func (x *ContractStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[4]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +348,7 @@ func (x *ContractStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContractStatus.ProtoReflect.Descriptor instead.
 func (*ContractStatus) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ContractStatus) GetContractId() []byte {
@@ -357,7 +401,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +413,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[5]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +426,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{6}
 }
 
 // Registration is the registration state as last reported by a relayer.
@@ -407,7 +451,7 @@ type Registration struct {
 
 func (x *Registration) Reset() {
 	*x = Registration{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +463,7 @@ func (x *Registration) String() string {
 func (*Registration) ProtoMessage() {}
 
 func (x *Registration) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[6]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +476,7 @@ func (x *Registration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registration.ProtoReflect.Descriptor instead.
 func (*Registration) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{6}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Registration) GetState() RegistrationState {
@@ -519,7 +563,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +575,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[7]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +588,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{7}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InfoResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -645,7 +689,7 @@ type SyncStatus struct {
 
 func (x *SyncStatus) Reset() {
 	*x = SyncStatus{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +701,7 @@ func (x *SyncStatus) String() string {
 func (*SyncStatus) ProtoMessage() {}
 
 func (x *SyncStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[8]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +714,7 @@ func (x *SyncStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncStatus.ProtoReflect.Descriptor instead.
 func (*SyncStatus) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{8}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SyncStatus) GetTrustRootInitialised() bool {
@@ -794,7 +838,7 @@ type TopicPosition struct {
 
 func (x *TopicPosition) Reset() {
 	*x = TopicPosition{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +850,7 @@ func (x *TopicPosition) String() string {
 func (*TopicPosition) ProtoMessage() {}
 
 func (x *TopicPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[9]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +863,7 @@ func (x *TopicPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicPosition.ProtoReflect.Descriptor instead.
 func (*TopicPosition) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{9}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TopicPosition) GetTopic() string {
@@ -865,7 +909,7 @@ type ConflictEvidence struct {
 
 func (x *ConflictEvidence) Reset() {
 	*x = ConflictEvidence{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +921,7 @@ func (x *ConflictEvidence) String() string {
 func (*ConflictEvidence) ProtoMessage() {}
 
 func (x *ConflictEvidence) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[10]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +934,7 @@ func (x *ConflictEvidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictEvidence.ProtoReflect.Descriptor instead.
 func (*ConflictEvidence) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{10}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConflictEvidence) GetHeight() int64 {
@@ -938,7 +982,7 @@ type TrustRoot struct {
 
 func (x *TrustRoot) Reset() {
 	*x = TrustRoot{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +994,7 @@ func (x *TrustRoot) String() string {
 func (*TrustRoot) ProtoMessage() {}
 
 func (x *TrustRoot) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[11]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1007,7 @@ func (x *TrustRoot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrustRoot.ProtoReflect.Descriptor instead.
 func (*TrustRoot) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{11}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TrustRoot) GetChainId() string {
@@ -1007,7 +1051,7 @@ type InitTrustRootRequest struct {
 
 func (x *InitTrustRootRequest) Reset() {
 	*x = InitTrustRootRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1063,7 @@ func (x *InitTrustRootRequest) String() string {
 func (*InitTrustRootRequest) ProtoMessage() {}
 
 func (x *InitTrustRootRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[12]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1076,7 @@ func (x *InitTrustRootRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitTrustRootRequest.ProtoReflect.Descriptor instead.
 func (*InitTrustRootRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{12}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InitTrustRootRequest) GetRoot() isInitTrustRootRequest_Root {
@@ -1088,7 +1132,7 @@ type InitTrustRootResponse struct {
 
 func (x *InitTrustRootResponse) Reset() {
 	*x = InitTrustRootResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1144,7 @@ func (x *InitTrustRootResponse) String() string {
 func (*InitTrustRootResponse) ProtoMessage() {}
 
 func (x *InitTrustRootResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[13]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1157,7 @@ func (x *InitTrustRootResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitTrustRootResponse.ProtoReflect.Descriptor instead.
 func (*InitTrustRootResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{13}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InitTrustRootResponse) GetTrustRoot() *TrustRoot {
@@ -1137,7 +1181,7 @@ type SyncHeadersRequest struct {
 
 func (x *SyncHeadersRequest) Reset() {
 	*x = SyncHeadersRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1193,7 @@ func (x *SyncHeadersRequest) String() string {
 func (*SyncHeadersRequest) ProtoMessage() {}
 
 func (x *SyncHeadersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[14]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1206,7 @@ func (x *SyncHeadersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncHeadersRequest.ProtoReflect.Descriptor instead.
 func (*SyncHeadersRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{14}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SyncHeadersRequest) GetLightBlocks() [][]byte {
@@ -1196,7 +1240,7 @@ type SyncHeadersResponse struct {
 
 func (x *SyncHeadersResponse) Reset() {
 	*x = SyncHeadersResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1252,7 @@ func (x *SyncHeadersResponse) String() string {
 func (*SyncHeadersResponse) ProtoMessage() {}
 
 func (x *SyncHeadersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[15]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1265,7 @@ func (x *SyncHeadersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncHeadersResponse.ProtoReflect.Descriptor instead.
 func (*SyncHeadersResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{15}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SyncHeadersResponse) GetSyncedHeight() int64 {
@@ -1274,7 +1318,7 @@ type ProvenMessage struct {
 
 func (x *ProvenMessage) Reset() {
 	*x = ProvenMessage{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1330,7 @@ func (x *ProvenMessage) String() string {
 func (*ProvenMessage) ProtoMessage() {}
 
 func (x *ProvenMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[16]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1343,7 @@ func (x *ProvenMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvenMessage.ProtoReflect.Descriptor instead.
 func (*ProvenMessage) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{16}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProvenMessage) GetSequence() uint64 {
@@ -1342,7 +1386,7 @@ type TopicMessages struct {
 
 func (x *TopicMessages) Reset() {
 	*x = TopicMessages{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1398,7 @@ func (x *TopicMessages) String() string {
 func (*TopicMessages) ProtoMessage() {}
 
 func (x *TopicMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[17]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1411,7 @@ func (x *TopicMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicMessages.ProtoReflect.Descriptor instead.
 func (*TopicMessages) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{17}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TopicMessages) GetTopic() string {
@@ -1430,7 +1474,7 @@ type DispatchMessagesRequest struct {
 
 func (x *DispatchMessagesRequest) Reset() {
 	*x = DispatchMessagesRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1486,7 @@ func (x *DispatchMessagesRequest) String() string {
 func (*DispatchMessagesRequest) ProtoMessage() {}
 
 func (x *DispatchMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[18]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1499,7 @@ func (x *DispatchMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchMessagesRequest.ProtoReflect.Descriptor instead.
 func (*DispatchMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{18}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DispatchMessagesRequest) GetVersion() int64 {
@@ -1508,7 +1552,7 @@ type DispatchMessagesResponse struct {
 
 func (x *DispatchMessagesResponse) Reset() {
 	*x = DispatchMessagesResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1564,7 @@ func (x *DispatchMessagesResponse) String() string {
 func (*DispatchMessagesResponse) ProtoMessage() {}
 
 func (x *DispatchMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[19]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1577,7 @@ func (x *DispatchMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchMessagesResponse.ProtoReflect.Descriptor instead.
 func (*DispatchMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{19}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DispatchMessagesResponse) GetAccepted() uint32 {
@@ -1591,7 +1635,7 @@ type GetEgressRequest struct {
 
 func (x *GetEgressRequest) Reset() {
 	*x = GetEgressRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1647,7 @@ func (x *GetEgressRequest) String() string {
 func (*GetEgressRequest) ProtoMessage() {}
 
 func (x *GetEgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[20]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1660,7 @@ func (x *GetEgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEgressRequest.ProtoReflect.Descriptor instead.
 func (*GetEgressRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{20}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetEgressRequest) GetFrom() uint64 {
@@ -1644,7 +1688,7 @@ type GetEgressResponse struct {
 
 func (x *GetEgressResponse) Reset() {
 	*x = GetEgressResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1700,7 @@ func (x *GetEgressResponse) String() string {
 func (*GetEgressResponse) ProtoMessage() {}
 
 func (x *GetEgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[21]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1713,7 @@ func (x *GetEgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEgressResponse.ProtoReflect.Descriptor instead.
 func (*GetEgressResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{21}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetEgressResponse) GetMessages() []*v11.MsgSyncEgress {
@@ -1697,7 +1741,7 @@ type AttestationRequest struct {
 
 func (x *AttestationRequest) Reset() {
 	*x = AttestationRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1753,7 @@ func (x *AttestationRequest) String() string {
 func (*AttestationRequest) ProtoMessage() {}
 
 func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[22]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1766,7 @@ func (x *AttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationRequest.ProtoReflect.Descriptor instead.
 func (*AttestationRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{22}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AttestationRequest) GetOperator() []byte {
@@ -1747,7 +1791,7 @@ type AttestationResponse struct {
 
 func (x *AttestationResponse) Reset() {
 	*x = AttestationResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[23]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1803,7 @@ func (x *AttestationResponse) String() string {
 func (*AttestationResponse) ProtoMessage() {}
 
 func (x *AttestationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[23]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1816,7 @@ func (x *AttestationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestationResponse.ProtoReflect.Descriptor instead.
 func (*AttestationResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{23}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AttestationResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -1813,7 +1857,7 @@ type BindRequest struct {
 
 func (x *BindRequest) Reset() {
 	*x = BindRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[24]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1869,7 @@ func (x *BindRequest) String() string {
 func (*BindRequest) ProtoMessage() {}
 
 func (x *BindRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[24]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1882,7 @@ func (x *BindRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindRequest.ProtoReflect.Descriptor instead.
 func (*BindRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{24}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BindRequest) GetChainId() string {
@@ -1864,7 +1908,7 @@ type BindResponse struct {
 
 func (x *BindResponse) Reset() {
 	*x = BindResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[25]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +1920,7 @@ func (x *BindResponse) String() string {
 func (*BindResponse) ProtoMessage() {}
 
 func (x *BindResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[25]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +1933,7 @@ func (x *BindResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindResponse.ProtoReflect.Descriptor instead.
 func (*BindResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{25}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BindResponse) GetWorkerInfo() *v1.WorkerInfo {
@@ -1908,7 +1952,7 @@ type ReportRegistrationRequest struct {
 
 func (x *ReportRegistrationRequest) Reset() {
 	*x = ReportRegistrationRequest{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[26]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +1964,7 @@ func (x *ReportRegistrationRequest) String() string {
 func (*ReportRegistrationRequest) ProtoMessage() {}
 
 func (x *ReportRegistrationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[26]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +1977,7 @@ func (x *ReportRegistrationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRegistrationRequest.ProtoReflect.Descriptor instead.
 func (*ReportRegistrationRequest) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{26}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReportRegistrationRequest) GetRegistration() *Registration {
@@ -1951,7 +1995,7 @@ type ReportRegistrationResponse struct {
 
 func (x *ReportRegistrationResponse) Reset() {
 	*x = ReportRegistrationResponse{}
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[27]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1963,7 +2007,7 @@ func (x *ReportRegistrationResponse) String() string {
 func (*ReportRegistrationResponse) ProtoMessage() {}
 
 func (x *ReportRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_veil_worker_v1_worker_proto_msgTypes[27]
+	mi := &file_veil_worker_v1_worker_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1976,14 +2020,16 @@ func (x *ReportRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*ReportRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{27}
+	return file_veil_worker_v1_worker_proto_rawDescGZIP(), []int{28}
 }
 
 var File_veil_worker_v1_worker_proto protoreflect.FileDescriptor
 
 const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x1bveil/worker/v1/worker.proto\x12\x0eveil.worker.v1\x1a\x13veil/mq/v1/mq.proto\x1a\x1fveil/registry/v1/registry.proto\"(\n" +
+	"\x1bveil/worker/v1/worker.proto\x12\x0eveil.worker.v1\x1a\x13veil/mq/v1/mq.proto\x1a\x1fveil/registry/v1/registry.proto\"1\n" +
+	"\x13SessionQueryRequest\x12\x1a\n" +
+	"\benvelope\x18\x01 \x01(\fR\benvelope\"(\n" +
 	"\x12ProvideCodeRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\fR\x04code\"2\n" +
 	"\x13ProvideCodeResponse\x12\x1b\n" +
@@ -2137,9 +2183,10 @@ const file_veil_worker_v1_worker_proto_rawDesc = "" +
 	"\vSyncHeaders\x12\".veil.worker.v1.SyncHeadersRequest\x1a#.veil.worker.v1.SyncHeadersResponse\x12e\n" +
 	"\x10DispatchMessages\x12'.veil.worker.v1.DispatchMessagesRequest\x1a(.veil.worker.v1.DispatchMessagesResponse\x12P\n" +
 	"\tGetEgress\x12 .veil.worker.v1.GetEgressRequest\x1a!.veil.worker.v1.GetEgressResponse\x12V\n" +
-	"\vProvideCode\x12\".veil.worker.v1.ProvideCodeRequest\x1a#.veil.worker.v1.ProvideCodeResponse2g\n" +
+	"\vProvideCode\x12\".veil.worker.v1.ProvideCodeRequest\x1a#.veil.worker.v1.ProvideCodeResponse2\xc3\x01\n" +
 	"\x0fContractService\x12T\n" +
-	"\x05Query\x12$.veil.worker.v1.ContractQueryRequest\x1a%.veil.worker.v1.ContractQueryResponseB:Z8github.com/veil-network/veil/gen/veil/worker/v1;workerv1b\x06proto3"
+	"\x05Query\x12$.veil.worker.v1.ContractQueryRequest\x1a%.veil.worker.v1.ContractQueryResponse\x12Z\n" +
+	"\fSessionQuery\x12#.veil.worker.v1.SessionQueryRequest\x1a%.veil.worker.v1.ContractQueryResponseB:Z8github.com/veil-network/veil/gen/veil/worker/v1;workerv1b\x06proto3"
 
 var (
 	file_veil_worker_v1_worker_proto_rawDescOnce sync.Once
@@ -2154,82 +2201,85 @@ func file_veil_worker_v1_worker_proto_rawDescGZIP() []byte {
 }
 
 var file_veil_worker_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_veil_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_veil_worker_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_veil_worker_v1_worker_proto_goTypes = []any{
 	(RegistrationState)(0),             // 0: veil.worker.v1.RegistrationState
-	(*ProvideCodeRequest)(nil),         // 1: veil.worker.v1.ProvideCodeRequest
-	(*ProvideCodeResponse)(nil),        // 2: veil.worker.v1.ProvideCodeResponse
-	(*ContractQueryRequest)(nil),       // 3: veil.worker.v1.ContractQueryRequest
-	(*ContractQueryResponse)(nil),      // 4: veil.worker.v1.ContractQueryResponse
-	(*ContractStatus)(nil),             // 5: veil.worker.v1.ContractStatus
-	(*InfoRequest)(nil),                // 6: veil.worker.v1.InfoRequest
-	(*Registration)(nil),               // 7: veil.worker.v1.Registration
-	(*InfoResponse)(nil),               // 8: veil.worker.v1.InfoResponse
-	(*SyncStatus)(nil),                 // 9: veil.worker.v1.SyncStatus
-	(*TopicPosition)(nil),              // 10: veil.worker.v1.TopicPosition
-	(*ConflictEvidence)(nil),           // 11: veil.worker.v1.ConflictEvidence
-	(*TrustRoot)(nil),                  // 12: veil.worker.v1.TrustRoot
-	(*InitTrustRootRequest)(nil),       // 13: veil.worker.v1.InitTrustRootRequest
-	(*InitTrustRootResponse)(nil),      // 14: veil.worker.v1.InitTrustRootResponse
-	(*SyncHeadersRequest)(nil),         // 15: veil.worker.v1.SyncHeadersRequest
-	(*SyncHeadersResponse)(nil),        // 16: veil.worker.v1.SyncHeadersResponse
-	(*ProvenMessage)(nil),              // 17: veil.worker.v1.ProvenMessage
-	(*TopicMessages)(nil),              // 18: veil.worker.v1.TopicMessages
-	(*DispatchMessagesRequest)(nil),    // 19: veil.worker.v1.DispatchMessagesRequest
-	(*DispatchMessagesResponse)(nil),   // 20: veil.worker.v1.DispatchMessagesResponse
-	(*GetEgressRequest)(nil),           // 21: veil.worker.v1.GetEgressRequest
-	(*GetEgressResponse)(nil),          // 22: veil.worker.v1.GetEgressResponse
-	(*AttestationRequest)(nil),         // 23: veil.worker.v1.AttestationRequest
-	(*AttestationResponse)(nil),        // 24: veil.worker.v1.AttestationResponse
-	(*BindRequest)(nil),                // 25: veil.worker.v1.BindRequest
-	(*BindResponse)(nil),               // 26: veil.worker.v1.BindResponse
-	(*ReportRegistrationRequest)(nil),  // 27: veil.worker.v1.ReportRegistrationRequest
-	(*ReportRegistrationResponse)(nil), // 28: veil.worker.v1.ReportRegistrationResponse
-	(*v1.WorkerInfo)(nil),              // 29: veil.registry.v1.WorkerInfo
-	(*v11.MsgSyncEgress)(nil),          // 30: veil.mq.v1.MsgSyncEgress
-	(*v1.Evidence)(nil),                // 31: veil.registry.v1.Evidence
+	(*SessionQueryRequest)(nil),        // 1: veil.worker.v1.SessionQueryRequest
+	(*ProvideCodeRequest)(nil),         // 2: veil.worker.v1.ProvideCodeRequest
+	(*ProvideCodeResponse)(nil),        // 3: veil.worker.v1.ProvideCodeResponse
+	(*ContractQueryRequest)(nil),       // 4: veil.worker.v1.ContractQueryRequest
+	(*ContractQueryResponse)(nil),      // 5: veil.worker.v1.ContractQueryResponse
+	(*ContractStatus)(nil),             // 6: veil.worker.v1.ContractStatus
+	(*InfoRequest)(nil),                // 7: veil.worker.v1.InfoRequest
+	(*Registration)(nil),               // 8: veil.worker.v1.Registration
+	(*InfoResponse)(nil),               // 9: veil.worker.v1.InfoResponse
+	(*SyncStatus)(nil),                 // 10: veil.worker.v1.SyncStatus
+	(*TopicPosition)(nil),              // 11: veil.worker.v1.TopicPosition
+	(*ConflictEvidence)(nil),           // 12: veil.worker.v1.ConflictEvidence
+	(*TrustRoot)(nil),                  // 13: veil.worker.v1.TrustRoot
+	(*InitTrustRootRequest)(nil),       // 14: veil.worker.v1.InitTrustRootRequest
+	(*InitTrustRootResponse)(nil),      // 15: veil.worker.v1.InitTrustRootResponse
+	(*SyncHeadersRequest)(nil),         // 16: veil.worker.v1.SyncHeadersRequest
+	(*SyncHeadersResponse)(nil),        // 17: veil.worker.v1.SyncHeadersResponse
+	(*ProvenMessage)(nil),              // 18: veil.worker.v1.ProvenMessage
+	(*TopicMessages)(nil),              // 19: veil.worker.v1.TopicMessages
+	(*DispatchMessagesRequest)(nil),    // 20: veil.worker.v1.DispatchMessagesRequest
+	(*DispatchMessagesResponse)(nil),   // 21: veil.worker.v1.DispatchMessagesResponse
+	(*GetEgressRequest)(nil),           // 22: veil.worker.v1.GetEgressRequest
+	(*GetEgressResponse)(nil),          // 23: veil.worker.v1.GetEgressResponse
+	(*AttestationRequest)(nil),         // 24: veil.worker.v1.AttestationRequest
+	(*AttestationResponse)(nil),        // 25: veil.worker.v1.AttestationResponse
+	(*BindRequest)(nil),                // 26: veil.worker.v1.BindRequest
+	(*BindResponse)(nil),               // 27: veil.worker.v1.BindResponse
+	(*ReportRegistrationRequest)(nil),  // 28: veil.worker.v1.ReportRegistrationRequest
+	(*ReportRegistrationResponse)(nil), // 29: veil.worker.v1.ReportRegistrationResponse
+	(*v1.WorkerInfo)(nil),              // 30: veil.registry.v1.WorkerInfo
+	(*v11.MsgSyncEgress)(nil),          // 31: veil.mq.v1.MsgSyncEgress
+	(*v1.Evidence)(nil),                // 32: veil.registry.v1.Evidence
 }
 var file_veil_worker_v1_worker_proto_depIdxs = []int32{
 	0,  // 0: veil.worker.v1.Registration.state:type_name -> veil.worker.v1.RegistrationState
-	29, // 1: veil.worker.v1.InfoResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	7,  // 2: veil.worker.v1.InfoResponse.registration:type_name -> veil.worker.v1.Registration
-	9,  // 3: veil.worker.v1.InfoResponse.sync:type_name -> veil.worker.v1.SyncStatus
-	5,  // 4: veil.worker.v1.InfoResponse.contracts:type_name -> veil.worker.v1.ContractStatus
-	12, // 5: veil.worker.v1.SyncStatus.trust_root:type_name -> veil.worker.v1.TrustRoot
-	10, // 6: veil.worker.v1.SyncStatus.topics:type_name -> veil.worker.v1.TopicPosition
-	11, // 7: veil.worker.v1.SyncStatus.conflict:type_name -> veil.worker.v1.ConflictEvidence
-	12, // 8: veil.worker.v1.InitTrustRootRequest.explicit:type_name -> veil.worker.v1.TrustRoot
-	12, // 9: veil.worker.v1.InitTrustRootResponse.trust_root:type_name -> veil.worker.v1.TrustRoot
-	17, // 10: veil.worker.v1.TopicMessages.messages:type_name -> veil.worker.v1.ProvenMessage
-	18, // 11: veil.worker.v1.DispatchMessagesRequest.topics:type_name -> veil.worker.v1.TopicMessages
-	10, // 12: veil.worker.v1.DispatchMessagesResponse.topics:type_name -> veil.worker.v1.TopicPosition
-	30, // 13: veil.worker.v1.GetEgressResponse.messages:type_name -> veil.mq.v1.MsgSyncEgress
-	29, // 14: veil.worker.v1.AttestationResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	31, // 15: veil.worker.v1.AttestationResponse.evidence:type_name -> veil.registry.v1.Evidence
-	29, // 16: veil.worker.v1.BindResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
-	7,  // 17: veil.worker.v1.ReportRegistrationRequest.registration:type_name -> veil.worker.v1.Registration
-	6,  // 18: veil.worker.v1.WorkerService.Info:input_type -> veil.worker.v1.InfoRequest
-	23, // 19: veil.worker.v1.WorkerService.Attestation:input_type -> veil.worker.v1.AttestationRequest
-	25, // 20: veil.worker.v1.WorkerService.Bind:input_type -> veil.worker.v1.BindRequest
-	27, // 21: veil.worker.v1.WorkerService.ReportRegistration:input_type -> veil.worker.v1.ReportRegistrationRequest
-	13, // 22: veil.worker.v1.WorkerService.InitTrustRoot:input_type -> veil.worker.v1.InitTrustRootRequest
-	15, // 23: veil.worker.v1.WorkerService.SyncHeaders:input_type -> veil.worker.v1.SyncHeadersRequest
-	19, // 24: veil.worker.v1.WorkerService.DispatchMessages:input_type -> veil.worker.v1.DispatchMessagesRequest
-	21, // 25: veil.worker.v1.WorkerService.GetEgress:input_type -> veil.worker.v1.GetEgressRequest
-	1,  // 26: veil.worker.v1.WorkerService.ProvideCode:input_type -> veil.worker.v1.ProvideCodeRequest
-	3,  // 27: veil.worker.v1.ContractService.Query:input_type -> veil.worker.v1.ContractQueryRequest
-	8,  // 28: veil.worker.v1.WorkerService.Info:output_type -> veil.worker.v1.InfoResponse
-	24, // 29: veil.worker.v1.WorkerService.Attestation:output_type -> veil.worker.v1.AttestationResponse
-	26, // 30: veil.worker.v1.WorkerService.Bind:output_type -> veil.worker.v1.BindResponse
-	28, // 31: veil.worker.v1.WorkerService.ReportRegistration:output_type -> veil.worker.v1.ReportRegistrationResponse
-	14, // 32: veil.worker.v1.WorkerService.InitTrustRoot:output_type -> veil.worker.v1.InitTrustRootResponse
-	16, // 33: veil.worker.v1.WorkerService.SyncHeaders:output_type -> veil.worker.v1.SyncHeadersResponse
-	20, // 34: veil.worker.v1.WorkerService.DispatchMessages:output_type -> veil.worker.v1.DispatchMessagesResponse
-	22, // 35: veil.worker.v1.WorkerService.GetEgress:output_type -> veil.worker.v1.GetEgressResponse
-	2,  // 36: veil.worker.v1.WorkerService.ProvideCode:output_type -> veil.worker.v1.ProvideCodeResponse
-	4,  // 37: veil.worker.v1.ContractService.Query:output_type -> veil.worker.v1.ContractQueryResponse
-	28, // [28:38] is the sub-list for method output_type
-	18, // [18:28] is the sub-list for method input_type
+	30, // 1: veil.worker.v1.InfoResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	8,  // 2: veil.worker.v1.InfoResponse.registration:type_name -> veil.worker.v1.Registration
+	10, // 3: veil.worker.v1.InfoResponse.sync:type_name -> veil.worker.v1.SyncStatus
+	6,  // 4: veil.worker.v1.InfoResponse.contracts:type_name -> veil.worker.v1.ContractStatus
+	13, // 5: veil.worker.v1.SyncStatus.trust_root:type_name -> veil.worker.v1.TrustRoot
+	11, // 6: veil.worker.v1.SyncStatus.topics:type_name -> veil.worker.v1.TopicPosition
+	12, // 7: veil.worker.v1.SyncStatus.conflict:type_name -> veil.worker.v1.ConflictEvidence
+	13, // 8: veil.worker.v1.InitTrustRootRequest.explicit:type_name -> veil.worker.v1.TrustRoot
+	13, // 9: veil.worker.v1.InitTrustRootResponse.trust_root:type_name -> veil.worker.v1.TrustRoot
+	18, // 10: veil.worker.v1.TopicMessages.messages:type_name -> veil.worker.v1.ProvenMessage
+	19, // 11: veil.worker.v1.DispatchMessagesRequest.topics:type_name -> veil.worker.v1.TopicMessages
+	11, // 12: veil.worker.v1.DispatchMessagesResponse.topics:type_name -> veil.worker.v1.TopicPosition
+	31, // 13: veil.worker.v1.GetEgressResponse.messages:type_name -> veil.mq.v1.MsgSyncEgress
+	30, // 14: veil.worker.v1.AttestationResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	32, // 15: veil.worker.v1.AttestationResponse.evidence:type_name -> veil.registry.v1.Evidence
+	30, // 16: veil.worker.v1.BindResponse.worker_info:type_name -> veil.registry.v1.WorkerInfo
+	8,  // 17: veil.worker.v1.ReportRegistrationRequest.registration:type_name -> veil.worker.v1.Registration
+	7,  // 18: veil.worker.v1.WorkerService.Info:input_type -> veil.worker.v1.InfoRequest
+	24, // 19: veil.worker.v1.WorkerService.Attestation:input_type -> veil.worker.v1.AttestationRequest
+	26, // 20: veil.worker.v1.WorkerService.Bind:input_type -> veil.worker.v1.BindRequest
+	28, // 21: veil.worker.v1.WorkerService.ReportRegistration:input_type -> veil.worker.v1.ReportRegistrationRequest
+	14, // 22: veil.worker.v1.WorkerService.InitTrustRoot:input_type -> veil.worker.v1.InitTrustRootRequest
+	16, // 23: veil.worker.v1.WorkerService.SyncHeaders:input_type -> veil.worker.v1.SyncHeadersRequest
+	20, // 24: veil.worker.v1.WorkerService.DispatchMessages:input_type -> veil.worker.v1.DispatchMessagesRequest
+	22, // 25: veil.worker.v1.WorkerService.GetEgress:input_type -> veil.worker.v1.GetEgressRequest
+	2,  // 26: veil.worker.v1.WorkerService.ProvideCode:input_type -> veil.worker.v1.ProvideCodeRequest
+	4,  // 27: veil.worker.v1.ContractService.Query:input_type -> veil.worker.v1.ContractQueryRequest
+	1,  // 28: veil.worker.v1.ContractService.SessionQuery:input_type -> veil.worker.v1.SessionQueryRequest
+	9,  // 29: veil.worker.v1.WorkerService.Info:output_type -> veil.worker.v1.InfoResponse
+	25, // 30: veil.worker.v1.WorkerService.Attestation:output_type -> veil.worker.v1.AttestationResponse
+	27, // 31: veil.worker.v1.WorkerService.Bind:output_type -> veil.worker.v1.BindResponse
+	29, // 32: veil.worker.v1.WorkerService.ReportRegistration:output_type -> veil.worker.v1.ReportRegistrationResponse
+	15, // 33: veil.worker.v1.WorkerService.InitTrustRoot:output_type -> veil.worker.v1.InitTrustRootResponse
+	17, // 34: veil.worker.v1.WorkerService.SyncHeaders:output_type -> veil.worker.v1.SyncHeadersResponse
+	21, // 35: veil.worker.v1.WorkerService.DispatchMessages:output_type -> veil.worker.v1.DispatchMessagesResponse
+	23, // 36: veil.worker.v1.WorkerService.GetEgress:output_type -> veil.worker.v1.GetEgressResponse
+	3,  // 37: veil.worker.v1.WorkerService.ProvideCode:output_type -> veil.worker.v1.ProvideCodeResponse
+	5,  // 38: veil.worker.v1.ContractService.Query:output_type -> veil.worker.v1.ContractQueryResponse
+	5,  // 39: veil.worker.v1.ContractService.SessionQuery:output_type -> veil.worker.v1.ContractQueryResponse
+	29, // [29:40] is the sub-list for method output_type
+	18, // [18:29] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -2240,7 +2290,7 @@ func file_veil_worker_v1_worker_proto_init() {
 	if File_veil_worker_v1_worker_proto != nil {
 		return
 	}
-	file_veil_worker_v1_worker_proto_msgTypes[12].OneofWrappers = []any{
+	file_veil_worker_v1_worker_proto_msgTypes[13].OneofWrappers = []any{
 		(*InitTrustRootRequest_GenesisJson)(nil),
 		(*InitTrustRootRequest_Explicit)(nil),
 	}
@@ -2250,7 +2300,7 @@ func file_veil_worker_v1_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_veil_worker_v1_worker_proto_rawDesc), len(file_veil_worker_v1_worker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -63,6 +63,9 @@ const (
 	WorkerServiceProvideCodeProcedure = "/veil.worker.v1.WorkerService/ProvideCode"
 	// ContractServiceQueryProcedure is the fully-qualified name of the ContractService's Query RPC.
 	ContractServiceQueryProcedure = "/veil.worker.v1.ContractService/Query"
+	// ContractServiceSessionQueryProcedure is the fully-qualified name of the ContractService's
+	// SessionQuery RPC.
+	ContractServiceSessionQueryProcedure = "/veil.worker.v1.ContractService/SessionQuery"
 )
 
 // WorkerServiceClient is a client for the veil.worker.v1.WorkerService service.
@@ -394,6 +397,12 @@ type ContractServiceClient interface {
 	// method "veil.receipt" {"sequence": n} returns the receipt of the
 	// command at sequence n of the contract's log, to its caller only.
 	Query(context.Context, *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error)
+	// Answers a query sent under a query session (opened with the sealed
+	// query method "veil.session"): symmetric encryption under the
+	// session's keys, no per-query KEM or signature, replay-protected by a
+	// strictly increasing counter. Same plaintext request and response
+	// formats as Query.
+	SessionQuery(context.Context, *connect.Request[v1.SessionQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error)
 }
 
 // NewContractServiceClient constructs a client for the veil.worker.v1.ContractService service. By
@@ -413,17 +422,29 @@ func NewContractServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(contractServiceMethods.ByName("Query")),
 			connect.WithClientOptions(opts...),
 		),
+		sessionQuery: connect.NewClient[v1.SessionQueryRequest, v1.ContractQueryResponse](
+			httpClient,
+			baseURL+ContractServiceSessionQueryProcedure,
+			connect.WithSchema(contractServiceMethods.ByName("SessionQuery")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // contractServiceClient implements ContractServiceClient.
 type contractServiceClient struct {
-	query *connect.Client[v1.ContractQueryRequest, v1.ContractQueryResponse]
+	query        *connect.Client[v1.ContractQueryRequest, v1.ContractQueryResponse]
+	sessionQuery *connect.Client[v1.SessionQueryRequest, v1.ContractQueryResponse]
 }
 
 // Query calls veil.worker.v1.ContractService.Query.
 func (c *contractServiceClient) Query(ctx context.Context, req *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error) {
 	return c.query.CallUnary(ctx, req)
+}
+
+// SessionQuery calls veil.worker.v1.ContractService.SessionQuery.
+func (c *contractServiceClient) SessionQuery(ctx context.Context, req *connect.Request[v1.SessionQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error) {
+	return c.sessionQuery.CallUnary(ctx, req)
 }
 
 // ContractServiceHandler is an implementation of the veil.worker.v1.ContractService service.
@@ -433,6 +454,12 @@ type ContractServiceHandler interface {
 	// method "veil.receipt" {"sequence": n} returns the receipt of the
 	// command at sequence n of the contract's log, to its caller only.
 	Query(context.Context, *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error)
+	// Answers a query sent under a query session (opened with the sealed
+	// query method "veil.session"): symmetric encryption under the
+	// session's keys, no per-query KEM or signature, replay-protected by a
+	// strictly increasing counter. Same plaintext request and response
+	// formats as Query.
+	SessionQuery(context.Context, *connect.Request[v1.SessionQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error)
 }
 
 // NewContractServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -448,10 +475,18 @@ func NewContractServiceHandler(svc ContractServiceHandler, opts ...connect.Handl
 		connect.WithSchema(contractServiceMethods.ByName("Query")),
 		connect.WithHandlerOptions(opts...),
 	)
+	contractServiceSessionQueryHandler := connect.NewUnaryHandler(
+		ContractServiceSessionQueryProcedure,
+		svc.SessionQuery,
+		connect.WithSchema(contractServiceMethods.ByName("SessionQuery")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/veil.worker.v1.ContractService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ContractServiceQueryProcedure:
 			contractServiceQueryHandler.ServeHTTP(w, r)
+		case ContractServiceSessionQueryProcedure:
+			contractServiceSessionQueryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -463,4 +498,8 @@ type UnimplementedContractServiceHandler struct{}
 
 func (UnimplementedContractServiceHandler) Query(context.Context, *connect.Request[v1.ContractQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.ContractService.Query is not implemented"))
+}
+
+func (UnimplementedContractServiceHandler) SessionQuery(context.Context, *connect.Request[v1.SessionQueryRequest]) (*connect.Response[v1.ContractQueryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("veil.worker.v1.ContractService.SessionQuery is not implemented"))
 }
