@@ -63,8 +63,10 @@ func (r *Relayer) clearWait(loop string) {
 }
 
 // loop runs step until ctx ends: immediately again after progress,
-// after interval when idle, with exponential backoff after errors.
-func (r *Relayer) loop(ctx context.Context, name string, interval time.Duration, step func(context.Context) (bool, error)) {
+// after interval or a new block (wake) when idle, with exponential
+// backoff after errors (a new block does not cut a backoff short: a
+// failing node or worker is not hammered once per block).
+func (r *Relayer) loop(ctx context.Context, name string, interval time.Duration, wake <-chan struct{}, step func(context.Context) (bool, error)) {
 	backoff := r.cfg.MinBackoff
 	for {
 		progressed, err := r.safeStep(ctx, step)
@@ -92,10 +94,16 @@ func (r *Relayer) loop(ctx context.Context, name string, interval time.Duration,
 		if wait == 0 {
 			continue
 		}
+		w := wake
+		if err != nil && !errors.Is(err, errWaiting) {
+			w = nil
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-w:
+			// A new block: act now (a nil channel never fires).
 		}
 	}
 }
@@ -458,4 +466,38 @@ func (r *Relayer) egressStep(ctx context.Context) (bool, error) {
 	r.mu.Unlock()
 	r.log.Debug("egress submitted", "from", q.NextSequence, "count", len(msgs), "height", res.GetHeight())
 	return true, nil
+}
+
+// watchBlocks follows the node's block stream and wakes the sync and
+// egress loops for each committed block. The stream is an optimisation
+// only: the loops still poll, so a broken stream (retried with backoff)
+// costs latency, never progress.
+func (r *Relayer) watchBlocks(ctx context.Context) {
+	backoff := r.cfg.MinBackoff
+	for ctx.Err() == nil {
+		stream, err := r.cfg.Node.Node.StreamBlocks(ctx, connect.NewRequest(&nodev1.StreamBlocksRequest{}))
+		if err == nil {
+			for stream.Receive() {
+				backoff = r.cfg.MinBackoff
+				for _, ch := range []chan struct{}{r.syncWake, r.egressWake} {
+					select {
+					case ch <- struct{}{}:
+					default:
+					}
+				}
+			}
+			err = stream.Err()
+			stream.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Debug("block stream ended; polling until it is back", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, r.cfg.MaxBackoff)
+	}
 }

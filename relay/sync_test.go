@@ -44,7 +44,7 @@ func TestSyncLoopSaysWhyItWaits(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	r.loop(ctx, "sync", r.cfg.SyncInterval, r.syncStep)
+	r.loop(ctx, "sync", r.cfg.SyncInterval, nil, r.syncStep)
 	if n := strings.Count(logs.String(), "not bound to a chain yet"); n != 1 {
 		t.Fatalf("the wait reason was logged %d times:\n%s", n, logs.String())
 	}

@@ -518,6 +518,9 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 				s.chainNext[topic] = chainNext{Next: n, Version: version}
 				changed = true
 			}
+			if id, ok := contractOfTopic(topic); ok && s.exec != nil {
+				s.exec.NoteChainNext(id, s.chainNext[topic].Next)
+			}
 		}
 	}
 	s.flushExecutor()
@@ -630,8 +633,14 @@ func (s *syncer) subscribeReadyLocked() error {
 		return nil
 	}
 	for id, next := range s.exec.Ready() {
-		if err := s.inbox.Subscribe(mq.ContractTopic(id), next); err != nil {
+		topic := mq.ContractTopic(id)
+		if err := s.inbox.Subscribe(topic, next); err != nil {
 			return err
+		}
+		// A restored checkpoint knows how long the log was: a restarted
+		// worker that is behind refuses reads until it has caught up.
+		if cn, ok := s.chainNext[topic]; ok {
+			s.exec.NoteChainNext(id, cn.Next)
 		}
 	}
 	return nil
@@ -865,4 +874,17 @@ func (s *syncer) status() (int64, *workerv1.SyncStatus) {
 		st.Lag = s.chainHeight - synced
 	}
 	return synced, st
+}
+
+// contractOfTopic parses a contract topic ("contract/<64 hex>").
+func contractOfTopic(topic string) ([32]byte, bool) {
+	var id [32]byte
+	h, ok := strings.CutPrefix(topic, "contract/")
+	if !ok || len(h) != 64 {
+		return id, false
+	}
+	if _, err := hex.Decode(id[:], []byte(h)); err != nil {
+		return id, false
+	}
+	return id, true
 }

@@ -620,7 +620,24 @@ func (c *contractService) Query(ctx context.Context, req *connect.Request[worker
 	return nil, connect.NewError(connect.CodeUnavailable, err)
 }
 
-// SessionQuery: query sessions are being added (crypto/envelope session.go).
-func (s *contractService) SessionQuery(context.Context, *connect.Request[workerv1.SessionQueryRequest]) (*connect.Response[workerv1.ContractQueryResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("query sessions are not served yet"))
+// SessionQuery answers a query under a query session (opened by a sealed
+// query of method "veil.session"; see executor.SessionQuery). A session
+// this worker does not hold — never opened here, evicted, expired, or
+// lost in a restart — is NotFound, which tells the client to open a new
+// session; a tampered, replayed or malformed request is InvalidArgument;
+// a host failure Unavailable. The executor counts these queries in the
+// query metrics with outcomes prefixed "session_".
+func (c *contractService) SessionQuery(ctx context.Context, req *connect.Request[workerv1.SessionQueryRequest]) (*connect.Response[workerv1.ContractQueryResponse], error) {
+	resp, err := c.w.exec.SessionQuery(ctx, req.Msg.GetEnvelope(), time.Now())
+	switch {
+	case err == nil:
+		return connect.NewResponse(&workerv1.ContractQueryResponse{Response: resp}), nil
+	case errors.Is(err, executor.ErrNoSession):
+		return nil, connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, executor.ErrBadEnvelope):
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	case errors.Is(err, executor.ErrOverloaded):
+		return nil, connect.NewError(connect.CodeResourceExhausted, err)
+	}
+	return nil, connect.NewError(connect.CodeUnavailable, err)
 }

@@ -19,7 +19,66 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure performance (results go to docs/benchmarks.md)",
 	}
-	cmd.AddCommand(newBenchTransfersCmd(), newBenchWorkerSyncCmd())
+	cmd.AddCommand(newBenchTransfersCmd(), newBenchWorkerSyncCmd(), newBenchContractsCmd())
+	return cmd
+}
+
+func newBenchContractsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "contracts",
+		Short: "Confidential command latency, command throughput and query rate (hello-world)",
+		Long: `Start a throwaway dev network on loopback (one validator, simulated TEE
+workers with their relayers, worker 0 as gatekeeper), deploy hello-world,
+and measure in three bounded phases:
+
+  1. latency: --latency-calls commands one at a time, each submitted at a
+     random point of a block interval, timed from submission until its
+     receipt is readable through an encrypted query (submit → block →
+     proof block → relayed → executed → receipt);
+  2. throughput: --commands encrypted commands from --accounts funded
+     accounts, --per-tx per transaction, as fast as the chain takes them,
+     until every replica executed them all;
+  3. queries: --concurrency callers send sealed get_count queries over
+     HTTP for --query-duration (client sealing in the same process).
+
+Builds hello-world with the Go toolchain first. Stops by itself.`,
+		Example: `  veil bench contracts
+  veil bench contracts --commands 10000 --workers 2 --replicas 2 -o json`,
+		Args: cobra.NoArgs,
+	}
+	var o bench.ContractOptions
+	var quiet bool
+	cmd.Flags().DurationVar(&o.BlockTime, "block-time", time.Second, "block interval of the dev network")
+	cmd.Flags().IntVar(&o.Workers, "workers", 1, "simulated TEE workers")
+	cmd.Flags().IntVar(&o.Replicas, "replicas", 1, "workers executing the contract")
+	cmd.Flags().IntVar(&o.LatencyCalls, "latency-calls", 40, "sequential commands for the latency phase")
+	cmd.Flags().IntVar(&o.Commands, "commands", 4000, "commands for the throughput phase")
+	cmd.Flags().IntVar(&o.Accounts, "accounts", 40, "sending accounts for the throughput phase")
+	cmd.Flags().IntVar(&o.PerTx, "per-tx", 20, "commands per transaction")
+	cmd.Flags().DurationVar(&o.QueryDuration, "query-duration", 10*time.Second, "length of the query phase")
+	cmd.Flags().IntVar(&o.QueryConcurrency, "concurrency", 8, "concurrent query callers")
+	cmd.Flags().BoolVar(&o.Sessions, "sessions", true, "query through query sessions (false: seal and sign every query)")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress lines")
+	out := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		o.Logger = slog.New(slog.DiscardHandler)
+		if !quiet {
+			o.Progress = func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) }
+		}
+		rep, err := bench.Contracts(cmd.Context(), o)
+		if err != nil {
+			return err
+		}
+		return printResult(cmd.OutOrStdout(), *out, rep, func(w io.Writer) error {
+			fmt.Fprintf(w, "command latency (%d calls, %d ms blocks): p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+				rep.Latency.Count, rep.BlockTimeMs, rep.Latency.P50, rep.Latency.P90, rep.Latency.P99, rep.Latency.Max)
+			fmt.Fprintf(w, "throughput: %d commands executed by %d replica(s) in %.1f s = %.0f commands/s\n",
+				rep.Commands, rep.Replicas, rep.CommandSeconds, rep.CommandsPerSec)
+			fmt.Fprintf(w, "queries: %d in total, %.0f/s end to end, p50 %.1f ms, p99 %.1f ms, %d errors, %.0f per CPU-second of the whole process\n",
+				rep.Queries, rep.QueriesPerSec, rep.QueryLatency.P50, rep.QueryLatency.P99, rep.QueryErrors, rep.QueryCPUPerCore)
+			return nil
+		})
+	}
 	return cmd
 }
 

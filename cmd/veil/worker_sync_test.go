@@ -84,7 +84,8 @@ func TestWorkerSyncCLI(t *testing.T) {
 			t.Errorf("status JSON lacks %q: %v", k, st)
 		}
 	}
-	if st["trust_root_initialised"] != true || st["frozen"] != false || len(st["topics"].([]any)) != 2 {
+	// Topics: gatekeeper, system and the worker's own.
+	if st["trust_root_initialised"] != true || st["frozen"] != false || len(st["topics"].([]any)) != 3 {
 		t.Fatalf("status %v", st)
 	}
 	if out, _, err := runCLI(t, "worker", "status", "--worker", "http://"+addr); err != nil || !strings.Contains(out, "synced") {

@@ -335,7 +335,7 @@ func TestContractSecretsDelivery(t *testing.T) {
 }
 
 func TestDeliveryKinds(t *testing.T) {
-	if KindMasterKeyHandover.String() != "master-key-handover" || KindContractKey.String() != "contract-key" || Kind(6).String() != "kind(6)" {
+	if KindMasterKeyHandover.String() != "master-key-handover" || KindContractKey.String() != "contract-key" || KindSessionQuery.String() != "session-query" || KindSessionResponse.String() != "session-response" || Kind(8).String() != "kind(8)" {
 		t.Fatal("kind names")
 	}
 	hdr := func(k Kind) []byte {
@@ -351,7 +351,7 @@ func TestDeliveryKinds(t *testing.T) {
 			t.Errorf("%v: %v", k, err)
 		}
 	}
-	for _, k := range []Kind{0, KindResponse, 6, 255} {
+	for _, k := range []Kind{0, KindResponse, KindSessionQuery, KindSessionResponse, 8, 255} {
 		if _, err := ParseHeader(hdr(k)); !errors.Is(err, ErrWrongKind) {
 			t.Errorf("%v: %v", k, err)
 		}

@@ -54,6 +54,10 @@ const (
 	// KindContractKey carries a contract's secrets, sealed to an assigned
 	// worker's registered key (delivery.go).
 	KindContractKey Kind = 5
+	// KindSessionQuery is a query under a query session (session.go).
+	KindSessionQuery Kind = 6
+	// KindSessionResponse answers a KindSessionQuery.
+	KindSessionResponse Kind = 7
 )
 
 // String names the kind.
@@ -69,13 +73,17 @@ func (k Kind) String() string {
 		return "master-key-handover"
 	case KindContractKey:
 		return "contract-key"
+	case KindSessionQuery:
+		return "session-query"
+	case KindSessionResponse:
+		return "session-response"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // hpkeEnvelope reports whether envelopes of kind k use the HPKE envelope
 // layout (every kind but the response, which is sealed under an exported
-// key).
+// key, and the session kinds, sealed under session keys).
 func (k Kind) hpkeEnvelope() bool {
 	switch k {
 	case KindCommand, KindQuery, KindMasterKeyHandover, KindContractKey:

@@ -116,6 +116,9 @@ func QuerySigningMessage(workerFingerprint [32]byte, encoded []byte) []byte {
 type QueryContext struct {
 	secret []byte // exported response secret
 	enc    []byte
+	// sender is kept so that SessionSecret can export on demand: a
+	// query that never opens a session pays nothing for it.
+	sender *hpke.Sender
 	nonce  [QueryNonceSize]byte
 	expiry time.Time
 }
@@ -167,7 +170,7 @@ func SealQuery(workerPub hpke.PublicKey, req QueryRequest, signer keys.Signer) (
 		return nil, nil, fmt.Errorf("envelope: export response secret: %w", err)
 	}
 	// enc is copied: the caller owns the envelope and may reuse its buffer.
-	return s.env, &QueryContext{secret: secret, enc: bytes.Clone(s.enc), nonce: nonce, expiry: time.Unix(req.Expiry.Unix(), 0)}, nil
+	return s.env, &QueryContext{secret: secret, enc: bytes.Clone(s.enc), sender: s.sender, nonce: nonce, expiry: time.Unix(req.Expiry.Unix(), 0)}, nil
 }
 
 // ResponseSealer seals a worker's response(s) to one query, so that only
@@ -175,6 +178,8 @@ func SealQuery(workerPub hpke.PublicKey, req QueryRequest, signer keys.Signer) (
 type ResponseSealer struct {
 	secret []byte
 	enc    []byte
+	// recipient is kept so that SessionSecret can export on demand.
+	recipient *hpke.Recipient
 }
 
 // Format prints the sealer without its secret, whatever the verb.
@@ -208,7 +213,7 @@ func OpenQuery(workerPriv hpke.PrivateKey, env []byte, now time.Time) (*Verified
 		return nil, nil, fmt.Errorf("envelope: export response secret: %w", err)
 	}
 	// enc is copied: the caller owns the envelope and may reuse its buffer.
-	return q, &ResponseSealer{secret: secret, enc: bytes.Clone(o.enc)}, nil
+	return q, &ResponseSealer{secret: secret, enc: bytes.Clone(o.enc), recipient: o.recipient}, nil
 }
 
 // checkExpiry enforces now < expiry <= now + MaxQueryLifetime, in whole

@@ -56,6 +56,7 @@ type vectorFile struct {
 	Queries      []queryVector   `json:"queries"`
 	Invalid      []invalidVector `json:"invalid"`
 	Deliveries   deliveryVectors `json:"deliveries"`
+	Sessions     sessionVectors  `json:"sessions"`
 }
 
 type suiteVector struct {
@@ -74,6 +75,7 @@ type domainVector struct {
 	HierarchySalt       string `json:"key_hierarchy_salt"`
 	MasterKeyHandover   string `json:"master_key_handover_info_prefix"`
 	ContractKey         string `json:"contract_key_info_prefix"`
+	SessionExportLabel  string `json:"session_export_label"`
 }
 
 // deliveryVectors are the key deliveries (delivery.go), all sealed to the
@@ -244,7 +246,8 @@ func errorByName(name string) error {
 		{"ErrDecrypt", ErrDecrypt}, {"ErrMalformed", ErrMalformed},
 		{"ErrInvalidMethod", ErrInvalidMethod}, {"ErrBadSignature", ErrBadSignature},
 		{"ErrWrongContract", ErrWrongContract}, {"ErrExpired", ErrExpired},
-		{"ErrExpiryTooFar", ErrExpiryTooFar},
+		{"ErrExpiryTooFar", ErrExpiryTooFar}, {"ErrReplay", ErrReplay},
+		{"ErrUnknownSession", ErrUnknownSession},
 	} {
 		if e.name == name {
 			return e.err
@@ -307,12 +310,13 @@ func generateVectors(t *testing.T) *vectorFile {
 			"X-Wing private keys are the 32-byte seed (RFC 9180 SerializePrivateKey of draft-ietf-hpke-pq); derive_key_pair_ikm is the input to RFC 9180 DeriveKeyPair that yields it.",
 			"Invalid vectors: opening must fail with the named error (the Go sentinel; other implementations map it to their own error). Command vectors open with key_hierarchy.contract.hpke.private_key and contract id key_hierarchy.contract.id; query vectors with worker.private_key at the given now.",
 			"Deliveries (master-key handover, contract key) are sealed to worker.private_key for deliveries.recipient_identity and open-only like the other envelopes; deliveries.invalid names the binding (recipient, contract id, epoch) to open with. The contract-key secrets are key_hierarchy.contract's label outputs.",
+			"Query sessions are deterministic given the session secret (exported from queries[sessions.opening_query]'s HPKE context) and the session id: every byte of sessions, keys, requests and responses included, is to be reproduced exactly. sessions.invalid are opened in order by one fresh worker session at sessions.now after sessions.messages were accepted.",
 		},
 		Suite: suiteVector{KEM: KEMXWing, KDF: KDFHKDFSHA256, AEAD: AEADAES256GCM, Name: "X-Wing (MLKEM768-X25519) / HKDF-SHA256 / AES-256-GCM"},
 		Domains: domainVector{
 			CallDomain: CallDomain, CommandInfo: CommandInfo, QueryDomain: QueryDomain,
 			QueryInfo: QueryInfo, ResponseExportLabel: ResponseExportLabel, HierarchySalt: keyderiv.Salt,
-			MasterKeyHandover: MasterKeyHandoverInfo, ContractKey: ContractKeyInfo,
+			MasterKeyHandover: MasterKeyHandoverInfo, ContractKey: ContractKeyInfo, SessionExportLabel: SessionExportLabel,
 		},
 		KeyHierarchy: hierarchyVector{
 			MasterSecret: hx(ms[:]),
@@ -477,6 +481,8 @@ func generateVectors(t *testing.T) *vectorFile {
 	// Deliveries last, so that adding them left the randomness, and so
 	// the bytes, of everything above unchanged.
 	v.Deliveries = generateDeliveries(t, worker, ck)
+	// Sessions consume no randomness.
+	v.Sessions = generateSessions(t, worker, queries[0].env)
 	return v
 }
 
@@ -637,7 +643,7 @@ func validateDeliveries(t *testing.T, v *vectorFile, workerPriv hpke.PrivateKey,
 func sentinelName(t testing.TB, err error) string {
 	for _, n := range []string{"ErrTruncated", "ErrTooLarge", "ErrUnsupportedVersion", "ErrWrongKind", "ErrUnknownSuite",
 		"ErrWrongRecipient", "ErrDecrypt", "ErrMalformed", "ErrInvalidMethod", "ErrBadSignature", "ErrWrongContract",
-		"ErrExpired", "ErrExpiryTooFar"} {
+		"ErrExpired", "ErrExpiryTooFar", "ErrReplay", "ErrUnknownSession"} {
 		if errorByName(n) == err {
 			return n
 		}
@@ -892,6 +898,7 @@ func validateVectors(t *testing.T, v *vectorFile) {
 		}
 	}
 	validateDeliveries(t, v, workerPriv, ck)
+	validateSessions(t, v, workerPriv)
 	if len(v.Commands) < 3 || len(v.Queries) < 2 || len(v.Invalid) < 10 {
 		t.Errorf("vector file incomplete: %d commands, %d queries, %d invalid", len(v.Commands), len(v.Queries), len(v.Invalid))
 	}

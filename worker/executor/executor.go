@@ -58,7 +58,6 @@ const (
 	TopicState  = "contracts/state"
 )
 
-
 // TransferTopic is the event topic the SDK's TransferOut emits.
 const TransferTopic = "veil.transfer"
 
@@ -120,6 +119,9 @@ type Config struct {
 	// ReplayCacheSize bounds the query replay cache (default
 	// DefaultReplayCacheSize).
 	ReplayCacheSize int
+	// SessionTableSize bounds the open query sessions (default
+	// DefaultSessionTableSize); see session.go.
+	SessionTableSize int
 	// Runtime overrides the contract runtime's configuration (every
 	// outcome-affecting field must be the network's; CacheDir defaults to
 	// HOME/contracts/wasm-cache).
@@ -147,6 +149,7 @@ type Executor struct {
 	keySealer *sealer
 	worker    *envelope.CachedKey
 	replay    *envelope.ReplayCache
+	sessions  *sessionTable
 	metrics   Metrics
 
 	// execMu serializes everything that changes contracts.
@@ -185,9 +188,37 @@ type contract struct {
 	lastTime   int64
 	root       [32]byte
 	rootNext   uint64 // next sequence root was computed at
+	// chainNext is the contract log's length as last proven to the worker
+	// (chainNextKnown: at least once since the executor opened). A replica
+	// behind it — a newcomer replaying the log, or a worker catching up
+	// after downtime — must not answer reads from its stale state: it
+	// refuses them as not_ready, so clients use another replica.
+	chainNext      uint64
+	chainNextKnown bool
 }
 
 func (c *contract) readyLocked() bool { return c.assigned && c.mod != nil && c.store != nil }
+
+// caughtUpLocked reports whether the contract's state reflects its whole
+// log as last proven to the worker.
+func (c *contract) caughtUpLocked() bool { return c.chainNextKnown && c.next >= c.chainNext }
+
+// NoteChainNext records that the chain's log of contract id held next
+// messages at a state the worker verified (the syncer calls it with every
+// proven next sequence of a contract topic).
+func (e *Executor) NoteChainNext(id [32]byte, next uint64) {
+	e.mu.RLock()
+	c := e.contracts[id]
+	e.mu.RUnlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if !c.chainNextKnown || next > c.chainNext {
+		c.chainNext, c.chainNextKnown = next, true
+	}
+	c.mu.Unlock()
+}
 
 // Open opens (or creates) the executor's database and restores every
 // contract recorded in it.
@@ -213,6 +244,7 @@ func Open(ctx context.Context, cfg Config) (*Executor, error) {
 	if e.replay, err = envelope.NewReplayCache(cfg.ReplayCacheSize); err != nil {
 		return nil, fmt.Errorf("executor: %w", err)
 	}
+	e.sessions = newSessionTable(cfg.SessionTableSize)
 	sealKey := cfg.SealingKey
 	dir := filepath.Join(cfg.Home, "contracts")
 	if sealKey == nil {

@@ -483,3 +483,27 @@ func mustUnmarshalEgress(t *testing.T, b []byte) *contractsv1.SignedContractEgre
 	}
 	return &s
 }
+
+// A replica behind the contract's proven log (a newcomer replaying it, a
+// worker back from downtime) refuses reads instead of answering from
+// stale state; receipts stay available (pending when not executed).
+func TestCatchingUpRefusesReads(t *testing.T) {
+	h := newHarness(t, "hello-world", hopt{})
+	h.install("")
+	alice, bob := signer("alice"), signer("bob")
+	h.command(alice, 1, "increment", `{"by":2}`)
+	// The chain proves a log two entries longer than executed.
+	h.e.NoteChainNext(h.id, h.seq+2)
+	r := h.query(bob, "get_count", "")
+	if r.OK || r.Code != CodeNotReady || !strings.Contains(r.Error, "catching up") {
+		t.Fatalf("behind the log: %+v", r)
+	}
+	if rc := decodeReceipt(t, h.receipt(alice, 1)); rc.Status != StatusOK {
+		t.Fatalf("receipt while behind: %+v", rc)
+	}
+	h.command(alice, 2, "increment", `{"by":1}`)
+	h.command(alice, 3, "increment", `{"by":1}`)
+	if r := h.query(bob, "get_count", ""); !r.OK || string(r.Result) != `{"count":4}` {
+		t.Fatalf("caught up: %+v", r)
+	}
+}

@@ -174,6 +174,9 @@ func (h *harness) open() {
 	}
 	h.e = e
 	h.t.Cleanup(func() { e.Close(context.Background()) })
+	// As the syncer does from its restored checkpoint: the log's proven
+	// length, without which reads are refused.
+	h.e.NoteChainNext(h.id, h.seq)
 }
 
 func (h *harness) restart() {
@@ -235,6 +238,8 @@ func (h *harness) pushRaw(m *mqv1.Message) Outcome {
 		h.t.Fatalf("execute %d: %v", m.Sequence, err)
 	}
 	h.seq++
+	// As the syncer does after each delivered batch: the proven length.
+	h.e.NoteChainNext(h.id, h.seq)
 	h.collect(out.Egress)
 	return out
 }

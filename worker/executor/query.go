@@ -60,7 +60,8 @@ func fail(code, msg string) Response { return Response{Code: code, Error: msg} }
 // Response). An envelope that cannot be opened (wrong recipient,
 // tampered, expired, replayed, malformed) is ErrBadEnvelope; a full replay
 // cache ErrOverloaded; a host failure ErrUnavailable. now is the worker's
-// clock, for the expiry check.
+// clock, for the expiry check. The method SessionMethod opens a query
+// session instead of calling the contract (session.go).
 func (e *Executor) Query(ctx context.Context, env []byte, now time.Time) ([]byte, error) {
 	start := time.Now()
 	outcome := "refused"
@@ -80,26 +81,42 @@ func (e *Executor) Query(ctx context.Context, env []byte, now time.Time) ([]byte
 		}
 		return nil, fmt.Errorf("%w: %w", ErrBadEnvelope, err)
 	}
-	resp, err := e.answer(ctx, q)
+	var resp Response
+	if q.Method == SessionMethod {
+		resp, err = e.openSession(q, sealer, now)
+	} else {
+		resp, err = e.answer(ctx, q)
+	}
 	if err != nil {
 		outcome = "unavailable"
 		return nil, err
 	}
-	if resp.OK {
-		outcome = "ok"
-	} else {
-		outcome = resp.Code
+	outcome = resp.outcome()
+	return sealAnswer(resp, sealer.Seal)
+}
+
+// outcome is the metrics label of an answered query.
+func (r Response) outcome() string {
+	if r.OK {
+		return "ok"
 	}
+	return r.Code
+}
+
+// sealAnswer encodes resp and seals it with seal; a response over the
+// size limit is replaced by a sealed "response too large" failure.
+func sealAnswer(resp Response, seal func([]byte) ([]byte, error)) ([]byte, error) {
 	pt, err := json.Marshal(resp)
 	if err != nil {
 		return nil, fmt.Errorf("encode query response: %w", err)
 	}
 	defer clear(pt)
-	out, err := sealer.Seal(pt)
+	out, err := seal(pt)
 	if err != nil {
-		// Only a response over the size limit gets here.
+		// Only a response over the size limit gets here, and it failed
+		// before anything was encrypted.
 		pt2, _ := json.Marshal(fail(CodeFailed, "response too large"))
-		if out, err = sealer.Seal(pt2); err != nil {
+		if out, err = seal(pt2); err != nil {
 			return nil, fmt.Errorf("seal query response: %w", err)
 		}
 	}
@@ -121,6 +138,12 @@ func (e *Executor) answer(ctx context.Context, q *envelope.VerifiedQuery) (Respo
 	}
 	if q.Method == ReceiptMethod {
 		return e.receiptAnswer(c, q)
+	}
+	if !c.caughtUpLocked() {
+		if !c.chainNextKnown {
+			return fail(CodeNotReady, "the worker is catching up with the contract's log (length not proven yet)"), nil
+		}
+		return fail(CodeNotReady, fmt.Sprintf("the worker is catching up with the contract's log: executed %d of %d messages", c.next, c.chainNext)), nil
 	}
 	seed, err := hkdfKey(c.keys.RandomSeed[:], labelQueryRandom, append(bytes.Clone(c.id[:]), q.Nonce[:]...))
 	if err != nil {
