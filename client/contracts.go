@@ -975,9 +975,21 @@ func (cs *Contracts) queryWorker(ctx context.Context, signer keys.Signer, c cand
 	if err != nil {
 		return nil, fmt.Errorf("worker %s: open response: %w", c.url, err)
 	}
+	raw, err := decodeAnswer(pt)
+	var ce *ContractError
+	if err != nil && !errors.As(err, &ce) {
+		return nil, fmt.Errorf("worker %s: %w", c.url, err)
+	}
+	return raw, err
+}
+
+// decodeAnswer reads a worker's answer plaintext (sealed query or
+// session): {"ok":true,"result":…} → the result (null when empty), or
+// {"ok":false,"code":…,"error":…} → a *ContractError.
+func decodeAnswer(pt []byte) (json.RawMessage, error) {
 	var a queryAnswer
 	if err := json.Unmarshal(pt, &a); err != nil {
-		return nil, fmt.Errorf("worker %s: malformed answer: %w", c.url, err)
+		return nil, fmt.Errorf("malformed answer: %w", err)
 	}
 	if !a.OK {
 		if a.Code == "" {

@@ -188,7 +188,7 @@ func (s *QuerySession) openLocked(ctx context.Context) (*envelope.ClientSession,
 	if err != nil {
 		return nil, fmt.Errorf("open query session: open response: %w", err)
 	}
-	raw, err := decodeSessionAnswer(pt)
+	raw, err := decodeAnswer(pt)
 	if err != nil {
 		return nil, err // a *ContractError, e.g. not_ready
 	}
@@ -257,33 +257,8 @@ func (s *QuerySession) Query(ctx context.Context, method string, args []byte) (j
 		if err != nil {
 			return nil, fmt.Errorf("session query: open response: %w", err)
 		}
-		return decodeSessionAnswer(pt)
+		return decodeAnswer(pt)
 	}
-}
-
-// decodeSessionAnswer reads a worker's answer plaintext,
-// {"ok":true,"result":…} or {"ok":false,"code":…,"error":…}, as
-// Contracts.query does.
-func decodeSessionAnswer(pt []byte) (json.RawMessage, error) {
-	var a struct {
-		OK     bool            `json:"ok"`
-		Result json.RawMessage `json:"result"`
-		Code   string          `json:"code"`
-		Error  string          `json:"error"`
-	}
-	if err := json.Unmarshal(pt, &a); err != nil {
-		return nil, fmt.Errorf("malformed answer: %w", err)
-	}
-	if !a.OK {
-		if a.Code == "" {
-			a.Code = CodeFailed
-		}
-		return nil, &ContractError{Code: a.Code, Message: a.Error}
-	}
-	if len(a.Result) == 0 {
-		return json.RawMessage("null"), nil
-	}
-	return a.Result, nil
 }
 
 // QuerySessions caches one QuerySession per (signer, worker, contract),

@@ -3,14 +3,13 @@ package worker
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/hpke"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/veil-network/veil/internal/sealfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,7 +70,7 @@ const (
 // platform's key: another machine, another code measurement, corruption or
 // tampering. The worker refuses to start rather than silently replace its
 // identity.
-var ErrNotSealed = errors.New("sealed key file does not open on this platform")
+var ErrNotSealed = sealfile.ErrNotSealed
 
 func seal(key []byte, state *sealedState) ([]byte, error) {
 	pt, err := json.Marshal(state)
@@ -79,45 +78,12 @@ func seal(key []byte, state *sealedState) ([]byte, error) {
 		return nil, fmt.Errorf("encode sealed state: %w", err)
 	}
 	defer clear(pt)
-	return sealBytes(key, sealedMagic, SealingLabel, pt)
-}
-
-// sealBytes encrypts pt as magic || nonce || AES-256-GCM(pt) with
-// additional data magic || label.
-func sealBytes(key []byte, magic, label string, pt []byte) ([]byte, error) {
-	aead, err := newGCM(key)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("sealing nonce: %w", err)
-	}
-	out := append([]byte(magic), nonce...)
-	return aead.Seal(out, nonce, pt, []byte(magic+label)), nil
-}
-
-// unsealBytes opens what sealBytes produced. It never panics on arbitrary
-// input; every failure wraps ErrNotSealed.
-func unsealBytes(key []byte, magic, label string, data []byte) ([]byte, error) {
-	aead, err := newGCM(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) < len(magic)+aead.NonceSize()+aead.Overhead() || string(data[:len(magic)]) != magic {
-		return nil, fmt.Errorf("%w: not a Veil sealed file of this kind", ErrNotSealed)
-	}
-	nonce := data[len(magic) : len(magic)+aead.NonceSize()]
-	pt, err := aead.Open(nil, nonce, data[len(magic)+aead.NonceSize():], []byte(magic+label))
-	if err != nil {
-		return nil, fmt.Errorf("%w: authentication failed", ErrNotSealed)
-	}
-	return pt, nil
+	return sealfile.Seal(key, sealedMagic, SealingLabel, pt)
 }
 
 // unseal opens a sealed file's bytes. It never panics on arbitrary input.
 func unseal(key, data []byte) (*sealedState, error) {
-	pt, err := unsealBytes(key, sealedMagic, SealingLabel, data)
+	pt, err := sealfile.Open(key, sealedMagic, SealingLabel, data)
 	if err != nil {
 		return nil, err
 	}
@@ -127,17 +93,6 @@ func unseal(key, data []byte) (*sealedState, error) {
 		return nil, fmt.Errorf("%w: sealed state: %w", ErrNotSealed, err)
 	}
 	return &st, nil
-}
-
-func newGCM(key []byte) (cipher.AEAD, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("sealing key has %d bytes, want 32", len(key))
-	}
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("sealing cipher: %w", err)
-	}
-	return cipher.NewGCM(b)
 }
 
 // keysFromState rebuilds the keys from a sealed state.
@@ -201,7 +156,7 @@ func (s *keyStore) load() (*Keys, binding, error) {
 	if s.ephemeral() {
 		return nil, binding{}, nil
 	}
-	data, err := readLimited(s.path, maxSealedFile)
+	data, err := sealfile.ReadLimited(s.path, maxSealedFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, binding{}, nil
 	}
@@ -241,54 +196,7 @@ func (s *keyStore) save(k *Keys, b binding) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.path, data, 0o600)
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", path, fi.Size(), limit)
-	}
-	buf := make([]byte, fi.Size())
-	if _, err := f.ReadAt(buf, 0); err != nil && fi.Size() > 0 {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return sealfile.WriteAtomic(s.path, data, 0o600)
 }
 
 // loadSimulatedSeed reads (or creates) the simulated platform's seed file.
@@ -323,7 +231,7 @@ func loadSimulatedSeed(home string) ([]byte, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s has mode %v: the simulated platform's seed must be private (chmod 600)", path, fi.Mode().Perm())
 	}
-	seed, err := readLimited(path, 32)
+	seed, err := sealfile.ReadLimited(path, 32)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/veil-network/veil/internal/sealfile"
 	"io/fs"
 	"path/filepath"
 
@@ -79,14 +80,14 @@ func (s *syncStore) load() (*syncCheckpoint, error) {
 	if s.ephemeral() {
 		return nil, nil
 	}
-	data, err := readLimited(s.path, maxSyncFile)
+	data, err := sealfile.ReadLimited(s.path, maxSyncFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	pt, err := unsealBytes(s.key, syncMagic, SyncSealingLabel, data)
+	pt, err := sealfile.Open(s.key, syncMagic, SyncSealingLabel, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (delete it to re-sync from the trust root)", s.path, err)
 	}
@@ -105,9 +106,9 @@ func (s *syncStore) save(cp *syncCheckpoint) error {
 	if err != nil {
 		return fmt.Errorf("encode sync checkpoint: %w", err)
 	}
-	data, err := sealBytes(s.key, syncMagic, SyncSealingLabel, pt)
+	data, err := sealfile.Seal(s.key, syncMagic, SyncSealingLabel, pt)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.path, data, 0o600)
+	return sealfile.WriteAtomic(s.path, data, 0o600)
 }

@@ -93,6 +93,28 @@ func (f *contractFlags) contracts() (*client.Contracts, *client.Network, error) 
 	return cs, n, nil
 }
 
+// target resolves what most contract commands need: the contract client,
+// the contract named by ref (an id or a network.json name) and, with
+// withSigner, the --from signer (the caller wipes it).
+func (f *contractFlags) target(cmd *cobra.Command, ref string, withSigner bool) (*client.Contracts, client.ContractID, keys.Signer, error) {
+	cs, n, err := f.contracts()
+	if err != nil {
+		return nil, client.ContractID{}, nil, err
+	}
+	id, err := client.ResolveContract(n, ref)
+	if err != nil {
+		return nil, client.ContractID{}, nil, err
+	}
+	if !withSigner {
+		return cs, id, nil, nil
+	}
+	signer, err := f.signer(cmd)
+	if err != nil {
+		return nil, client.ContractID{}, nil, err
+	}
+	return cs, id, signer, nil
+}
+
 func (f *contractFlags) signer(cmd *cobra.Command) (keys.Signer, error) {
 	scheme, err := keys.ParseScheme(f.scheme)
 	if err != nil {
@@ -249,15 +271,7 @@ status 1 and the contract's error text.`,
 		if err != nil {
 			return err
 		}
-		cs, n, err := f.contracts()
-		if err != nil {
-			return err
-		}
-		id, err := client.ResolveContract(n, args[0])
-		if err != nil {
-			return err
-		}
-		signer, err := f.signer(cmd)
+		cs, id, signer, err := f.target(cmd, args[0], true)
 		if err != nil {
 			return err
 		}
@@ -325,15 +339,7 @@ not_authorized) exits with status 1.`,
 		if err != nil {
 			return err
 		}
-		cs, n, err := f.contracts()
-		if err != nil {
-			return err
-		}
-		id, err := client.ResolveContract(n, args[0])
-		if err != nil {
-			return err
-		}
-		signer, err := f.signer(cmd)
+		cs, id, signer, err := f.target(cmd, args[0], true)
 		if err != nil {
 			return err
 		}
@@ -379,15 +385,7 @@ call's receipt.`,
 		if _, ok := amount.Uint64(); !ok {
 			return fmt.Errorf("a deposit is at most %d planck", uint64(math.MaxUint64))
 		}
-		cs, n, err := f.contracts()
-		if err != nil {
-			return err
-		}
-		id, err := client.ResolveContract(n, args[0])
-		if err != nil {
-			return err
-		}
-		signer, err := f.signer(cmd)
+		cs, id, signer, err := f.target(cmd, args[0], true)
 		if err != nil {
 			return err
 		}
@@ -487,11 +485,7 @@ workers and their history, and the next sequence of its command log.`,
 	}
 	f := addContractFlags(cmd, false)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cs, n, err := f.contracts()
-		if err != nil {
-			return err
-		}
-		id, err := client.ResolveContract(n, args[0])
+		cs, id, _, err := f.target(cmd, args[0], false)
 		if err != nil {
 			return err
 		}
@@ -548,15 +542,7 @@ workers have not executed yet is reported as pending.`,
 		if err != nil {
 			return fmt.Errorf("SEQUENCE must be a non-negative integer, got %q", args[1])
 		}
-		cs, n, err := f.contracts()
-		if err != nil {
-			return err
-		}
-		id, err := client.ResolveContract(n, args[0])
-		if err != nil {
-			return err
-		}
-		signer, err := f.signer(cmd)
+		cs, id, signer, err := f.target(cmd, args[0], true)
 		if err != nil {
 			return err
 		}
@@ -596,15 +582,7 @@ command log. Only the deployer or the sudo account may ask.`,
 	}
 	f := addContractFlags(cmd, true)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		cs, n, err := f.contracts()
-		if err != nil {
-			return err
-		}
-		id, err := client.ResolveContract(n, args[0])
-		if err != nil {
-			return err
-		}
-		signer, err := f.signer(cmd)
+		cs, id, signer, err := f.target(cmd, args[0], true)
 		if err != nil {
 			return err
 		}
