@@ -69,11 +69,8 @@ type VerifiedCall struct {
 // It is exported for the test vectors and for other implementations'
 // tests; SealCommand uses it.
 func EncodeCall(caller keys.PublicKey, call Call) ([]byte, error) {
-	if err := validMethod(call.Method); err != nil {
+	if err := checkMethodArgs(call.Method, call.Args, MaxCommandArgsSize); err != nil {
 		return nil, err
-	}
-	if len(call.Args) > MaxCommandArgsSize {
-		return nil, fmt.Errorf("%w: args of %d bytes, limit %d", ErrTooLarge, len(call.Args), MaxCommandArgsSize)
 	}
 	out := make([]byte, 0, callFixedSize+len(call.Method)+len(call.Args)+signatureSize)
 	out, err := appendCaller(out, caller)
@@ -92,6 +89,25 @@ func CallSigningMessage(encoded []byte) []byte {
 	return append([]byte(CallDomain), encoded...)
 }
 
+// signedPlaintext signs msg, the signing message of the canonical encoding
+// enc (of a call or a query: what names it in errors), with signer and
+// returns the envelope plaintext enc || signature, reusing enc's spare
+// capacity. msg holds the plaintext request and is cleared; the caller
+// clears the result.
+func signedPlaintext(signer keys.Signer, what string, enc, msg []byte) ([]byte, error) {
+	sig, err := signer.Sign(msg)
+	clear(msg)
+	if err != nil {
+		clear(enc)
+		return nil, fmt.Errorf("envelope: sign %s: %w", what, err)
+	}
+	if len(sig) != signatureSize {
+		clear(enc)
+		return nil, fmt.Errorf("envelope: signer returned %d-byte signature, want %d", len(sig), signatureSize)
+	}
+	return append(enc, sig...), nil
+}
+
 // commandInfo returns the HPKE info of commands to a contract.
 func commandInfo(contractID [ContractIDSize]byte) []byte {
 	return append([]byte(CommandInfo), contractID[:]...)
@@ -106,23 +122,20 @@ func SealCommand(contractPub hpke.PublicKey, call Call, signer keys.Signer) ([]b
 	if signer == nil {
 		return nil, fmt.Errorf("%w: nil signer", ErrInvalidKey)
 	}
-	if err := checkRecipient(contractPub); err != nil {
+	fp, err := recipientFingerprint(contractPub)
+	if err != nil {
 		return nil, err
 	}
 	enc, err := EncodeCall(signer.Public(), call)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := signer.Sign(CallSigningMessage(enc))
+	pt, err := signedPlaintext(signer, "call", enc, CallSigningMessage(enc))
 	if err != nil {
-		return nil, fmt.Errorf("envelope: sign call: %w", err)
+		return nil, err
 	}
-	if len(sig) != signatureSize {
-		return nil, fmt.Errorf("envelope: signer returned %d-byte signature, want %d", len(sig), signatureSize)
-	}
-	pt := append(enc, sig...)
 	defer clear(pt)
-	s, err := seal(contractPub, Fingerprint(contractPub.Bytes()), KindCommand, commandInfo(call.ContractID), pt)
+	s, err := seal(contractPub, fp, KindCommand, commandInfo(call.ContractID), pt)
 	if err != nil {
 		return nil, err
 	}

@@ -88,11 +88,12 @@ func checkHistory(entries []keyderiv.EpochSecret, latestEpoch uint64, wrap error
 	if len(entries) > MaxHandoverEpochs {
 		return fmt.Errorf("%w: %w: %d epochs, limit %d", wrap, ErrTooLarge, len(entries), MaxHandoverEpochs)
 	}
-	for i, e := range entries {
+	for i := range entries {
+		e := &entries[i]
 		if i > 0 && e.Epoch <= entries[i-1].Epoch {
 			return fmt.Errorf("%w: epoch %d follows %d (epochs must strictly increase)", wrap, e.Epoch, entries[i-1].Epoch)
 		}
-		if isZeroSecret(&e.Secret) {
+		if keyderiv.IsZeroSecret(&e.Secret) {
 			return fmt.Errorf("%w: epoch %d: %w", wrap, e.Epoch, keyderiv.ErrZeroSecret)
 		}
 	}
@@ -100,16 +101,6 @@ func checkHistory(entries []keyderiv.EpochSecret, latestEpoch uint64, wrap error
 		return fmt.Errorf("%w: newest epoch is %d, latest_epoch is %d", wrap, last, latestEpoch)
 	}
 	return nil
-}
-
-// isZeroSecret reports whether s is all zero, in time independent of its
-// contents.
-func isZeroSecret(s *[keyderiv.SecretSize]byte) bool {
-	var acc byte
-	for _, c := range s {
-		acc |= c
-	}
-	return acc == 0
 }
 
 // encodeMasterKeyHistory returns the handover plaintext:
@@ -167,19 +158,15 @@ func decodeMasterKeyHistory(pt []byte, latestEpoch uint64) ([]keyderiv.EpochSecr
 // forward one delivery per (recipient, latest epoch)). The secrets are
 // read, not retained; the plaintext buffer is cleared before returning.
 func SealMasterKeyHistory(recipientPub hpke.PublicKey, recipient [IdentitySize]byte, latestEpoch uint64, entries []keyderiv.EpochSecret) ([]byte, error) {
-	if err := checkRecipient(recipientPub); err != nil {
+	fp, err := recipientFingerprint(recipientPub)
+	if err != nil {
 		return nil, err
 	}
 	pt, err := encodeMasterKeyHistory(entries, latestEpoch)
 	if err != nil {
 		return nil, err
 	}
-	defer clear(pt)
-	s, err := seal(recipientPub, Fingerprint(recipientPub.Bytes()), KindMasterKeyHandover, masterKeyHandoverInfo(recipient, latestEpoch), pt)
-	if err != nil {
-		return nil, err
-	}
-	return s.env, nil
+	return sealDelivery(recipientPub, fp, KindMasterKeyHandover, masterKeyHandoverInfo(recipient, latestEpoch), pt)
 }
 
 // OpenMasterKeyHistory opens a master-key handover addressed to this
@@ -190,12 +177,12 @@ func SealMasterKeyHistory(recipientPub hpke.PublicKey, recipient [IdentitySize]b
 // ends at latestEpoch, and must be wiped by the caller
 // (keyderiv.WipeEpochSecrets).
 func OpenMasterKeyHistory(priv hpke.PrivateKey, recipient [IdentitySize]byte, latestEpoch uint64, sealed []byte) ([]keyderiv.EpochSecret, error) {
-	o, err := open(priv, KindMasterKeyHandover, masterKeyHandoverInfo(recipient, latestEpoch), sealed, maxHistoryPlaintext)
+	pt, err := openDelivery("master-key handover", priv, KindMasterKeyHandover, masterKeyHandoverInfo(recipient, latestEpoch), sealed, maxHistoryPlaintext)
 	if err != nil {
-		return nil, deliveryError("master-key handover", err)
+		return nil, err
 	}
-	defer clear(o.pt)
-	out, err := decodeMasterKeyHistory(o.pt, latestEpoch)
+	defer clear(pt)
+	out, err := decodeMasterKeyHistory(pt, latestEpoch)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: master-key handover: %w", err)
 	}
@@ -207,7 +194,8 @@ func OpenMasterKeyHistory(priv hpke.PrivateKey, recipient [IdentitySize]byte, la
 // recipient. The plaintext is s.MarshalBinary() (128 bytes), cleared
 // before returning.
 func SealContractSecrets(recipientPub hpke.PublicKey, recipient, contract [IdentitySize]byte, epoch uint64, s *keyderiv.ContractSecrets) ([]byte, error) {
-	if err := checkRecipient(recipientPub); err != nil {
+	fp, err := recipientFingerprint(recipientPub)
+	if err != nil {
 		return nil, err
 	}
 	if s == nil {
@@ -217,12 +205,7 @@ func SealContractSecrets(recipientPub hpke.PublicKey, recipient, contract [Ident
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	defer clear(pt)
-	sl, err := seal(recipientPub, Fingerprint(recipientPub.Bytes()), KindContractKey, contractKeyInfo(recipient, contract, epoch), pt)
-	if err != nil {
-		return nil, err
-	}
-	return sl.env, nil
+	return sealDelivery(recipientPub, fp, KindContractKey, contractKeyInfo(recipient, contract, epoch), pt)
 }
 
 // OpenContractSecrets opens a contract-key delivery addressed to this
@@ -232,25 +215,41 @@ func SealContractSecrets(recipientPub hpke.PublicKey, recipient, contract [Ident
 // one sealed to another key with ErrWrongRecipient. The caller wipes the
 // result.
 func OpenContractSecrets(priv hpke.PrivateKey, recipient, contract [IdentitySize]byte, epoch uint64, sealed []byte) (*keyderiv.ContractSecrets, error) {
-	o, err := open(priv, KindContractKey, contractKeyInfo(recipient, contract, epoch), sealed, keyderiv.ContractSecretsSize)
+	pt, err := openDelivery("contract-key delivery", priv, KindContractKey, contractKeyInfo(recipient, contract, epoch), sealed, keyderiv.ContractSecretsSize)
 	if err != nil {
-		return nil, deliveryError("contract-key delivery", err)
+		return nil, err
 	}
-	defer clear(o.pt)
-	s, err := keyderiv.UnmarshalContractSecrets(o.pt)
+	defer clear(pt)
+	s, err := keyderiv.UnmarshalContractSecrets(pt)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: contract-key delivery: %w: %w", ErrMalformed, err)
 	}
 	return s, nil
 }
 
-// deliveryError adds context to an open error. A decryption failure of a
-// well-formed delivery sealed to the right key almost always means the
-// binding differs (another recipient identity, contract or epoch), which
-// the message says, since HPKE cannot tell that apart from tampering.
-func deliveryError(what string, err error) error {
-	if errors.Is(err, ErrDecrypt) {
-		return fmt.Errorf("envelope: %s: %w (sealed for another recipient identity, contract or epoch, or modified)", what, err)
+// sealDelivery seals the secret plaintext pt of a delivery of kind to
+// pub (fingerprint fp) with info, then clears pt.
+func sealDelivery(pub hpke.PublicKey, fp [32]byte, kind Kind, info, pt []byte) ([]byte, error) {
+	defer clear(pt)
+	s, err := seal(pub, fp, kind, info, pt)
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Errorf("envelope: %s: %w", what, err)
+	return s.env, nil
+}
+
+// openDelivery opens a delivery of kind (what names it in errors) and
+// returns its plaintext, which the caller clears. A decryption failure of
+// a well-formed delivery sealed to the right key almost always means the
+// binding differs (another recipient identity, contract or epoch), which
+// the error says, since HPKE cannot tell that apart from tampering.
+func openDelivery(what string, priv hpke.PrivateKey, kind Kind, info, env []byte, maxPT int) ([]byte, error) {
+	o, err := open(priv, kind, info, env, maxPT)
+	if errors.Is(err, ErrDecrypt) {
+		return nil, fmt.Errorf("envelope: %s: %w (sealed for another recipient identity, contract or epoch, or modified)", what, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("envelope: %s: %w", what, err)
+	}
+	return o.pt, nil
 }

@@ -79,6 +79,18 @@ func validMethod(m string) error {
 	return nil
 }
 
+// checkMethodArgs checks a request's method name and that its args are at
+// most limit bytes: what every encoder checks before writing.
+func checkMethodArgs(method string, args []byte, limit int) error {
+	if err := validMethod(method); err != nil {
+		return err
+	}
+	if len(args) > limit {
+		return fmt.Errorf("%w: args of %d bytes, limit %d", ErrTooLarge, len(args), limit)
+	}
+	return nil
+}
+
 // decoder reads the fixed layouts. The first error sticks; later reads
 // return zero values, so a decode function checks d.err once at the end.
 type decoder struct {

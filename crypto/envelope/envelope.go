@@ -222,9 +222,15 @@ type Header struct {
 // not need a key, so a router or a node can inspect an envelope (e.g. to
 // pick a key by KeyID) before decrypting.
 func ParseHeader(env []byte) (Header, error) {
+	h, _, err := parseHeader(env)
+	return h, err
+}
+
+// parseHeader is ParseHeader, also returning the suite's parameters.
+func parseHeader(env []byte) (Header, suiteParams, error) {
 	var h Header
 	if len(env) < headerSize {
-		return h, fmt.Errorf("%w: %d bytes, header needs %d", ErrTruncated, len(env), headerSize)
+		return h, suiteParams{}, fmt.Errorf("%w: %d bytes, header needs %d", ErrTruncated, len(env), headerSize)
 	}
 	h.Version = env[0]
 	h.Kind = Kind(env[1])
@@ -236,19 +242,19 @@ func ParseHeader(env []byte) (Header, error) {
 	copy(h.KeyID[:], env[8:16])
 	h.EncSize = binary.BigEndian.Uint16(env[16:18])
 	if h.Version != FormatVersion {
-		return h, fmt.Errorf("%w %d (want %d)", ErrUnsupportedVersion, h.Version, FormatVersion)
+		return h, suiteParams{}, fmt.Errorf("%w %d (want %d)", ErrUnsupportedVersion, h.Version, FormatVersion)
 	}
 	if !h.Kind.hpkeEnvelope() {
-		return h, fmt.Errorf("%w: %v is not an HPKE envelope kind", ErrWrongKind, h.Kind)
+		return h, suiteParams{}, fmt.Errorf("%w: %v is not an HPKE envelope kind", ErrWrongKind, h.Kind)
 	}
 	p, err := h.Suite.params()
 	if err != nil {
-		return h, err
+		return h, suiteParams{}, err
 	}
 	if int(h.EncSize) != p.encSize {
-		return h, fmt.Errorf("%w: enc length %d, suite needs %d", ErrMalformed, h.EncSize, p.encSize)
+		return h, suiteParams{}, fmt.Errorf("%w: enc length %d, suite needs %d", ErrMalformed, h.EncSize, p.encSize)
 	}
-	return h, nil
+	return h, p, nil
 }
 
 // Fingerprint returns SHA-256 of a serialized HPKE public key: the value
@@ -324,16 +330,17 @@ func SelectKey(env []byte, candidates []hpke.PrivateKey) (hpke.PrivateKey, error
 	return nil, fmt.Errorf("%w: key id %x matches none of %d keys", ErrWrongRecipient, h.KeyID, len(candidates))
 }
 
-// checkRecipient rejects a recipient key sealing cannot use, before the
-// caller is asked to sign anything.
-func checkRecipient(pub hpke.PublicKey) error {
+// recipientFingerprint rejects a recipient key sealing cannot use and
+// returns its fingerprint. Every sealer calls it first, before the caller
+// is asked to sign anything, and passes the fingerprint to seal.
+func recipientFingerprint(pub hpke.PublicKey) ([32]byte, error) {
 	if pub == nil {
-		return fmt.Errorf("%w: nil recipient public key", ErrInvalidKey)
+		return [32]byte{}, fmt.Errorf("%w: nil recipient public key", ErrInvalidKey)
 	}
 	if id := pub.KEM().ID(); id != DefaultSuite().KEM {
-		return fmt.Errorf("%w: recipient key has KEM 0x%04x, want 0x%04x", ErrUnknownSuite, id, DefaultSuite().KEM)
+		return [32]byte{}, fmt.Errorf("%w: recipient key has KEM 0x%04x, want 0x%04x", ErrUnknownSuite, id, DefaultSuite().KEM)
 	}
-	return nil
+	return Fingerprint(pub.Bytes()), nil
 }
 
 // sealed is the result of sealing: the envelope and the sender context
@@ -344,12 +351,9 @@ type sealed struct {
 	sender *hpke.Sender
 }
 
-// seal builds an envelope of kind sealing pt to pub, whose fingerprint is
-// fp, with info.
+// seal builds an envelope of kind sealing pt to pub, which
+// recipientFingerprint accepted and whose fingerprint is fp, with info.
 func seal(pub hpke.PublicKey, fp [32]byte, kind Kind, info, pt []byte) (sealed, error) {
-	if err := checkRecipient(pub); err != nil {
-		return sealed{}, err
-	}
 	suite := DefaultSuite()
 	p, err := suite.params()
 	if err != nil {
@@ -403,16 +407,12 @@ type envelopeParts struct {
 // plaintext at most maxPT). It does no public-key work, so an envelope
 // rejected here costs almost nothing.
 func parseEnvelope(env []byte, kind Kind, maxPT int) (envelopeParts, error) {
-	h, err := ParseHeader(env)
+	h, p, err := parseHeader(env)
 	if err != nil {
 		return envelopeParts{}, err
 	}
 	if h.Kind != kind {
 		return envelopeParts{}, fmt.Errorf("%w: got %v, want %v", ErrWrongKind, h.Kind, kind)
-	}
-	p, err := h.Suite.params()
-	if err != nil {
-		return envelopeParts{}, err
 	}
 	body := env[headerSize:]
 	if len(body) < p.encSize+gcmTagSize {

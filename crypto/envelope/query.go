@@ -78,11 +78,8 @@ type VerifiedQuery struct {
 //	scheme(1) caller(32) contract_id(32) nonce(16) expiry(u64 BE, Unix s)
 //	method_len(u16 BE) method args_len(u32 BE) args
 func EncodeQuery(caller keys.PublicKey, req QueryRequest, nonce [QueryNonceSize]byte) ([]byte, error) {
-	if err := validMethod(req.Method); err != nil {
+	if err := checkMethodArgs(req.Method, req.Args, MaxQueryArgsSize); err != nil {
 		return nil, err
-	}
-	if len(req.Args) > MaxQueryArgsSize {
-		return nil, fmt.Errorf("%w: args of %d bytes, limit %d", ErrTooLarge, len(req.Args), MaxQueryArgsSize)
 	}
 	exp := req.Expiry.Unix()
 	if req.Expiry.IsZero() || exp <= 0 {
@@ -142,7 +139,8 @@ func SealQuery(workerPub hpke.PublicKey, req QueryRequest, signer keys.Signer) (
 	if signer == nil {
 		return nil, nil, fmt.Errorf("%w: nil signer", ErrInvalidKey)
 	}
-	if err := checkRecipient(workerPub); err != nil {
+	fp, err := recipientFingerprint(workerPub)
+	if err != nil {
 		return nil, nil, err
 	}
 	var nonce [QueryNonceSize]byte
@@ -151,15 +149,10 @@ func SealQuery(workerPub hpke.PublicKey, req QueryRequest, signer keys.Signer) (
 	if err != nil {
 		return nil, nil, err
 	}
-	fp := Fingerprint(workerPub.Bytes())
-	sig, err := signer.Sign(QuerySigningMessage(fp, enc))
+	pt, err := signedPlaintext(signer, "query", enc, QuerySigningMessage(fp, enc))
 	if err != nil {
-		return nil, nil, fmt.Errorf("envelope: sign query: %w", err)
+		return nil, nil, err
 	}
-	if len(sig) != signatureSize {
-		return nil, nil, fmt.Errorf("envelope: signer returned %d-byte signature, want %d", len(sig), signatureSize)
-	}
-	pt := append(enc, sig...)
 	defer clear(pt)
 	s, err := seal(workerPub, fp, KindQuery, []byte(QueryInfo), pt)
 	if err != nil {
@@ -292,15 +285,21 @@ func responseAEAD(secret, enc, responseNonce []byte) (cipher.AEAD, []byte, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("envelope: response nonce: %w", err)
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("envelope: response cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newGCM(key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("envelope: response cipher: %w", err)
 	}
 	return aead, nonce, nil
+}
+
+// newGCM returns AES-256-GCM under key: the AEAD of responses and
+// session messages.
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // Seal encrypts a response for the requester.

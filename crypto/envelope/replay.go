@@ -75,11 +75,11 @@ func NewReplayCache(capacity int) (*ReplayCache, error) {
 }
 
 func replayKeyOf(q *VerifiedQuery) replayKey {
-	h := sha256.New()
-	h.Write(q.Caller.Key[:])
-	h.Write(q.Nonce[:])
-	var sum [sha256.Size]byte
-	return replayKey(h.Sum(sum[:0])[:16])
+	var b [accountSize + QueryNonceSize]byte
+	copy(b[:], q.Caller.Key[:])
+	copy(b[accountSize:], q.Nonce[:])
+	sum := sha256.Sum256(b[:])
+	return replayKey(sum[:16])
 }
 
 // Add records a verified query's nonce, or fails with ErrReplay if it was

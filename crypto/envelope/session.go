@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
@@ -125,6 +124,15 @@ func (k *sessionKeys) wipe() {
 	clear(k.respIV[:])
 }
 
+// cipher returns a copy of the keys of the direction whose messages are
+// of kind (KindSessionQuery or KindSessionResponse).
+func (k *sessionKeys) cipher(kind Kind) sessionCipher {
+	if kind == KindSessionResponse {
+		return sessionCipher{kind: kind, key: k.respKey, iv: k.respIV}
+	}
+	return sessionCipher{kind: kind, key: k.reqKey, iv: k.reqIV}
+}
+
 // deriveSessionKeys runs the key schedule above.
 func deriveSessionKeys(secret []byte, id SessionID, contract [ContractIDSize]byte) (sessionKeys, error) {
 	var k sessionKeys
@@ -153,28 +161,64 @@ func deriveSessionKeys(secret []byte, id SessionID, contract [ContractIDSize]byt
 	return k, nil
 }
 
-// sessionAEAD returns AES-256-GCM under key and the nonce of counter.
-func sessionAEAD(key *[aes256KeySize]byte, iv *[gcmNonceSize]byte, counter uint64) (cipher.AEAD, [gcmNonceSize]byte, error) {
-	nonce := *iv
-	var c [8]byte
-	binary.BigEndian.PutUint64(c[:], counter)
-	subtle.XORBytes(nonce[gcmNonceSize-8:], nonce[gcmNonceSize-8:], c[:])
-	block, err := aes.NewCipher(key[:])
-	if err != nil {
-		return nil, nonce, fmt.Errorf("envelope: session cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+// sessionCipher is one message's copy of its direction's key and IV,
+// taken under the session's lock so that the lock is never held while
+// encrypting or decrypting. seal and open wipe it.
+type sessionCipher struct {
+	kind Kind
+	key  [aes256KeySize]byte
+	iv   [gcmNonceSize]byte
+}
+
+func (c *sessionCipher) wipe() {
+	clear(c.key[:])
+	clear(c.iv[:])
+}
+
+// aead returns AES-256-GCM under the key and the nonce of counter.
+func (c *sessionCipher) aead(counter uint64) (cipher.AEAD, [gcmNonceSize]byte, error) {
+	nonce := c.iv
+	var ctr [8]byte
+	binary.BigEndian.PutUint64(ctr[:], counter)
+	subtle.XORBytes(nonce[gcmNonceSize-8:], nonce[gcmNonceSize-8:], ctr[:])
+	aead, err := newGCM(c.key[:])
 	if err != nil {
 		return nil, nonce, fmt.Errorf("envelope: session cipher: %w", err)
 	}
 	return aead, nonce, nil
 }
 
-// appendSessionHeader writes version, kind, id and counter.
-func appendSessionHeader(dst []byte, kind Kind, id SessionID, counter uint64) []byte {
-	dst = append(dst, FormatVersion, byte(kind))
-	dst = append(dst, id[:]...)
-	return binary.BigEndian.AppendUint64(dst, counter)
+// seal encrypts pt as the message of session id with counter.
+func (c *sessionCipher) seal(id SessionID, counter uint64, pt []byte) ([]byte, error) {
+	defer c.wipe()
+	aead, nonce, err := c.aead(counter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, sessionHeaderSize+len(pt)+gcmTagSize)
+	out = append(out, FormatVersion, byte(c.kind))
+	out = append(out, id[:]...)
+	out = binary.BigEndian.AppendUint64(out, counter)
+	return aead.Seal(out, nonce[:], pt, out[:sessionHeaderSize]), nil
+}
+
+// open authenticates and decrypts msg, whose header parseSession checked
+// and whose counter is counter.
+func (c *sessionCipher) open(msg []byte, counter uint64) ([]byte, error) {
+	defer c.wipe()
+	aead, nonce, err := c.aead(counter)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := aead.Open(nil, nonce[:], msg[sessionHeaderSize:], msg[:sessionHeaderSize])
+	if err != nil {
+		what := "request"
+		if c.kind == KindSessionResponse {
+			what = "response"
+		}
+		return nil, fmt.Errorf("%w: session %s authentication failed", ErrDecrypt, what)
+	}
+	return pt, nil
 }
 
 // parseSession checks a session message's header and lengths (no key
@@ -210,11 +254,8 @@ func ParseSessionRequest(env []byte) (SessionID, uint64, error) {
 
 // encodeSessionRequest returns the request plaintext.
 func encodeSessionRequest(contract [ContractIDSize]byte, method string, args []byte) ([]byte, error) {
-	if err := validMethod(method); err != nil {
+	if err := checkMethodArgs(method, args, MaxQueryArgsSize); err != nil {
 		return nil, err
-	}
-	if len(args) > MaxQueryArgsSize {
-		return nil, fmt.Errorf("%w: args of %d bytes, limit %d", ErrTooLarge, len(args), MaxQueryArgsSize)
 	}
 	out := make([]byte, 0, ContractIDSize+2+len(method)+4+len(args))
 	out = append(out, contract[:]...)
@@ -279,19 +320,75 @@ func (s *ResponseSealer) SessionSecret() ([]byte, error) {
 	return sec, nil
 }
 
-// WorkerSession is the worker's side of a session: the keys, the caller
-// who opened it, its contract, its expiry, and the replay window. It is
-// safe for concurrent use; its mutex is held only to check and record
-// counters and to copy keys, never while decrypting.
-type WorkerSession struct {
+// session is what both sides of a session hold: its id, contract and
+// expiry, and its keys until Close.
+type session struct {
 	id       SessionID
-	caller   keys.PublicKey
 	contract [ContractIDSize]byte
 	expiry   int64 // Unix seconds
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards keys and closed (and WorkerSession's window)
 	keys   sessionKeys
 	closed bool
+}
+
+// ID returns the session id.
+func (s *session) ID() SessionID { return s.id }
+
+// ContractID returns the contract the session serves.
+func (s *session) ContractID() [ContractIDSize]byte { return s.contract }
+
+// Expiry returns when the session stops being accepted, by the worker's
+// clock (the client holds the expiry the worker announced).
+func (s *session) Expiry() time.Time { return time.Unix(s.expiry, 0) }
+
+// Close wipes the session's keys; later calls fail with
+// ErrUnknownSession. Messages being encrypted or decrypted finish with
+// their copy of the keys.
+func (s *session) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys.wipe()
+	s.closed = true
+}
+
+// format prints the session as name without its keys.
+func (s *session) format(f fmt.State, name string) {
+	fmt.Fprintf(f, "envelope.%s{id: %x, contract: %x, expiry: %d, keys: redacted}", name, s.id, s.contract[:8], s.expiry)
+}
+
+// checkID refuses a message of another session. (Ids travel in clear;
+// they are compared in constant time all the same.)
+func (s *session) checkID(id SessionID, kind Kind) error {
+	if subtle.ConstantTimeCompare(id[:], s.id[:]) != 1 {
+		return fmt.Errorf("%w: %v of session %x, this session is %x", ErrUnknownSession, kind, id[:4], s.id[:4])
+	}
+	return nil
+}
+
+// cipherLocked returns a copy of the keys for messages of kind, or
+// ErrUnknownSession once the session is closed. s.mu is held.
+func (s *session) cipherLocked(kind Kind) (sessionCipher, error) {
+	if s.closed {
+		return sessionCipher{}, fmt.Errorf("%w: session closed", ErrUnknownSession)
+	}
+	return s.keys.cipher(kind), nil
+}
+
+// cipher is cipherLocked under the lock.
+func (s *session) cipher(kind Kind) (sessionCipher, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cipherLocked(kind)
+}
+
+// WorkerSession is the worker's side of a session: the keys, the caller
+// who opened it, its contract, its expiry, and the replay window. It is
+// safe for concurrent use; its mutex is held only to check and record
+// counters and to copy keys, never while decrypting. Close wipes its keys.
+type WorkerSession struct {
+	session
+	caller keys.PublicKey
 	hi     uint64 // highest accepted counter (0: none yet)
 	window uint64 // bit i: counter hi-i accepted
 }
@@ -305,35 +402,15 @@ func NewWorkerSession(secret []byte, id SessionID, caller keys.PublicKey, contra
 	if err != nil {
 		return nil, err
 	}
-	return &WorkerSession{id: id, caller: caller, contract: contract, expiry: expiry.Unix(), keys: k}, nil
+	return &WorkerSession{session: session{id: id, contract: contract, expiry: expiry.Unix(), keys: k}, caller: caller}, nil
 }
 
 // Format prints the session without its keys, whatever the verb.
-func (s *WorkerSession) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "envelope.WorkerSession{id: %x, contract: %x, expiry: %d, keys: redacted}", s.id, s.contract[:8], s.expiry)
-}
-
-// ID returns the session id.
-func (s *WorkerSession) ID() SessionID { return s.id }
+func (s *WorkerSession) Format(f fmt.State, _ rune) { s.format(f, "WorkerSession") }
 
 // Caller returns the account that signed the opening query: the caller
 // of every query under the session.
 func (s *WorkerSession) Caller() keys.PublicKey { return s.caller }
-
-// ContractID returns the contract the session serves.
-func (s *WorkerSession) ContractID() [ContractIDSize]byte { return s.contract }
-
-// Expiry returns when the session stops being accepted.
-func (s *WorkerSession) Expiry() time.Time { return time.Unix(s.expiry, 0) }
-
-// Close wipes the session's keys; later requests fail with
-// ErrUnknownSession. Requests being decrypted finish with their copy.
-func (s *WorkerSession) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keys.wipe()
-	s.closed = true
-}
 
 // checkLocked refuses a counter already accepted or too far below the
 // highest accepted one to tell.
@@ -377,32 +454,25 @@ func (s *WorkerSession) OpenRequest(env []byte, now time.Time) (*SessionRequest,
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(id[:], s.id[:]) != 1 {
-		return nil, fmt.Errorf("%w: request for session %x sent to session %x", ErrUnknownSession, id[:4], s.id[:4])
+	if err := s.checkID(id, KindSessionQuery); err != nil {
+		return nil, err
 	}
 	if n := now.Unix(); n >= s.expiry {
 		return nil, fmt.Errorf("%w: query session expired at %d, now %d", ErrExpired, s.expiry, n)
 	}
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: session closed", ErrUnknownSession)
+	c, err := s.cipherLocked(KindSessionQuery)
+	if err == nil {
+		err = s.checkLocked(counter)
 	}
-	if err := s.checkLocked(counter); err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	key, iv := s.keys.reqKey, s.keys.reqIV
 	s.mu.Unlock()
-	defer clear(key[:])
-
-	aead, nonce, err := sessionAEAD(&key, &iv, counter)
 	if err != nil {
+		c.wipe()
 		return nil, err
 	}
-	pt, err := aead.Open(nil, nonce[:], env[sessionHeaderSize:], env[:sessionHeaderSize])
+	pt, err := c.open(env, counter)
 	if err != nil {
-		return nil, fmt.Errorf("%w: session request authentication failed", ErrDecrypt)
+		return nil, err
 	}
 	s.mu.Lock()
 	// Checked again: a concurrent copy of this request may have been
@@ -445,37 +515,23 @@ func (r *SessionRequest) SealResponse(plaintext []byte) ([]byte, error) {
 	if r.sealed {
 		return nil, errors.New("envelope: session response already sealed for this request")
 	}
-	s := r.session
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: session closed", ErrUnknownSession)
+	c, err := r.session.cipher(KindSessionResponse)
+	if err != nil {
+		return nil, err
 	}
-	key, iv := s.keys.respKey, s.keys.respIV
-	s.mu.Unlock()
-	defer clear(key[:])
-	aead, nonce, err := sessionAEAD(&key, &iv, r.Counter)
+	out, err := c.seal(r.session.id, r.Counter, plaintext)
 	if err != nil {
 		return nil, err
 	}
 	r.sealed = true
-	out := make([]byte, 0, sessionHeaderSize+len(plaintext)+gcmTagSize)
-	out = appendSessionHeader(out, KindSessionResponse, s.id, r.Counter)
-	return aead.Seal(out, nonce[:], plaintext, out[:sessionHeaderSize]), nil
+	return out, nil
 }
 
 // ClientSession is the caller's side of a session. It hands out counters
-// (safe for concurrent use) and opens responses.
+// (safe for concurrent use) and opens responses. Close wipes its keys.
 type ClientSession struct {
-	id       SessionID
-	contract [ContractIDSize]byte
-	expiry   int64
-
+	session
 	last atomic.Uint64 // last counter handed out
-
-	mu     sync.Mutex
-	keys   sessionKeys
-	closed bool
 }
 
 // NewClientSession derives the caller's side of a session from secret
@@ -487,30 +543,11 @@ func NewClientSession(secret []byte, id SessionID, contract [ContractIDSize]byte
 	if err != nil {
 		return nil, err
 	}
-	return &ClientSession{id: id, contract: contract, expiry: expiry.Unix(), keys: k}, nil
+	return &ClientSession{session: session{id: id, contract: contract, expiry: expiry.Unix(), keys: k}}, nil
 }
 
 // Format prints the session without its keys, whatever the verb.
-func (s *ClientSession) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "envelope.ClientSession{id: %x, contract: %x, expiry: %d, keys: redacted}", s.id, s.contract[:8], s.expiry)
-}
-
-// ID returns the session id.
-func (s *ClientSession) ID() SessionID { return s.id }
-
-// ContractID returns the contract the session serves.
-func (s *ClientSession) ContractID() [ContractIDSize]byte { return s.contract }
-
-// Expiry returns the expiry the worker announced (by the worker's clock).
-func (s *ClientSession) Expiry() time.Time { return time.Unix(s.expiry, 0) }
-
-// Close wipes the keys; later calls fail with ErrUnknownSession.
-func (s *ClientSession) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keys.wipe()
-	s.closed = true
-}
+func (s *ClientSession) Format(f fmt.State, _ rune) { s.format(f, "ClientSession") }
 
 // nextCounter hands out a fresh counter, never the same one twice (so
 // the client never reuses an AEAD nonce), and fails once the counter
@@ -536,25 +573,20 @@ func (s *ClientSession) SealRequest(method string, args []byte) ([]byte, uint64,
 		return nil, 0, err
 	}
 	defer clear(pt)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, 0, fmt.Errorf("%w: session closed", ErrUnknownSession)
+	c, err := s.cipher(KindSessionQuery)
+	if err != nil {
+		return nil, 0, err
 	}
-	key, iv := s.keys.reqKey, s.keys.reqIV
-	s.mu.Unlock()
-	defer clear(key[:])
 	counter, err := s.nextCounter()
 	if err != nil {
+		c.wipe()
 		return nil, 0, err
 	}
-	aead, nonce, err := sessionAEAD(&key, &iv, counter)
+	out, err := c.seal(s.id, counter, pt)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]byte, 0, sessionHeaderSize+len(pt)+gcmTagSize)
-	out = appendSessionHeader(out, KindSessionQuery, s.id, counter)
-	return aead.Seal(out, nonce[:], pt, out[:sessionHeaderSize]), counter, nil
+	return out, counter, nil
 }
 
 // OpenResponse decrypts the response to the request sent with counter.
@@ -565,27 +597,15 @@ func (s *ClientSession) OpenResponse(resp []byte, counter uint64) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	if id != s.id {
-		return nil, fmt.Errorf("%w: response of session %x, expected %x", ErrUnknownSession, id[:4], s.id[:4])
+	if err := s.checkID(id, KindSessionResponse); err != nil {
+		return nil, err
 	}
 	if c != counter {
 		return nil, fmt.Errorf("%w: response to request %d, expected %d", ErrDecrypt, c, counter)
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: session closed", ErrUnknownSession)
-	}
-	key, iv := s.keys.respKey, s.keys.respIV
-	s.mu.Unlock()
-	defer clear(key[:])
-	aead, nonce, err := sessionAEAD(&key, &iv, counter)
+	sc, err := s.cipher(KindSessionResponse)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := aead.Open(nil, nonce[:], resp[sessionHeaderSize:], resp[:sessionHeaderSize])
-	if err != nil {
-		return nil, fmt.Errorf("%w: session response authentication failed", ErrDecrypt)
-	}
-	return pt, nil
+	return sc.open(resp, counter)
 }

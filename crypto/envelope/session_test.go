@@ -112,7 +112,7 @@ func TestSessionRoundTrip(t *testing.T) {
 		asReq[1] = byte(KindSessionQuery)
 		// (A fresh window, so that the direction keys, not the counter,
 		// refuse it.)
-		fresh := &WorkerSession{id: ws.id, caller: ws.caller, contract: ws.contract, expiry: ws.expiry, keys: ws.keys}
+		fresh := &WorkerSession{session: session{id: ws.id, contract: ws.contract, expiry: ws.expiry, keys: ws.keys}, caller: ws.caller}
 		if _, err := fresh.OpenRequest(asReq, testNow()); !errors.Is(err, ErrDecrypt) {
 			t.Fatalf("response relabelled as a request: %v", err)
 		}
@@ -284,7 +284,7 @@ func TestSessionBindings(t *testing.T) {
 		}
 	}
 	// Right keys, but the plaintext names another contract.
-	wrong := &ClientSession{id: cs.id, contract: otherContractID(), expiry: cs.expiry, keys: cs.keys}
+	wrong := &ClientSession{session: session{id: cs.id, contract: otherContractID(), expiry: cs.expiry, keys: cs.keys}}
 	e, _, _ := wrong.SealRequest("get", nil)
 	if _, err := ws.OpenRequest(e, testNow()); !errors.Is(err, ErrWrongContract) {
 		t.Fatalf("other contract in the plaintext: %v", err)

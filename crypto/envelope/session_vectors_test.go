@@ -147,7 +147,7 @@ func generateSessions(t *testing.T, worker hpke.PrivateKey, opening []byte) sess
 	addReq("request: another session id", flip(next, 2, 0x01), now, ErrUnknownSession)
 	addReq("request: a response", resps[0], now, ErrWrongKind)
 	addReq("request: at the session's expiry", next, expiry, ErrExpired)
-	wrong := &ClientSession{id: id, contract: otherContractID(), expiry: expiry.Unix(), keys: cs.keys}
+	wrong := &ClientSession{session: session{id: id, contract: otherContractID(), expiry: expiry.Unix(), keys: cs.keys}}
 	wrong.last.Store(4)
 	wenv, _, _ := wrong.SealRequest("balance_of", nil) // counter 5
 	addReq("request: plaintext names another contract", wenv, now, ErrWrongContract)

@@ -29,6 +29,7 @@
 package keyderiv
 
 import (
+	"cmp"
 	"crypto/hkdf"
 	"crypto/hpke"
 	"crypto/sha256"
@@ -397,19 +398,21 @@ func (h *History) Latest() (uint64, *Master, error) {
 func (h *History) At(epoch uint64) (*Master, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	i, ok := slices.BinarySearchFunc(h.entries, epoch, func(e historyEntry, t uint64) int {
-		switch {
-		case e.epoch < t:
-			return -1
-		case e.epoch > t:
-			return 1
-		}
-		return 0
-	})
+	e, err := h.findLocked(epoch)
+	if err != nil {
+		return nil, err
+	}
+	return e.master, nil
+}
+
+// findLocked returns the entry of epoch (entries are sorted by epoch), or
+// ErrUnknownEpoch. h.mu is held.
+func (h *History) findLocked(epoch uint64) (*historyEntry, error) {
+	i, ok := slices.BinarySearchFunc(h.entries, epoch, func(e historyEntry, t uint64) int { return cmp.Compare(e.epoch, t) })
 	if !ok {
 		return nil, fmt.Errorf("%w %d", ErrUnknownEpoch, epoch)
 	}
-	return h.entries[i].master, nil
+	return &h.entries[i], nil
 }
 
 // Secret returns a copy of an epoch's master secret, for handing it to a
@@ -418,15 +421,14 @@ func (h *History) At(epoch uint64) (*Master, error) {
 func (h *History) Secret(epoch uint64) ([SecretSize]byte, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for _, e := range h.entries {
-		if e.epoch == epoch {
-			if e.master.isWiped() {
-				return [SecretSize]byte{}, ErrWiped
-			}
-			return *e.secret, nil
-		}
+	e, err := h.findLocked(epoch)
+	if err != nil {
+		return [SecretSize]byte{}, err
 	}
-	return [SecretSize]byte{}, fmt.Errorf("%w %d", ErrUnknownEpoch, epoch)
+	if e.master.isWiped() {
+		return [SecretSize]byte{}, ErrWiped
+	}
+	return *e.secret, nil
 }
 
 // Contract derives contract id's keys at an epoch.
@@ -490,6 +492,11 @@ func (m *Master) isWiped() bool {
 	defer m.mu.RUnlock()
 	return m.prk == nil
 }
+
+// IsZeroSecret reports whether s is all zero, in time independent of its
+// contents: what a wiped or never-filled secret is, and what no real
+// secret or HKDF output is. Callers refuse such secrets (ErrZeroSecret).
+func IsZeroSecret(s *[SecretSize]byte) bool { return isZero(s[:]) }
 
 // isZero reports whether b is all zero, in time independent of its
 // contents (b is a secret).

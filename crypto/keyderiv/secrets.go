@@ -38,6 +38,12 @@ type ContractSecrets struct {
 	SigningSeed [SecretSize]byte
 }
 
+// parts returns the four secrets in field order, the order of
+// MarshalBinary's output.
+func (s *ContractSecrets) parts() [4]*[SecretSize]byte {
+	return [4]*[SecretSize]byte{&s.HPKESeed, &s.State, &s.Random, &s.SigningSeed}
+}
+
 // ContractSecrets derives the secrets of contract id.
 func (m *Master) ContractSecrets(id [IDSize]byte) (*ContractSecrets, error) {
 	s := new(ContractSecrets)
@@ -89,8 +95,8 @@ func (s *ContractSecrets) Keys(id [IDSize]byte) (*ContractKeys, error) {
 // all zero in practice, while a wiped or never-filled value is, and keys
 // derived from it would look valid and be public.
 func (s *ContractSecrets) check() error {
-	for _, c := range [][]byte{s.HPKESeed[:], s.State[:], s.Random[:], s.SigningSeed[:]} {
-		if isZero(c) {
+	for _, c := range s.parts() {
+		if IsZeroSecret(c) {
 			return fmt.Errorf("%w: a component is all zero (wiped or unset)", ErrMalformedSecrets)
 		}
 	}
@@ -105,10 +111,10 @@ func (s *ContractSecrets) MarshalBinary() ([]byte, error) {
 		return nil, err
 	}
 	out := make([]byte, 0, ContractSecretsSize)
-	out = append(out, s.HPKESeed[:]...)
-	out = append(out, s.State[:]...)
-	out = append(out, s.Random[:]...)
-	return append(out, s.SigningSeed[:]...), nil
+	for _, c := range s.parts() {
+		out = append(out, c[:]...)
+	}
+	return out, nil
 }
 
 // UnmarshalContractSecrets decodes MarshalBinary's output. It copies b;
@@ -118,10 +124,9 @@ func UnmarshalContractSecrets(b []byte) (*ContractSecrets, error) {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrMalformedSecrets, len(b), ContractSecretsSize)
 	}
 	s := new(ContractSecrets)
-	copy(s.HPKESeed[:], b[0:32])
-	copy(s.State[:], b[32:64])
-	copy(s.Random[:], b[64:96])
-	copy(s.SigningSeed[:], b[96:128])
+	for i, c := range s.parts() {
+		copy(c[:], b[i*SecretSize:])
+	}
 	if err := s.check(); err != nil {
 		s.Wipe()
 		return nil, err
@@ -134,10 +139,11 @@ func (s *ContractSecrets) Equal(o *ContractSecrets) bool {
 	if s == nil || o == nil {
 		return s == o
 	}
-	v := subtle.ConstantTimeCompare(s.HPKESeed[:], o.HPKESeed[:]) &
-		subtle.ConstantTimeCompare(s.State[:], o.State[:]) &
-		subtle.ConstantTimeCompare(s.Random[:], o.Random[:]) &
-		subtle.ConstantTimeCompare(s.SigningSeed[:], o.SigningSeed[:])
+	a, b := s.parts(), o.parts()
+	v := 1
+	for i := range a {
+		v &= subtle.ConstantTimeCompare(a[i][:], b[i][:])
+	}
 	return v == 1
 }
 
@@ -146,10 +152,9 @@ func (s *ContractSecrets) Wipe() {
 	if s == nil {
 		return
 	}
-	clear(s.HPKESeed[:])
-	clear(s.State[:])
-	clear(s.Random[:])
-	clear(s.SigningSeed[:])
+	for _, c := range s.parts() {
+		clear(c[:])
+	}
 }
 
 // Format prints nothing secret, whatever the verb, so a logged

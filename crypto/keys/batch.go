@@ -15,8 +15,9 @@ const minBatch = 2
 
 // BatchVerifier checks many signatures at once, e.g. all transactions of a
 // block. Entries of both schemes may be mixed. ed25519 entries are batched
-// with curve25519-voi, and so are sr25519 entries (see verifySr25519). The zero value is ready to use. A BatchVerifier is not
-// safe for concurrent use.
+// with curve25519-voi, and so are sr25519 entries (see verifySr25519). The
+// zero value is ready to use. A BatchVerifier is not safe for concurrent
+// use.
 //
 // The result is exactly that of calling PublicKey.Verify on every entry (up
 // to the negligible 2^-128 false-accept chance inherent in random-linear-

@@ -71,7 +71,7 @@ func (s *Sr25519Signer) Sign(msg []byte) ([]byte, error) {
 	if s.sec.sk == nil {
 		return nil, ErrWiped
 	}
-	sig, err := s.sec.sk.Sign(schnorrkel.NewSigningContext([]byte(substrateContext), msg))
+	sig, err := s.sec.sk.Sign(substrateTranscript(msg))
 	if err != nil {
 		return nil, fmt.Errorf("sr25519 sign: %w", err)
 	}
@@ -108,7 +108,8 @@ func (s *Sr25519Signer) Format(f fmt.State, verb rune) { formatSigner(f, verb, s
 // signature verification is the largest per-transaction cost of the chain.
 // Tests cross-check both libraries on the same signatures.
 
-// voiSubstrateContext is the "substrate" signing context for verification.
+// voiSubstrateTranscript is the transcript of msg in the "substrate"
+// context, for verification with curve25519-voi.
 func voiSubstrateTranscript(msg []byte) *voisr.SigningTranscript {
 	return voisr.NewSigningContext([]byte(substrateContext)).NewTranscriptBytes(msg)
 }
@@ -134,7 +135,7 @@ func decodeSr25519Signature(sig []byte) (*voisr.Signature, error) {
 }
 
 // substrateTranscript is the transcript of msg in the "substrate" context,
-// for signing with go-schnorrkel.
+// for signing (and the tests' verification) with go-schnorrkel.
 func substrateTranscript(msg []byte) *merlin.Transcript {
 	return schnorrkel.NewSigningContext([]byte(substrateContext), msg)
 }
