@@ -92,29 +92,24 @@ func LoadCometConfig(home string) (*cmtcfg.Config, error) {
 // DevCometConfig tunes CometBFT for a local network: 1-second blocks,
 // loopback-only listeners, a large mempool, and no peer-exchange.
 func DevCometConfig(home, moniker string, p2pPort, rpcPort int) *cmtcfg.Config {
-	c := cmtcfg.DefaultConfig()
-	c.SetRoot(home)
-	c.Moniker = moniker
+	c := DefaultCometConfig(home, moniker)
 	c.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", p2pPort)
 	c.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort)
 	c.RPC.CORSAllowedOrigins = []string{"*"}
 	c.P2P.AllowDuplicateIP = true
 	c.P2P.AddrBookStrict = false
 	c.P2P.PexReactor = false
-	c.Consensus.TimeoutCommit = time.Second
 	c.Consensus.TimeoutPropose = 2 * time.Second
 	c.Mempool.Size = 50_000
 	c.Mempool.MaxTxsBytes = 256 << 20
 	c.Mempool.CacheSize = 100_000
-	c.Mempool.MaxTxBytes = MaxTxBytes
-	c.RPC.MaxBodyBytes = maxRPCBodyBytes
-	c.TxIndex.Indexer = "kv"
 	c.Instrumentation.Prometheus = false
 	return c
 }
 
 // DefaultCometConfig is CometBFT's default config for a home, with the
-// block settings Veil expects (1 s commit timeout, kv tx index).
+// settings Veil expects everywhere (1 s commit timeout, kv tx index, and
+// transaction and RPC body limits that fit a contract code upload).
 func DefaultCometConfig(home, moniker string) *cmtcfg.Config {
 	c := cmtcfg.DefaultConfig()
 	c.SetRoot(home)

@@ -272,15 +272,7 @@ func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*a
 // QueryModule runs a module's read-only query against the latest
 // committed state.
 func (a *App) QueryModule(module, path string, args []byte) (result []byte, height int64, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if f, ok := r.(*types.StoreFailure); ok {
-				err = f
-				return
-			}
-			panic(r)
-		}
-	}()
+	defer recoverStoreFailure(&err)
 	for _, m := range a.modules {
 		if m.Name() != module {
 			continue

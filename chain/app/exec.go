@@ -195,7 +195,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	res := &BlockResult{Height: req.Height, Time: req.Time, Hash: req.Hash, Proposer: req.ProposerAddress}
 	txResults := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		tr := TxResult{Hash: auth.Hash(raw), Index: uint32(i)}
+		tr := TxResult{Index: uint32(i)}
+		if decoded[i] != nil {
+			tr.Hash = decoded[i].Hash // hashed once, by auth.Decode
+		} else {
+			tr.Hash = auth.Hash(raw)
+		}
 		if decodeErr[i] != nil {
 			tr.Code, tr.Log = resultErr(decodeErr[i])
 		} else {

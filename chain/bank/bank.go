@@ -238,23 +238,45 @@ func (m *Module) Burn(ctx *types.Context, from types.AccountID, amount types.Amo
 // Move transfers free balance without existential-deposit checks: for
 // fees and module accounts, where refusing dust would refuse the payment.
 func (m *Module) Move(ctx *types.Context, from, to types.AccountID, amount types.Amount) error {
+	fb := m.Get(ctx.Store, from)
+	rest, ok := fb.Free.Sub(amount)
+	if !ok {
+		return insufficientFree(fb, amount)
+	}
 	if from == to {
-		if m.Get(ctx.Store, from).Free.Cmp(amount) < 0 {
-			return types.Errf(types.CodeInsufficientFunds, "free balance %s is less than %s", m.Get(ctx.Store, from).Free, amount)
-		}
 		return nil
 	}
-	fb := m.Get(ctx.Store, from)
+	fb.Free = rest
+	return m.credit(ctx.Store, from, fb, to, m.Get(ctx.Store, to), amount)
+}
+
+// credit adds amount to the free balance tb of to and writes it together
+// with fb, the balance of from (another account) with amount already
+// taken. Nothing is written if the recipient's balance would overflow.
+func (m *Module) credit(s types.KVStore, from types.AccountID, fb Balance, to types.AccountID, tb Balance, amount types.Amount) error {
 	var ok bool
-	if fb.Free, ok = fb.Free.Sub(amount); !ok {
-		return types.Errf(types.CodeInsufficientFunds, "free balance %s is less than %s", m.Get(ctx.Store, from).Free, amount)
-	}
-	tb := m.Get(ctx.Store, to)
 	if tb.Free, ok = tb.Free.Add(amount); !ok {
 		return types.Errf(types.CodeOverflow, "recipient balance overflows")
 	}
-	m.set(ctx.Store, from, fb)
-	m.set(ctx.Store, to, tb)
+	m.set(s, from, fb)
+	m.set(s, to, tb)
+	return nil
+}
+
+func insufficientFree(b Balance, amount types.Amount) error {
+	return types.Errf(types.CodeInsufficientFunds, "free balance %s is less than %s", b.Free, amount)
+}
+
+// checkRecipient refuses a payment that would leave the recipient, whose
+// balance is tb, below the existential deposit ed (no dust accounts).
+func checkRecipient(tb Balance, amount, ed types.Amount) error {
+	total, ok := tb.Total().Add(amount)
+	if !ok {
+		return types.Errf(types.CodeOverflow, "recipient balance overflows")
+	}
+	if total.Cmp(ed) < 0 {
+		return types.Errf(types.CodeExistentialDeposit, "recipient would hold %s, below the existential deposit %s", total, ed)
+	}
 	return nil
 }
 
@@ -273,20 +295,17 @@ func (m *Module) Transfer(ctx *types.Context, from, to types.AccountID, amount t
 	fb := m.Get(ctx.Store, from)
 	rest, ok := fb.Free.Sub(amount)
 	if !ok {
-		return types.Errf(types.CodeInsufficientFunds, "free balance %s is less than %s", fb.Free, amount)
+		return insufficientFree(fb, amount)
 	}
 	if !rest.IsZero() && rest.Cmp(ed) < 0 && fb.Reserved.IsZero() {
 		return types.Errf(types.CodeExistentialDeposit, "transfer would leave %s, below the existential deposit %s: send everything or keep at least the deposit", rest, ed)
 	}
 	tb := m.Get(ctx.Store, to)
-	newTotal, ok := tb.Total().Add(amount)
-	if !ok {
-		return types.Errf(types.CodeOverflow, "recipient balance overflows")
+	if err := checkRecipient(tb, amount, ed); err != nil {
+		return err
 	}
-	if newTotal.Cmp(ed) < 0 {
-		return types.Errf(types.CodeExistentialDeposit, "recipient would hold %s, below the existential deposit %s", newTotal, ed)
-	}
-	if err := m.Move(ctx, from, to, amount); err != nil {
+	fb.Free = rest
+	if err := m.credit(ctx.Store, from, fb, to, tb, amount); err != nil {
 		return err
 	}
 	if !ctx.Emitting() {
@@ -299,16 +318,39 @@ func (m *Module) Transfer(ctx *types.Context, from, to types.AccountID, amount t
 	return nil
 }
 
+// PayOut pays from a module account (a contract's, say) under the
+// recipient's side of Transfer's rules: distinct accounts, and the
+// recipient must end up holding at least the existential deposit. The
+// paying account may keep any remainder, since refusing to leave it below
+// the deposit would strand the payment.
+func (m *Module) PayOut(ctx *types.Context, from, to types.AccountID, amount types.Amount) error {
+	if from == to {
+		return types.Errf(types.CodeSelfTransfer, "sender and recipient are the same account")
+	}
+	tb := m.Get(ctx.Store, to)
+	if err := checkRecipient(tb, amount, m.Params(ctx.Store).ExistentialDeposit); err != nil {
+		return err
+	}
+	fb := m.Get(ctx.Store, from)
+	rest, ok := fb.Free.Sub(amount)
+	if !ok {
+		return insufficientFree(fb, amount)
+	}
+	fb.Free = rest
+	return m.credit(ctx.Store, from, fb, to, tb, amount)
+}
+
 // Reserve moves amount from free to reserved (e.g. a deposit or bond).
 func (m *Module) Reserve(ctx *types.Context, a types.AccountID, amount types.Amount) error {
 	b := m.Get(ctx.Store, a)
-	var ok bool
-	if b.Free, ok = b.Free.Sub(amount); !ok {
-		return types.Errf(types.CodeInsufficientFunds, "free balance %s is less than %s", m.Get(ctx.Store, a).Free, amount)
+	free, ok := b.Free.Sub(amount)
+	if !ok {
+		return insufficientFree(b, amount)
 	}
 	if b.Reserved, ok = b.Reserved.Add(amount); !ok {
 		return types.Errf(types.CodeOverflow, "reserved balance overflows")
 	}
+	b.Free = free
 	m.set(ctx.Store, a, b)
 	return nil
 }
@@ -316,13 +358,14 @@ func (m *Module) Reserve(ctx *types.Context, a types.AccountID, amount types.Amo
 // Unreserve moves amount from reserved back to free.
 func (m *Module) Unreserve(ctx *types.Context, a types.AccountID, amount types.Amount) error {
 	b := m.Get(ctx.Store, a)
-	var ok bool
-	if b.Reserved, ok = b.Reserved.Sub(amount); !ok {
-		return types.Errf(types.CodeInsufficientFunds, "reserved balance %s is less than %s", m.Get(ctx.Store, a).Reserved, amount)
+	reserved, ok := b.Reserved.Sub(amount)
+	if !ok {
+		return types.Errf(types.CodeInsufficientFunds, "reserved balance %s is less than %s", b.Reserved, amount)
 	}
 	if b.Free, ok = b.Free.Add(amount); !ok {
 		return types.Errf(types.CodeOverflow, "free balance overflows")
 	}
+	b.Reserved = reserved
 	m.set(ctx.Store, a, b)
 	return nil
 }
@@ -341,13 +384,7 @@ func (m *Module) SlashReserved(ctx *types.Context, from types.AccountID, amount 
 		return types.Errf(types.CodeInsufficientFunds, "reserved balance %s is less than %s", fb.Reserved, amount)
 	}
 	fb.Reserved = reserved
-	tb := m.Get(ctx.Store, to)
-	if tb.Free, ok = tb.Free.Add(amount); !ok {
-		return types.Errf(types.CodeOverflow, "recipient balance overflows")
-	}
-	m.set(ctx.Store, from, fb)
-	m.set(ctx.Store, to, tb)
-	return nil
+	return m.credit(ctx.Store, from, fb, to, m.Get(ctx.Store, to), amount)
 }
 
 // SetBalance overwrites an account's balances and adjusts issuance.

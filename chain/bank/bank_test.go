@@ -62,6 +62,42 @@ func TestTransferRules(t *testing.T) {
 	}
 }
 
+// TestPayOut: a module account pays under the recipient's side of the
+// transfer rules only; it may itself be left with dust.
+func TestPayOut(t *testing.T) {
+	m, ctx := setup(t, 100)
+	mod, b, c := types.ModuleAccount("test"), types.AccountID{2}, types.AccountID{3}
+	if err := m.Mint(ctx, mod, amt(1000)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		to     types.AccountID
+		amount uint64
+		code   types.Code
+	}{
+		{mod, 10, types.CodeSelfTransfer},
+		{b, 50, types.CodeExistentialDeposit}, // recipient would hold dust
+		{b, 1001, types.CodeInsufficientFunds},
+		{b, 950, types.CodeOK}, // the module account keeps 50, below the deposit
+		{c, 100, types.CodeInsufficientFunds},
+		{b, 50, types.CodeOK}, // b already holds the deposit
+	}
+	for i, tc := range cases {
+		if err := m.PayOut(ctx, mod, tc.to, amt(tc.amount)); types.CodeOf(err) != tc.code {
+			t.Fatalf("case %d: %v, want %s", i, err, tc.code)
+		}
+	}
+	if got, want := m.Get(ctx.Store, mod).Free, amt(0); got != want {
+		t.Fatalf("module account holds %s, want %s", got, want)
+	}
+	if got := m.Get(ctx.Store, b).Free; got != amt(1000) {
+		t.Fatalf("b holds %s", got)
+	}
+	if m.Issuance(ctx.Store) != amt(1000) || sum(m, ctx.Store) != amt(1000) {
+		t.Fatal("issuance changed by payouts")
+	}
+}
+
 func TestReserveAndBurn(t *testing.T) {
 	m, ctx := setup(t, 1)
 	a := types.AccountID{1}

@@ -38,14 +38,11 @@ func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([
 		return found
 	}
 	out := make([][]byte, 0, k)
-	has := func(w []byte) bool {
-		return slices.ContainsFunc(out, func(x []byte) bool { return bytes.Equal(x, w) })
-	}
 	for _, w := range keep {
 		if len(out) == k {
 			break
 		}
-		if isOnline(w) && !has(w) {
+		if isOnline(w) && !contains(out, w) {
 			out = append(out, bytes.Clone(w))
 		}
 	}
@@ -55,7 +52,7 @@ func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([
 	}
 	cands := make([]ranked, 0, len(online))
 	for _, r := range online {
-		if has(r.GetIdentity()) {
+		if contains(out, r.GetIdentity()) {
 			continue
 		}
 		cands = append(cands, ranked{sha256.Sum256(append(append(make([]byte, 0, 64), id[:]...), r.GetIdentity()...)), r.GetIdentity()})

@@ -79,7 +79,7 @@ func (m *Module) uploadCode(ctx *types.Context, sender types.AccountID, msg *con
 		return errf(CodeCodeExists, "code %s is already stored", hexID(hash[:]))
 	}
 	ctx.Store.Set(CodeKey(hash), raw)
-	marshal(ctx.Store, CodeRecordKey(hash), &contractsv1.CodeRecord{
+	types.SetProto(ctx.Store, CodeRecordKey(hash), &contractsv1.CodeRecord{
 		CodeHash: hash[:], Size: uint64(len(raw)), Uploader: sender[:], UploadedAt: ctx.Height})
 	if ctx.Emitting() {
 		ctx.Emit("code_uploaded", types.Attr{Key: "code_hash", Value: hexID(hash[:])},

@@ -34,13 +34,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/types"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
-	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 )
 
 // Name is the module name and state prefix.
@@ -146,21 +147,16 @@ func EgressSigningBytes(body []byte) []byte {
 	return append([]byte(EgressDomain), body...)
 }
 
-// Sender enqueues chain-module messages on mq topics (mq.Module).
-type Sender interface {
-	Send(ctx *types.Context, origin *mqv1.Origin, topic string, payload []byte) (uint64, error)
-}
-
 // Module implements types.Module, types.Querier and mq.EgressHandler.
 type Module struct {
 	bank   *bank.Module
-	sender Sender
+	sender mq.Sender
 	params types.ParamCache[Params]
 }
 
 // New returns the module; bank moves deposits and payouts, sender is the
 // message queue.
-func New(b *bank.Module, s Sender) *Module { return &Module{bank: b, sender: s} }
+func New(b *bank.Module, s mq.Sender) *Module { return &Module{bank: b, sender: s} }
 
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
@@ -226,62 +222,36 @@ func (m *Module) RegisterMessages(r *types.Router) {
 }
 
 // origin is the mq origin of every message the module sends.
-var origin = &mqv1.Origin{Kind: &mqv1.Origin_Module{Module: Name}}
+var origin = mq.ModuleOrigin(Name)
 
 // send enqueues a deterministic-protobuf message and returns its sequence.
 func (m *Module) send(ctx *types.Context, topic string, msg proto.Message) (uint64, error) {
 	if m.sender == nil {
 		return 0, errf(CodeNoMessageQueue, "the contracts module has no message queue")
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
-	if err != nil {
-		return 0, types.Errf(types.CodeInternal, "encode %s: %v", proto.MessageName(msg), err)
-	}
-	seq, err := m.sender.Send(ctx, origin, topic, b)
-	if err != nil {
-		return 0, fmt.Errorf("send on %s: %w", topic, err)
-	}
-	return seq, nil
-}
-
-func marshal(s types.KVStore, k []byte, msg proto.Message) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
-	if err != nil {
-		panic(&types.StoreFailure{Err: fmt.Errorf("encode %s: %w", proto.MessageName(msg), err)})
-	}
-	s.Set(k, b)
-}
-
-func unmarshal(b []byte, msg proto.Message) {
-	if err := proto.Unmarshal(b, msg); err != nil {
-		panic(&types.StoreFailure{Err: fmt.Errorf("decode %s: %w", proto.MessageName(msg), err)})
-	}
+	return mq.SendProto(ctx, m.sender, origin, topic, msg)
 }
 
 // Code reads a CodeRecord (nil if the code is not stored).
 func Code(s types.KVStore, hash [32]byte) *contractsv1.CodeRecord {
-	b := s.Get(CodeRecordKey(hash))
-	if b == nil {
+	r := &contractsv1.CodeRecord{}
+	if !types.GetProto(s, CodeRecordKey(hash), r) {
 		return nil
 	}
-	r := &contractsv1.CodeRecord{}
-	unmarshal(b, r)
 	return r
 }
 
 // Contract reads a ContractRecord (nil if absent).
 func Contract(s types.KVStore, id [32]byte) *contractsv1.ContractRecord {
-	b := s.Get(ContractKey(id))
-	if b == nil {
+	r := &contractsv1.ContractRecord{}
+	if !types.GetProto(s, ContractKey(id), r) {
 		return nil
 	}
-	r := &contractsv1.ContractRecord{}
-	unmarshal(b, r)
 	return r
 }
 
 func putContract(s types.KVStore, r *contractsv1.ContractRecord) {
-	marshal(s, ContractKey([32]byte(r.GetId())), r)
+	types.SetProto(s, ContractKey([32]byte(r.GetId())), r)
 }
 
 // contractArg checks a 32-byte contract id and loads its record.
@@ -300,10 +270,9 @@ func contractArg(s types.KVStore, b []byte) ([32]byte, *contractsv1.ContractReco
 func hexID(b []byte) string { return "0x" + hex.EncodeToString(b) }
 
 func isAssigned(r *contractsv1.ContractRecord, worker []byte) bool {
-	for _, w := range r.GetWorkers() {
-		if bytes.Equal(w, worker) {
-			return true
-		}
-	}
-	return false
+	return contains(r.GetWorkers(), worker)
+}
+
+func contains(list [][]byte, w []byte) bool {
+	return slices.ContainsFunc(list, func(x []byte) bool { return bytes.Equal(x, w) })
 }

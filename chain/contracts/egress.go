@@ -133,19 +133,17 @@ func (m *Module) handleState(ctx *types.Context, sender [32]byte, r *contractsv1
 		return errf(CodeSequenceUnknown, "contract %s has %d messages, no sequence %d", hexID(id[:]), next, r.GetSequence())
 	}
 	k := RootKey(id, r.GetSequence())
-	b := ctx.Store.Get(k)
-	if b == nil {
-		marshal(ctx.Store, k, &contractsv1.StateRootRecord{Worker: sender[:], StateRoot: r.GetStateRoot(), Height: ctx.Height})
+	first := &contractsv1.StateRootRecord{}
+	if !types.GetProto(ctx.Store, k, first) {
+		types.SetProto(ctx.Store, k, &contractsv1.StateRootRecord{Worker: sender[:], StateRoot: r.GetStateRoot(), Height: ctx.Height})
 		return nil
 	}
-	first := &contractsv1.StateRootRecord{}
-	unmarshal(b, first)
 	if bytes.Equal(first.GetStateRoot(), r.GetStateRoot()) {
 		return nil
 	}
 	if !first.GetDisputed() {
 		first.Disputed = true
-		marshal(ctx.Store, k, first)
+		types.SetProto(ctx.Store, k, first)
 	}
 	if ctx.Emitting() {
 		ctx.Emit("contract_state_discrepancy",
@@ -207,7 +205,9 @@ func (m *Module) handleContractEgress(ctx *types.Context, sender [32]byte, e *co
 		if amount.IsZero() {
 			return types.Errf(types.CodeInvalidAmount, "transfer %d has amount zero", i)
 		}
-		if err := m.payOut(ctx, account, to, amount); err != nil {
+		// The contract account may keep any remainder (bank.PayOut); the
+		// recipient must not be left holding dust.
+		if err := m.bank.PayOut(ctx, account, to, amount); err != nil {
 			return err
 		}
 		if ctx.Emitting() {
@@ -226,23 +226,4 @@ func (m *Module) handleContractEgress(ctx *types.Context, sender [32]byte, e *co
 			types.Attr{Key: "transfers", Value: strconv.Itoa(len(body.GetTransfers()))})
 	}
 	return nil
-}
-
-// payOut pays from the contract's account. The recipient's side follows
-// the existential-deposit rule of user transfers (no dust accounts); the
-// contract's own account is a module account and may keep any remainder,
-// since refusing to leave it below the deposit would strand the payout.
-func (m *Module) payOut(ctx *types.Context, from, to types.AccountID, amount types.Amount) error {
-	if from == to {
-		return types.Errf(types.CodeSelfTransfer, "a contract cannot pay its own account")
-	}
-	ed := m.bank.Params(ctx.Store).ExistentialDeposit
-	total, ok := m.bank.Get(ctx.Store, to).Total().Add(amount)
-	if !ok {
-		return types.Errf(types.CodeOverflow, "recipient balance overflows")
-	}
-	if total.Cmp(ed) < 0 {
-		return types.Errf(types.CodeExistentialDeposit, "recipient %s would hold %s, below the existential deposit %s", ctx.Address(to), total, ed)
-	}
-	return m.bank.Move(ctx, from, to, amount)
 }

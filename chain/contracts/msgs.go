@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
@@ -45,7 +46,7 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 	if replicas > p.MaxReplicas {
 		return errf(CodeInvalidReplicas, "%d replicas, at most %d", replicas, p.MaxReplicas)
 	}
-	if Code(ctx.Store, codeHash) == nil {
+	if !ctx.Store.Has(CodeRecordKey(codeHash)) {
 		return errf(CodeCodeNotFound, "no code %s (upload it first)", hexID(codeHash[:]))
 	}
 	epoch, ok := registry.LatestPublishedEpoch(ctx.Store)
@@ -58,8 +59,9 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 	}
 	topic := mq.ContractTopic(id)
 	if n := mq.NextSequence(ctx.Store, topic); n != 0 {
-		// Accounts can push to any unreserved topic, including this one
-		// before the contract exists; its log must start with the init.
+		// mq reserves contract topics for chain modules, so only a module
+		// sending there out of turn can have filled it; the log must start
+		// with the init.
 		return errf(CodeContractTopicUsed, "topic %s already holds %d messages: choose another salt", topic, n)
 	}
 	workers, err := Assign(ctx.Store, ctx.Height, id, int(replicas), nil)
@@ -255,22 +257,4 @@ func (m *Module) reassign(ctx *types.Context, sender types.AccountID, msg *contr
 	return nil
 }
 
-func contains(list [][]byte, w []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, w) {
-			return true
-		}
-	}
-	return false
-}
-
-func joinHex(ws [][]byte) string {
-	var b []byte
-	for i, w := range ws {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, hexID(w)...)
-	}
-	return string(b)
-}
+func joinHex(ws [][]byte) string { return strings.Join(hexList(ws), ",") }

@@ -159,7 +159,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 				return false
 			}
 			r := &contractsv1.ContractRecord{}
-			unmarshal(v, r)
+			types.DecodeProto(v, r)
 			recs = append(recs, r)
 			return true
 		})
@@ -206,7 +206,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 				return false
 			}
 			r := &contractsv1.StateRootRecord{}
-			unmarshal(v, r)
+			types.DecodeProto(v, r)
 			out.Roots = append(out.Roots, RootView{Sequence: binary.BigEndian.Uint64(k[len(p):]), Worker: hexID(r.GetWorker()),
 				StateRoot: hexID(r.GetStateRoot()), Height: r.GetHeight(), Disputed: r.GetDisputed()})
 			return true

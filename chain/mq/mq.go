@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -48,10 +49,13 @@ const (
 	TopicGatekeeper = "gatekeeper"
 )
 
+// topicContracts is the parent of every contract's topic (ContractTopic).
+const topicContracts = "contract"
+
 // reservedPrefixes are topics (and their sub-topics) only chain modules
 // send on: a contract's log must hold nothing but what the contracts
 // module put there (its init at sequence 0, commands, chain calls).
-var reservedPrefixes = []string{TopicSystem, TopicGatekeeper, "contract"}
+var reservedPrefixes = []string{TopicSystem, TopicGatekeeper, topicContracts}
 
 func isReserved(topic string) bool {
 	for _, p := range reservedPrefixes {
@@ -66,7 +70,7 @@ func isReserved(topic string) bool {
 func WorkerTopic(identity [32]byte) string { return fmt.Sprintf("worker/%x", identity) }
 
 // ContractTopic is the ingress topic of one contract.
-func ContractTopic(id [32]byte) string { return fmt.Sprintf("contract/%x", id) }
+func ContractTopic(id [32]byte) string { return topicContracts + "/" + hex.EncodeToString(id[:]) }
 
 var (
 	prefixMsg    = []byte("mq/in/")
@@ -225,6 +229,31 @@ func NextEgressSequence(s types.KVStore, sender [32]byte) uint64 {
 	return getUint(s, EgressSequenceKey(sender))
 }
 
+// Sender enqueues chain-module messages (Module implements it); modules
+// that talk to workers hold one, set while wiring modules.
+type Sender interface {
+	Send(ctx *types.Context, origin *mqv1.Origin, topic string, payload []byte) (uint64, error)
+}
+
+// ModuleOrigin is the origin of the messages chain module name sends.
+func ModuleOrigin(name string) *mqv1.Origin {
+	return &mqv1.Origin{Kind: &mqv1.Origin_Module{Module: name}}
+}
+
+// SendProto enqueues msg's deterministic protobuf encoding on topic
+// through s and returns its sequence.
+func SendProto(ctx *types.Context, s Sender, origin *mqv1.Origin, topic string, msg proto.Message) (uint64, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+	if err != nil {
+		return 0, types.Errf(types.CodeInternal, "encode %s: %v", proto.MessageName(msg), err)
+	}
+	seq, err := s.Send(ctx, origin, topic, b)
+	if err != nil {
+		return 0, fmt.Errorf("send on %s: %w", topic, err)
+	}
+	return seq, nil
+}
+
 // Send enqueues payload on topic. Modules call it directly; accounts go
 // through MsgPushMessage. It returns the message's sequence.
 func (m *Module) Send(ctx *types.Context, origin *mqv1.Origin, topic string, payload []byte) (uint64, error) {
@@ -249,7 +278,7 @@ func (m *Module) Send(ctx *types.Context, origin *mqv1.Origin, topic string, pay
 	ctx.Store.Set(MessageKey(topic, seq), b)
 	ctx.Store.Set(NextSequenceKey(topic), binary.BigEndian.AppendUint64(nil, seq+1))
 	if ctx.Emitting() {
-		ctx.Emit("mq_message", types.Attr{Key: "topic", Value: topic}, types.Attr{Key: "sequence", Value: fmt.Sprint(seq)})
+		ctx.Emit("mq_message", types.Attr{Key: "topic", Value: topic}, types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)})
 	}
 	return seq, nil
 }

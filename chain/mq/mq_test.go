@@ -3,6 +3,7 @@ package mq
 import (
 	"crypto/ed25519"
 	"errors"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -97,6 +98,7 @@ func TestIngressBadInput(t *testing.T) {
 		"reserved":       {&mqv1.MsgPushMessage{Topic: "system"}, CodeReservedTopic},
 		"reserved below": {&mqv1.MsgPushMessage{Topic: "gatekeeper/x"}, CodeReservedTopic},
 		"contract topic": {&mqv1.MsgPushMessage{Topic: "contract/00"}, CodeReservedTopic},
+		"a contract's":   {&mqv1.MsgPushMessage{Topic: ContractTopic([32]byte{0xab})}, CodeReservedTopic},
 		"too large":      {&mqv1.MsgPushMessage{Topic: "a", Payload: make([]byte, 64<<10+1)}, CodePayloadTooLarge},
 	} {
 		if err := exec(t, r, ctx, alice, tc.msg); types.CodeOf(err) != tc.code {
@@ -105,6 +107,9 @@ func TestIngressBadInput(t *testing.T) {
 	}
 	if ctx.Store.(*store.Memory).Len() != 1 { // only the params
 		t.Fatal("rejected pushes changed state")
+	}
+	if got, want := ContractTopic([32]byte{0xab, 0x01}), "contract/ab01"+strings.Repeat("00", 30); got != want {
+		t.Fatalf("ContractTopic = %q, want %q", got, want)
 	}
 }
 

@@ -98,10 +98,11 @@ func SimulatedMeasurementID(measurement []byte) string {
 	return r.MeasurementID()
 }
 
-// validHPKEKey reports whether b deserializes as a public key of the
-// supported KEM. Deserialization is a pure function of the bytes (length
-// and ML-KEM's modulus check), so every node agrees.
-func validHPKEKey(b []byte) bool {
+// ValidHPKEPublicKey reports whether b deserializes as a public key of the
+// supported KEM (the check worker registrations get, and other modules'
+// key publications). Deserialization is a pure function of the bytes
+// (length and ML-KEM's modulus check), so every node agrees.
+func ValidHPKEPublicKey(b []byte) bool {
 	if len(b) != HPKEPublicKeySize {
 		return false
 	}

@@ -38,23 +38,28 @@ func (m *Module) AuthorizeEgress(ctx *types.Context, identity [32]byte) error {
 }
 
 // HandleEgress implements mq.EgressHandler for the "registry" topics:
-// "registry/master_key" and "registry/master_key_handover" from gatekeepers
-// (gatekeeper.go), and "registry/synced", the worker's sync report. It is what makes a
-// worker's progress visible on chain ('veil query workers' shows it) and
-// closes the loop of a ping: an account pushes {"op":"ping"} to the
-// worker's ingress topic, the worker processes it (only after verifying
-// it against an app hash its light client verified) and answers with a
-// report naming the ping's sequence, which lands here as an event.
+// "registry/master_key" and "registry/master_key_handover" from
+// gatekeepers (gatekeeper.go), and "registry/synced", the worker's sync
+// report.
 func (m *Module) HandleEgress(ctx *types.Context, sender [32]byte, topic string, payload []byte) error {
 	switch topic {
 	case TopicSynced:
+		return handleSynced(ctx, sender, payload)
 	case TopicMasterKey:
 		return m.handleMasterKey(ctx, sender, payload)
 	case TopicMasterKeyHandover:
 		return m.handleHandover(ctx, sender, payload)
-	default:
-		return types.Errf(types.CodeInvalidRequest, "unknown registry egress topic %q (want %s, %s or %s)", truncate(topic), TopicSynced, TopicMasterKey, TopicMasterKeyHandover)
 	}
+	return types.Errf(types.CodeInvalidRequest, "unknown registry egress topic %q (want %s, %s or %s)", truncate(topic), TopicSynced, TopicMasterKey, TopicMasterKeyHandover)
+}
+
+// handleSynced records a worker's sync report. It is what makes a worker's
+// progress visible on chain ('veil query workers' shows it) and closes the
+// loop of a ping: an account pushes {"op":"ping"} to the worker's ingress
+// topic, the worker processes it (only after verifying it against an app
+// hash its light client verified) and answers with a report naming the
+// ping's sequence, which lands here as an event.
+func handleSynced(ctx *types.Context, sender [32]byte, payload []byte) error {
 	var rep registryv1.SyncReport
 	if err := proto.Unmarshal(payload, &rep); err != nil {
 		return types.Errf(types.CodeInvalidRequest, "malformed sync report: %v", err)
@@ -66,11 +71,7 @@ func (m *Module) HandleEgress(ctx *types.Context, sender [32]byte, topic string,
 	if len(rep.GetPingTopic()) > 128 {
 		return types.Errf(types.CodeInvalidRequest, "ping topic longer than 128 bytes")
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&registryv1.WorkerSync{Report: &rep, ReportedAt: ctx.Height})
-	if err != nil {
-		return types.Errf(types.CodeInternal, "encode sync record: %v", err)
-	}
-	ctx.Store.Set(SyncedKey(sender[:]), b)
+	types.SetProto(ctx.Store, SyncedKey(sender[:]), &registryv1.WorkerSync{Report: &rep, ReportedAt: ctx.Height})
 	if ctx.Emitting() {
 		attrs := []types.Attr{
 			{Key: "worker", Value: hexID(sender[:])},
@@ -87,13 +88,9 @@ func (m *Module) HandleEgress(ctx *types.Context, sender [32]byte, topic string,
 
 // WorkerSynced reads a worker's latest sync report (nil if none).
 func WorkerSynced(s types.KVStore, identity []byte) *registryv1.WorkerSync {
-	b := s.Get(SyncedKey(identity))
-	if b == nil {
+	ws := &registryv1.WorkerSync{}
+	if !types.GetProto(s, SyncedKey(identity), ws) {
 		return nil
 	}
-	var ws registryv1.WorkerSync
-	if err := proto.Unmarshal(b, &ws); err != nil {
-		panic(&types.StoreFailure{Err: err})
-	}
-	return &ws
+	return ws
 }

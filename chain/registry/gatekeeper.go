@@ -2,8 +2,8 @@ package registry
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -13,7 +13,6 @@ import (
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
-	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 )
 
@@ -53,33 +52,21 @@ var (
 	prefixHandover   = []byte("registry/handover/")
 )
 
-// Sender enqueues chain-module messages on mq topics (the mq module
-// implements it). The registry needs it to talk to gatekeepers and to
-// forward master-key hand-overs; it is set while wiring modules.
-type Sender interface {
-	Send(ctx *types.Context, origin *mqv1.Origin, topic string, payload []byte) (uint64, error)
-}
-
-// SetSender installs the message queue. Without one, every gatekeeper
-// operation fails (CodeNoMessageQueue) rather than silently dropping the
-// messages gatekeepers depend on.
-func (m *Module) SetSender(s Sender) { m.sender = s }
+// SetSender installs the message queue, which the registry needs to talk
+// to gatekeepers and to forward master-key hand-overs. Without one, every
+// gatekeeper operation fails (CodeNoMessageQueue) rather than silently
+// dropping the messages gatekeepers depend on.
+func (m *Module) SetSender(s mq.Sender) { m.sender = s }
 
 // origin is the mq origin of every message the registry sends.
-var origin = &mqv1.Origin{Kind: &mqv1.Origin_Module{Module: Name}}
+var origin = mq.ModuleOrigin(Name)
 
 func (m *Module) send(ctx *types.Context, topic string, msg proto.Message) error {
 	if m.sender == nil {
 		return errf(CodeNoMessageQueue, "the registry has no message queue: gatekeeper messages cannot be sent")
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
-	if err != nil {
-		return types.Errf(types.CodeInternal, "encode %s: %v", proto.MessageName(msg), err)
-	}
-	if _, err := m.sender.Send(ctx, origin, topic, b); err != nil {
-		return fmt.Errorf("send on %s: %w", topic, err)
-	}
-	return nil
+	_, err := mq.SendProto(ctx, m.sender, origin, topic, msg)
+	return err
 }
 
 func (m *Module) sendGatekeepers(ctx *types.Context, gm *contractsv1.GatekeeperMessage) error {
@@ -108,28 +95,12 @@ func getU64(s types.KVStore, k []byte) uint64 {
 	return 0
 }
 
-func marshal(s types.KVStore, key []byte, msg proto.Message) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
-	if err != nil {
-		panic(&types.StoreFailure{Err: fmt.Errorf("encode %s: %w", proto.MessageName(msg), err)})
-	}
-	s.Set(key, b)
-}
-
-func unmarshal(b []byte, msg proto.Message) {
-	if err := proto.Unmarshal(b, msg); err != nil {
-		panic(&types.StoreFailure{Err: fmt.Errorf("decode %s: %w", proto.MessageName(msg), err)})
-	}
-}
-
 // Gatekeeper reads a gatekeeper's record (nil if the identity is none).
 func Gatekeeper(s types.KVStore, identity []byte) *registryv1.GatekeeperRecord {
-	b := s.Get(GatekeeperKey(identity))
-	if b == nil {
+	r := &registryv1.GatekeeperRecord{}
+	if !types.GetProto(s, GatekeeperKey(identity), r) {
 		return nil
 	}
-	r := &registryv1.GatekeeperRecord{}
-	unmarshal(b, r)
 	return r
 }
 
@@ -144,37 +115,34 @@ func Gatekeepers(s types.KVStore) []*registryv1.GatekeeperRecord {
 	var out []*registryv1.GatekeeperRecord
 	s.Iterate(prefixGatekeeper, func(_, v []byte) bool {
 		r := &registryv1.GatekeeperRecord{}
-		unmarshal(v, r)
+		types.DecodeProto(v, r)
 		out = append(out, r)
 		return true
 	})
 	slices.SortFunc(out, func(a, b *registryv1.GatekeeperRecord) int {
-		if a.GetIndex() != b.GetIndex() {
-			if a.GetIndex() < b.GetIndex() {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(a.GetIdentity(), b.GetIdentity())
+		return cmp.Or(cmp.Compare(a.GetIndex(), b.GetIndex()), bytes.Compare(a.GetIdentity(), b.GetIdentity()))
 	})
 	return out
+}
+
+// attested reports a registered worker whose attestation is valid at
+// height.
+func attested(s types.KVStore, identity []byte, height int64) bool {
+	w := Worker(s, identity)
+	return w != nil && !IsStale(w, height)
 }
 
 // activeGatekeeper reports a gatekeeper whose worker record is valid at
 // height: only such a gatekeeper can answer a request.
 func activeGatekeeper(s types.KVStore, identity []byte, height int64) bool {
-	if !IsGatekeeper(s, identity) {
-		return false
-	}
-	w := Worker(s, identity)
-	return w != nil && !IsStale(w, height)
+	return IsGatekeeper(s, identity) && attested(s, identity, height)
 }
 
 // firstActiveGatekeeper is the lowest-index gatekeeper not stale at height
 // (nil if none).
 func firstActiveGatekeeper(s types.KVStore, height int64) []byte {
 	for _, g := range Gatekeepers(s) {
-		if w := Worker(s, g.GetIdentity()); w != nil && !IsStale(w, height) {
+		if attested(s, g.GetIdentity(), height) {
 			return g.GetIdentity()
 		}
 	}
@@ -183,12 +151,10 @@ func firstActiveGatekeeper(s types.KVStore, height int64) []byte {
 
 // MasterKey reads the record of a master-key epoch (nil if not requested).
 func MasterKey(s types.KVStore, epoch uint64) *registryv1.MasterKeyRecord {
-	b := s.Get(MasterKeyKey(epoch))
-	if b == nil {
+	r := &registryv1.MasterKeyRecord{}
+	if !types.GetProto(s, MasterKeyKey(epoch), r) {
 		return nil
 	}
-	r := &registryv1.MasterKeyRecord{}
-	unmarshal(b, r)
 	return r
 }
 
@@ -224,10 +190,8 @@ func LatestPublishedEpoch(s types.KVStore) (epoch uint64, ok bool) {
 func OnlineWorkers(s types.KVStore, height int64) []*registryv1.WorkerRecord {
 	var all []*registryv1.WorkerRecord
 	s.Iterate(prefixWorker, func(_, v []byte) bool {
-		r, err := DecodeWorker(v)
-		if err != nil {
-			panic(&types.StoreFailure{Err: err})
-		}
+		r := &registryv1.WorkerRecord{}
+		types.DecodeProto(v, r)
 		if !IsStale(r, height) {
 			all = append(all, r)
 		}
@@ -242,10 +206,6 @@ func OnlineWorkers(s types.KVStore, height int64) []*registryv1.WorkerRecord {
 	}
 	return out
 }
-
-// ValidHPKEPublicKey reports whether b is a valid X-Wing public key (the
-// check worker registrations get), for other modules' key publications.
-func ValidHPKEPublicKey(b []byte) bool { return validHPKEKey(b) }
 
 func (m *Module) registerGatekeeperMessages(r *types.Router) {
 	types.Handle(r, 1, m.registerGatekeeper)
@@ -273,7 +233,7 @@ func (m *Module) registerGatekeeper(ctx *types.Context, sender types.AccountID, 
 	}
 	idx := getU64(ctx.Store, keyGKNextIndex)
 	rec := &registryv1.GatekeeperRecord{Identity: id, AddedAt: ctx.Height, Index: idx}
-	marshal(ctx.Store, GatekeeperKey(id), rec)
+	types.SetProto(ctx.Store, GatekeeperKey(id), rec)
 	ctx.Store.Set(keyGKNextIndex, binary.BigEndian.AppendUint64(nil, idx+1))
 	if err := m.sendGatekeepers(ctx, &contractsv1.GatekeeperMessage{Kind: &contractsv1.GatekeeperMessage_GatekeeperAdded{
 		GatekeeperAdded: &contractsv1.GatekeeperAdded{Identity: id, HpkePublicKey: w.GetHpkePublicKey()}}}); err != nil {
@@ -367,7 +327,7 @@ func (m *Module) repairPendingEpoch(ctx *types.Context) error {
 
 // requestMasterKey records epoch as requested from generator and asks it.
 func (m *Module) requestMasterKey(ctx *types.Context, epoch uint64, generator []byte, reason string) error {
-	marshal(ctx.Store, MasterKeyKey(epoch), &registryv1.MasterKeyRecord{Epoch: epoch, Generator: generator, RequestedAt: ctx.Height})
+	types.SetProto(ctx.Store, MasterKeyKey(epoch), &registryv1.MasterKeyRecord{Epoch: epoch, Generator: generator, RequestedAt: ctx.Height})
 	ctx.Store.Set(keyMasterEpoch, binary.BigEndian.AppendUint64(nil, epoch))
 	if err := m.sendGatekeepers(ctx, &contractsv1.GatekeeperMessage{Kind: &contractsv1.GatekeeperMessage_MasterKeyRequest{
 		MasterKeyRequest: &contractsv1.MasterKeyRequest{Epoch: epoch, Generator: generator}}}); err != nil {
@@ -392,14 +352,14 @@ func (m *Module) handleMasterKey(ctx *types.Context, sender [32]byte, payload []
 	if !bytes.Equal(rec.GetGenerator(), sender[:]) {
 		return errf(CodeNotGenerator, "epoch %d was requested from %s, not %s", p.GetEpoch(), hexID(rec.GetGenerator()), hexID(sender[:]))
 	}
-	if !validHPKEKey(p.GetHpkePublicKey()) {
+	if !ValidHPKEPublicKey(p.GetHpkePublicKey()) {
 		return errf(CodeInvalidMasterKey, "HPKE public key is not a valid X-Wing key (%d bytes, want %d)", len(p.GetHpkePublicKey()), HPKEPublicKeySize)
 	}
 	if len(p.GetSigningPublicKey()) != SigningKeySize {
 		return errf(CodeInvalidMasterKey, "signing public key has %d bytes, want %d", len(p.GetSigningPublicKey()), SigningKeySize)
 	}
 	rec.HpkePublicKey, rec.SigningPublicKey, rec.PublishedAt = p.GetHpkePublicKey(), p.GetSigningPublicKey(), ctx.Height
-	marshal(ctx.Store, MasterKeyKey(rec.GetEpoch()), rec)
+	types.SetProto(ctx.Store, MasterKeyKey(rec.GetEpoch()), rec)
 	ctx.Emit("master_key_published", types.Attr{Key: "epoch", Value: strconv.FormatUint(rec.GetEpoch(), 10)},
 		types.Attr{Key: "generator", Value: hexID(sender[:])})
 	return nil
@@ -474,7 +434,7 @@ func gatekeepersView(s types.KVStore) GatekeepersView {
 	}
 	s.Iterate(prefixMaster, func(_, b []byte) bool {
 		r := &registryv1.MasterKeyRecord{}
-		unmarshal(b, r)
+		types.DecodeProto(b, r)
 		mv := MasterKeyView{Epoch: r.GetEpoch(), Generator: hexID(r.GetGenerator()), RequestedAt: r.GetRequestedAt(),
 			PublishedAt: r.GetPublishedAt(), HPKEPublicKey: r.GetHpkePublicKey()}
 		if len(r.GetSigningPublicKey()) > 0 {

@@ -101,10 +101,8 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		out := []WorkerView{}
 		var ids [][]byte
 		ctx.Store.Iterate(prefixWorker, func(_, v []byte) bool {
-			r, err := DecodeWorker(v)
-			if err != nil {
-				panic(&types.StoreFailure{Err: err})
-			}
+			r := &registryv1.WorkerRecord{}
+			types.DecodeProto(v, r)
 			out = append(out, View(r, ctx.Height, ctx.SS58Prefix))
 			ids = append(ids, r.GetIdentity())
 			return true

@@ -31,9 +31,8 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
@@ -88,7 +87,7 @@ type Module struct {
 	verifier *attest.Verifier
 	params   types.ParamCache[Params]
 	// sender is the message queue (SetSender), for gatekeeper messages.
-	sender Sender
+	sender mq.Sender
 }
 
 // New returns the registry module.
@@ -140,34 +139,17 @@ func setMeasurement(s types.KVStore, id string, e measurementEntry) {
 // MeasurementAllowed reports whether a measurement id is on the allowlist.
 func MeasurementAllowed(s types.KVStore, id string) bool { return s.Has(MeasurementKey(id)) }
 
-// DecodeWorker decodes a stored worker record.
-func DecodeWorker(b []byte) (*registryv1.WorkerRecord, error) {
-	r := &registryv1.WorkerRecord{}
-	if err := proto.Unmarshal(b, r); err != nil {
-		return nil, fmt.Errorf("decode worker record: %w", err)
-	}
-	return r, nil
-}
-
 // Worker reads a worker record (nil if absent).
 func Worker(s types.KVStore, identity []byte) *registryv1.WorkerRecord {
-	b := s.Get(WorkerKey(identity))
-	if b == nil {
+	r := &registryv1.WorkerRecord{}
+	if !types.GetProto(s, WorkerKey(identity), r) {
 		return nil
-	}
-	r, err := DecodeWorker(b)
-	if err != nil {
-		panic(&types.StoreFailure{Err: err})
 	}
 	return r
 }
 
 func putWorker(s types.KVStore, r *registryv1.WorkerRecord) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
-	if err != nil {
-		panic(&types.StoreFailure{Err: fmt.Errorf("encode worker record: %w", err)})
-	}
-	s.Set(WorkerKey(r.GetIdentity()), b)
+	types.SetProto(s, WorkerKey(r.GetIdentity()), r)
 }
 
 // IsStale reports whether a record's attestation has expired at height.
@@ -249,7 +231,7 @@ func checkWorkerInfo(ctx *types.Context, wi *registryv1.WorkerInfo, ev *registry
 		return "", errf(CodeInvalidWorkerInfo, "HPKE suite kem=%#x kdf=%#x aead=%#x is not supported (want kem=%#x kdf=%#x aead=%#x)",
 			s.GetKemId(), s.GetKdfId(), s.GetAeadId(), HPKEKEMID, HPKEKDFID, HPKEAEADID)
 	}
-	if !validHPKEKey(wi.GetHpkePublicKey()) {
+	if !ValidHPKEPublicKey(wi.GetHpkePublicKey()) {
 		return "", errf(CodeInvalidWorkerInfo, "HPKE public key is not a valid X-Wing key (%d bytes, want %d)", len(wi.GetHpkePublicKey()), HPKEPublicKeySize)
 	}
 	if len(wi.GetVersion()) > MaxVersionBytes {

@@ -1,5 +1,11 @@
 package types
 
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+)
+
 // KVStore is the view of state that chain code reads and writes. Keys are
 // module-prefixed ("bank/", "auth/", ...) in one Merkle tree. Iteration is
 // always in ascending key order, so chain code never depends on map order.
@@ -34,4 +40,34 @@ func PrefixEnd(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// GetProto decodes the protobuf value under key into msg and reports
+// whether there was one. A value that does not decode is corrupted state:
+// it panics with a *StoreFailure, as a backend failure does.
+func GetProto(s KVStore, key []byte, msg proto.Message) bool {
+	b := s.Get(key)
+	if b == nil {
+		return false
+	}
+	DecodeProto(b, msg)
+	return true
+}
+
+// DecodeProto decodes a stored protobuf value (one Iterate visits, say)
+// into msg, panicking with a *StoreFailure if it does not decode.
+func DecodeProto(b []byte, msg proto.Message) {
+	if err := proto.Unmarshal(b, msg); err != nil {
+		panic(&StoreFailure{Err: fmt.Errorf("decode %s: %w", proto.MessageName(msg), err)})
+	}
+}
+
+// SetProto stores msg's deterministic protobuf encoding under key (the
+// only encoding state may hold: every node must write the same bytes).
+func SetProto(s KVStore, key []byte, msg proto.Message) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+	if err != nil {
+		panic(&StoreFailure{Err: fmt.Errorf("encode %s: %w", proto.MessageName(msg), err)})
+	}
+	s.Set(key, b)
 }

@@ -13,13 +13,7 @@ import "fmt"
 // (that veil_abi_version returns ABIVersion, that initialisation fits
 // InitGas) is left to Load. Errors wrap ErrInvalidModule (or
 // ErrUnsupported for refused features).
-func Validate(bin []byte) error {
-	cfg, err := Config{}.withDefaults()
-	if err != nil {
-		return err
-	}
-	return ValidateConfig(bin, cfg)
-}
+func Validate(bin []byte) error { return ValidateConfig(bin, Config{}) }
 
 // ValidateConfig is Validate under cfg's limits (zero fields take the
 // defaults); a network whose workers use other limits validates with them.
