@@ -230,13 +230,15 @@ func intoAssignments[A comparable](e *engine, candidates []A, voters []Voter[A])
 	one := e.acc.One()
 	upper := e.acc.upperMax()
 	var parts []Uint128
+	var edges []int32 // the edge of each entry of parts
 	var sortBuf []idxVal
 	for v := range e.vSrc {
-		parts = parts[:0]
+		parts, edges = parts[:0], edges[:0]
 		var sum Uint128
 		for k := e.vStart[v]; k < e.vEnd[v]; k++ {
 			if p := e.acc.FromRational(e.eWeight[k], e.budget[v]); p != 0 {
 				parts = append(parts, U128(p))
+				edges = append(edges, k)
 				sum = sum.AddSat(U128(p))
 			}
 		}
@@ -252,20 +254,14 @@ func intoAssignments[A comparable](e *engine, candidates []A, voters []Voter[A])
 			}
 		}
 		src := voters[e.vSrc[v]]
-		dist := make([]RatioEdge[A], 0, len(parts))
-		i := 0
-		for k := e.vStart[v]; k < e.vEnd[v]; k++ {
-			if e.acc.FromRational(e.eWeight[k], e.budget[v]) == 0 {
-				continue
-			}
-			p := parts[i]
-			i++
+		dist := make([]RatioEdge[A], len(parts))
+		for i, p := range parts {
 			// saturated_into::<Inner>() then from_parts: both clamp.
-			parts := one
+			n := one
 			if p.Hi == 0 && p.Lo < one {
-				parts = p.Lo
+				n = p.Lo
 			}
-			dist = append(dist, RatioEdge[A]{Target: candidates[e.eCand[k]], Parts: parts})
+			dist[i] = RatioEdge[A]{Target: candidates[e.eCand[edges[i]]], Parts: n}
 		}
 		out = append(out, Assignment[A]{Voter: src.ID, Stake: src.Stake, Distribution: dist})
 	}

@@ -52,9 +52,8 @@ func (u Uint128) Less(v Uint128) bool {
 // Add returns u+v wrapping around at 2^128, like Rust's `+` in a release
 // build (upstream relies on sums that cannot realistically overflow).
 func (u Uint128) Add(v Uint128) Uint128 {
-	lo, c := bits.Add64(u.Lo, v.Lo, 0)
-	hi, _ := bits.Add64(u.Hi, v.Hi, c)
-	return Uint128{hi, lo}
+	s, _ := u.CheckedAdd(v)
+	return s
 }
 
 // CheckedAdd returns u+v and false when the sum overflows u128.
@@ -75,9 +74,8 @@ func (u Uint128) AddSat(v Uint128) Uint128 {
 
 // Sub returns u-v wrapping around at zero.
 func (u Uint128) Sub(v Uint128) Uint128 {
-	lo, b := bits.Sub64(u.Lo, v.Lo, 0)
-	hi, _ := bits.Sub64(u.Hi, v.Hi, b)
-	return Uint128{hi, lo}
+	d, _ := u.CheckedSub(v)
+	return d
 }
 
 // CheckedSub returns u-v and false when v > u.

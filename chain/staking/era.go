@@ -85,7 +85,7 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	voters := make([]npos.Voter[types.AccountID], 0, len(cands)+len(noms))
 	for _, c := range cands {
 		l, ok := m.ledger(s, c.stash)
-		if !ok || l.Active.Cmp(p.MinValidatorBond) < 0 || l.Active.IsZero() {
+		if !ok || belowMinimum(l.Active, p.MinValidatorBond) {
 			continue // below a raised minimum: not a candidate until topped up
 		}
 		ids = append(ids, c.stash)
@@ -94,7 +94,7 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	}
 	for _, n := range noms {
 		l, ok := m.ledger(s, n.stash)
-		if !ok || l.Active.Cmp(p.MinNominatorBond) < 0 || l.Active.IsZero() {
+		if !ok || belowMinimum(l.Active, p.MinNominatorBond) {
 			continue
 		}
 		ts := make([]types.AccountID, len(n.targets))
@@ -247,10 +247,12 @@ func (m *Module) applySet(ctx *types.Context, out electionOutcome, upd map[[32]b
 		next[pub] = w
 	}
 	for _, a := range activeSet(s) {
-		if _, stays := next[a.pub]; !stays {
+		w, stays := next[a.pub]
+		switch {
+		case !stays:
 			s.Delete(key(prefixActive, a.pub[:]))
 			upd[a.pub] = 0
-		} else if next[a.pub].power == a.power && next[a.pub].stash == a.stash {
+		case w.power == a.power && w.stash == a.stash:
 			delete(next, a.pub) // unchanged: no update needed
 		}
 	}

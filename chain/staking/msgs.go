@@ -111,15 +111,12 @@ func (m *Module) bondExtra(ctx *types.Context, sender types.AccountID, msg *stak
 	if err != nil {
 		return err
 	}
-	na, ok1 := l.Active.Add(value)
-	nt, ok2 := l.Total.Add(value)
-	if !ok1 || !ok2 {
+	if !l.bondMore(value) {
 		return types.Errf(types.CodeOverflow, "bond overflows")
 	}
 	if err := m.bank.Reserve(ctx, sender, value); err != nil {
 		return err
 	}
-	l.Active, l.Total = na, nt
 	m.setLedger(s, sender, l)
 	if ctx.Emitting() {
 		ctx.Emit("bonded", types.Attr{Key: "stash", Value: ctx.Address(sender)}, types.Attr{Key: "amount", Value: value.String()})
@@ -242,7 +239,7 @@ func (m *Module) validate(ctx *types.Context, sender types.AccountID, msg *staki
 	if owner, ok := keyOwner(s, pub); ok && owner != sender {
 		return errf(CodeDuplicateConsensusKey, "the consensus key is bound to %s", ctx.Address(owner))
 	}
-	if l.Active.Cmp(p.MinValidatorBond) < 0 || l.Active.IsZero() {
+	if belowMinimum(l.Active, p.MinValidatorBond) {
 		return errf(CodeBelowMinimum, "active bond %s is below the validator minimum %s", l.Active, p.MinValidatorBond)
 	}
 	if !s.Has(key(prefixValidator, sender[:])) && getU32(s, keyCountValidators) >= p.MaxValidators {
@@ -289,7 +286,7 @@ func (m *Module) nominate(ctx *types.Context, sender types.AccountID, msg *staki
 			return errf(CodeNotValidator, "target %s has not declared the intention to validate", ctx.Address(id))
 		}
 	}
-	if l.Active.Cmp(p.MinNominatorBond) < 0 || l.Active.IsZero() {
+	if belowMinimum(l.Active, p.MinNominatorBond) {
 		return errf(CodeBelowMinimum, "active bond %s is below the nominator minimum %s", l.Active, p.MinNominatorBond)
 	}
 	if !s.Has(key(prefixNominator, sender[:])) && getU32(s, keyCountNominators) >= p.MaxNominators {

@@ -58,11 +58,17 @@ func (m *Module) processPayouts(ctx *types.Context, p Params) {
 		items = append(items, item{k: append([]byte(nil), k...), era: binary.BigEndian.Uint64(rest[:8]), stash: accountOf(rest[8:]), next: binary.BigEndian.Uint32(v)})
 		return len(items) < budget
 	})
+	// Queue entries are in era order: read and decode each era's info
+	// once, not once per validator.
+	var ei *eraPayoutInfo
 	for _, it := range items {
 		if budget <= 0 {
 			break
 		}
-		next, done := m.payValidator(ctx, it.era, it.stash, it.next, &budget)
+		if ei == nil || ei.era != it.era {
+			ei = loadEraPayout(s, it.era)
+		}
+		next, done := m.payValidator(ctx, ei, it.stash, it.next, &budget)
 		if done {
 			s.Delete(it.k)
 		} else {
@@ -91,16 +97,38 @@ func splitReward(payout types.Amount, points, totalPoints uint32, commission Per
 	return Reward{Validator: v, Commission: c, Own: addSat(c, mulDiv(left, own, total))}, left
 }
 
-func (m *Module) payValidator(ctx *types.Context, era uint64, stash types.AccountID, next uint32, budget *int) (uint32, bool) {
-	s := ctx.Store
+// eraPayoutInfo is what paying any validator of an ended era needs from
+// its EraInfo; ok is false when the era has no info or no points.
+type eraPayoutInfo struct {
+	era         uint64
+	ok          bool
+	payout      types.Amount
+	totalPoints uint32
+}
+
+func loadEraPayout(s types.KVStore, era uint64) *eraPayoutInfo {
+	ei := &eraPayoutInfo{era: era}
 	info, ok := eraInfo(s, era)
-	ov, ok2 := overview(s, era, stash)
-	if !ok || !ok2 || info.GetTotalPoints() == 0 {
+	if !ok || info.GetTotalPoints() == 0 {
+		return ei
+	}
+	ei.ok, ei.payout, ei.totalPoints = true, parseStored(info.GetPayout(), "era payout"), info.GetTotalPoints()
+	return ei
+}
+
+func (m *Module) payValidator(ctx *types.Context, ei *eraPayoutInfo, stash types.AccountID, next uint32, budget *int) (uint32, bool) {
+	s := ctx.Store
+	era := ei.era
+	if !ei.ok {
+		return 0, true
+	}
+	ov, ok := overview(s, era, stash)
+	if !ok {
 		return 0, true
 	}
 	total := parseStored(ov.GetTotal(), "exposure total")
-	r, left := splitReward(parseStored(info.GetPayout(), "era payout"), getU32(s, eraKey(era, "points", &stash)),
-		info.GetTotalPoints(), Perbill(ov.GetCommission()), parseStored(ov.GetOwn(), "exposure own"), total)
+	r, left := splitReward(ei.payout, getU32(s, eraKey(era, "points", &stash)),
+		ei.totalPoints, Perbill(ov.GetCommission()), parseStored(ov.GetOwn(), "exposure own"), total)
 	var oth []*stakingv1.IndividualExposure
 	if ov.GetNominatorCount() > 0 {
 		oth = others(s, era, stash)
@@ -141,10 +169,7 @@ func (m *Module) pay(ctx *types.Context, era uint64, who types.AccountID, amt ty
 		return
 	}
 	if restake {
-		na, ok1 := l.Active.Add(amt)
-		nt, ok2 := l.Total.Add(amt)
-		if ok1 && ok2 && m.bank.Reserve(ctx, who, amt) == nil {
-			l.Active, l.Total = na, nt
+		if l.bondMore(amt) && m.bank.Reserve(ctx, who, amt) == nil {
 			m.setLedger(s, who, l)
 		} else {
 			restake = false

@@ -182,7 +182,7 @@ func parseGenesis(raw json.RawMessage, prefix uint16) (*parsedGenesis, error) {
 			return nil, fmt.Errorf("staking genesis: stash %s listed twice", v.Stash)
 		}
 		seen[id] = true
-		if v.Bond.Cmp(g.Params.MinValidatorBond) < 0 || v.Bond.IsZero() {
+		if belowMinimum(v.Bond, g.Params.MinValidatorBond) {
 			return nil, fmt.Errorf("staking genesis validator %s: bond %s is below min_validator_bond %s", v.Stash, v.Bond, g.Params.MinValidatorBond)
 		}
 		if v.Commission > PerbillOne {
@@ -212,7 +212,7 @@ func parseGenesis(raw json.RawMessage, prefix uint16) (*parsedGenesis, error) {
 			return nil, fmt.Errorf("staking genesis: stash %s listed twice", n.Stash)
 		}
 		seen[id] = true
-		if n.Bond.Cmp(g.Params.MinNominatorBond) < 0 || n.Bond.IsZero() {
+		if belowMinimum(n.Bond, g.Params.MinNominatorBond) {
 			return nil, fmt.Errorf("staking genesis nominator %s: bond %s is below min_nominator_bond %s", n.Stash, n.Bond, g.Params.MinNominatorBond)
 		}
 		if len(n.Targets) == 0 || len(n.Targets) > int(g.Params.MaxNominations) {

@@ -165,6 +165,25 @@ type Ledger struct {
 	Payee         Payee
 }
 
+// bondMore adds v to both the active and the total bond; ok is false
+// (and l unchanged) when either would overflow.
+func (l *Ledger) bondMore(v types.Amount) bool {
+	na, ok1 := l.Active.Add(v)
+	nt, ok2 := l.Total.Add(v)
+	if !ok1 || !ok2 {
+		return false
+	}
+	l.Active, l.Total = na, nt
+	return true
+}
+
+// belowMinimum reports whether an active bond is too small for a role
+// whose minimum is minimum (a zero bond never qualifies, even when the
+// minimum is 0).
+func belowMinimum(active, minimum types.Amount) bool {
+	return active.IsZero() || active.Cmp(minimum) < 0
+}
+
 func (m *Module) ledger(s types.KVStore, stash types.AccountID) (Ledger, bool) {
 	var pb stakingv1.Ledger
 	if !getProto(s, LedgerKey(stash), &pb) {
@@ -221,44 +240,46 @@ func addCount(s types.KVStore, k []byte, delta int) {
 	setU32(s, k, uint32(c))
 }
 
+// setIntent stores a stash's intention under prefix, counting it in
+// countKey when it is new.
+func setIntent(s types.KVStore, prefix, countKey []byte, stash types.AccountID, m proto.Message) {
+	k := key(prefix, stash[:])
+	if !s.Has(k) {
+		addCount(s, countKey, 1)
+	}
+	setProto(s, k, m)
+}
+
+// removeIntent deletes a stash's intention under prefix (uncounting it);
+// it reports whether there was one.
+func removeIntent(s types.KVStore, prefix, countKey []byte, stash types.AccountID) bool {
+	k := key(prefix, stash[:])
+	if !s.Has(k) {
+		return false
+	}
+	s.Delete(k)
+	addCount(s, countKey, -1)
+	return true
+}
+
 // setPrefs records a validator intention (and drops a nomination: a stash
 // has one role at a time).
 func (m *Module) setPrefs(s types.KVStore, stash types.AccountID, p *stakingv1.ValidatorPrefs) {
 	m.removeNominations(s, stash)
-	k := key(prefixValidator, stash[:])
-	if !s.Has(k) {
-		addCount(s, keyCountValidators, 1)
-	}
-	setProto(s, k, p)
+	setIntent(s, prefixValidator, keyCountValidators, stash, p)
 }
 
 func (m *Module) removePrefs(s types.KVStore, stash types.AccountID) bool {
-	k := key(prefixValidator, stash[:])
-	if !s.Has(k) {
-		return false
-	}
-	s.Delete(k)
-	addCount(s, keyCountValidators, -1)
-	return true
+	return removeIntent(s, prefixValidator, keyCountValidators, stash)
 }
 
 func (m *Module) setNominations(s types.KVStore, stash types.AccountID, n *stakingv1.Nominations) {
 	m.removePrefs(s, stash)
-	k := key(prefixNominator, stash[:])
-	if !s.Has(k) {
-		addCount(s, keyCountNominators, 1)
-	}
-	setProto(s, k, n)
+	setIntent(s, prefixNominator, keyCountNominators, stash, n)
 }
 
 func (m *Module) removeNominations(s types.KVStore, stash types.AccountID) bool {
-	k := key(prefixNominator, stash[:])
-	if !s.Has(k) {
-		return false
-	}
-	s.Delete(k)
-	addCount(s, keyCountNominators, -1)
-	return true
+	return removeIntent(s, prefixNominator, keyCountNominators, stash)
 }
 
 // chill removes both intentions; it reports whether there was one.

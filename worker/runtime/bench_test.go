@@ -93,7 +93,7 @@ func BenchmarkHelloGetCount(b *testing.B) {
 			}
 			st.initPhase, st.env = false, &env
 			st.store = newOverlay(env.Storage)
-			st.method, st.readOnly = []byte("get_count"), true
+			st.method, st.readOnly = "get_count", true
 			in.gas.Set(m.rt.cfg.GasLimitPerCall)
 			in.stack[0], in.stack[1] = 9, 0
 			if err := in.fn.CallWithStack(context.WithValue(ctx, callStateKey{}, st), in.stack[:]); err != nil || in.stack[0] != 0 {

@@ -89,10 +89,11 @@ type callState struct {
 	inst *instance
 	env  *Env
 
-	method, args []byte
-	store        *overlay
-	readOnly     bool
-	initPhase    bool // running _initialize at Load: no storage, no env
+	method    string
+	args      []byte
+	store     *overlay
+	readOnly  bool
+	initPhase bool // running _initialize at Load: no storage, no env
 
 	random     *randomStream
 	output     []byte

@@ -330,11 +330,8 @@ func (in *instrumenter) rewriteCode() ([]byte, error) {
 // appending the result to dst.
 func (in *instrumenter) rewriteBody(dst, b []byte, ft funcType) ([]byte, error) {
 	r := &reader{b: b}
-	groups, err := r.u32()
+	groups, err := r.vecLen()
 	if err != nil {
-		return nil, err
-	}
-	if err := checkVecLen(groups, r); err != nil {
 		return nil, err
 	}
 	groupsStart := r.pos
@@ -484,9 +481,9 @@ func (in *instrumenter) rewriteBody(dst, b []byte, ft funcType) ([]byte, error) 
 			//   local.get $s
 			dst = append(dst, 0x22)
 			dst = appendU32(dst, scratch)
-			dst = append(dst, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x41, trapCodeMemory, 0x24)
-			dst = appendU32(dst, in.gTrap)
-			dst = append(dst, 0x00, 0x0b, 0x20)
+			dst = append(dst, 0x41, 0x7f, 0x46)
+			dst = in.emitTrapIf(dst, trapCodeMemory)
+			dst = append(dst, 0x20)
 			dst = appendU32(dst, scratch)
 		case it.op == 0xfc && (it.sub == 10 || it.sub == 11): // memory.copy, memory.fill
 			// Charge n>>gasBulkShift (n = byte count, top of stack):
@@ -531,7 +528,14 @@ func (in *instrumenter) emitCharge(dst []byte, cost uint64, check bool) []byte {
 func (in *instrumenter) emitCheck(dst []byte) []byte {
 	dst = append(dst, 0x23)
 	dst = appendU32(dst, in.gGas)
-	dst = append(dst, 0x42, 0x00, 0x53, 0x04, 0x40, 0x41, trapCodeOutOfGas, 0x24)
+	dst = append(dst, 0x42, 0x00, 0x53)
+	return in.emitTrapIf(dst, trapCodeOutOfGas)
+}
+
+// emitTrapIf consumes the i32 condition on the stack:
+// if (cond) { trap = code; unreachable }
+func (in *instrumenter) emitTrapIf(dst []byte, code byte) []byte {
+	dst = append(dst, 0x04, 0x40, 0x41, code, 0x24)
 	dst = appendU32(dst, in.gTrap)
 	return append(dst, 0x00, 0x0b)
 }
@@ -546,9 +550,8 @@ func (in *instrumenter) emitDepthEnter(dst []byte) []byte {
 	dst = appendU32(dst, in.gDepth)
 	dst = append(dst, 0x41)
 	dst = appendS64(dst, int64(in.lim.maxCallDepth))
-	dst = append(dst, 0x4b, 0x04, 0x40, 0x41, trapCodeDepth, 0x24)
-	dst = appendU32(dst, in.gTrap)
-	return append(dst, 0x00, 0x0b)
+	dst = append(dst, 0x4b)
+	return in.emitTrapIf(dst, trapCodeDepth)
 }
 
 // emitDepthLeave: depth--
@@ -580,11 +583,9 @@ func (in *instrumenter) decode(r *reader, numLocals uint64) (instr, error) {
 		_, err = r.u32()
 	case op == 0x0e: // br_table
 		var n uint32
-		if n, err = r.u32(); err == nil {
-			if err = checkVecLen(n, r); err == nil {
-				for i := uint32(0); i <= n && err == nil; i++ {
-					_, err = r.u32()
-				}
+		if n, err = r.vecLen(); err == nil {
+			for i := uint32(0); i <= n && err == nil; i++ {
+				_, err = r.u32()
 			}
 		}
 	case op == 0x10: // call

@@ -442,7 +442,7 @@ func (m *Module) Call(ctx context.Context, env Env, method string, args []byte, 
 	}
 	st := &callState{
 		cfg: cfg, inst: in, env: &env,
-		method: []byte(method), args: args,
+		method: method, args: args,
 		store:    newOverlay(env.Storage),
 		readOnly: env.Origin == OriginQuery,
 		random:   rs,

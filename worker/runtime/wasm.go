@@ -176,6 +176,20 @@ func (r *reader) sleb(bits int) (int64, error) {
 	return 0, fmt.Errorf("%w: signed LEB128 too long at offset %d", errMalformed, r.pos)
 }
 
+// vecLen reads a vector length and refuses one above the bytes left
+// (every entry takes at least one byte) before anything is allocated for
+// it, so a tiny malicious header cannot request a huge allocation.
+func (r *reader) vecLen() (uint32, error) {
+	n, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	if int(n) > len(r.b)-r.pos {
+		return 0, fmt.Errorf("%w: vector of %d entries in %d bytes", errMalformed, n, len(r.b)-r.pos)
+	}
+	return n, nil
+}
+
 func (r *reader) name() (string, error) {
 	n, err := r.u32()
 	if err != nil {
@@ -278,16 +292,6 @@ type module struct {
 	numImportedFuncs uint32
 }
 
-// maxVecLen caps every vector length read from the binary before anything
-// is allocated for it, so a tiny malicious header cannot request a huge
-// allocation. Real vectors are bounded by the section size anyway.
-func checkVecLen(n uint32, r *reader) error {
-	if int(n) > len(r.b)-r.pos {
-		return fmt.Errorf("%w: vector of %d entries in %d bytes", errMalformed, n, len(r.b)-r.pos)
-	}
-	return nil
-}
-
 // parseModule splits a binary into sections and decodes the ones the
 // instrumentation needs. It checks structure only; semantic validation is
 // wazero's job after instrumentation.
@@ -372,11 +376,8 @@ func parseModule(bin []byte) (*module, error) {
 }
 
 func (m *module) parseTypes(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	m.types = make([]funcType, 0, n)
@@ -444,11 +445,8 @@ func readLimits(r *reader) (limits, error) {
 }
 
 func (m *module) parseImports(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	for i := uint32(0); i < n; i++ {
@@ -481,11 +479,8 @@ func (m *module) parseImports(r *reader) error {
 }
 
 func (m *module) parseFunctions(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	m.funcs = make([]uint32, n)
@@ -498,11 +493,8 @@ func (m *module) parseFunctions(r *reader) error {
 }
 
 func (m *module) parseMemories(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	for i := uint32(0); i < n; i++ {
@@ -522,11 +514,8 @@ func (m *module) parseMemories(r *reader) error {
 // would otherwise exhaust the host's memory at Load.
 
 func (m *module) parseTables(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	for i := uint32(0); i < n; i++ {
@@ -547,11 +536,8 @@ func (m *module) parseTables(r *reader) error {
 }
 
 func parseElements(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	for i := uint32(0); i < n; i++ {
@@ -577,11 +563,8 @@ func parseElements(r *reader) error {
 				return err
 			}
 		}
-		k, err := r.u32()
+		k, err := r.vecLen()
 		if err != nil {
-			return err
-		}
-		if err := checkVecLen(k, r); err != nil {
 			return err
 		}
 		for j := uint32(0); j < k; j++ {
@@ -612,11 +595,8 @@ type dataSegment struct {
 // contains the data, and wazero's per-instantiation application of
 // segments was ~90% of the cost of building an instance.
 func (m *module) parseData(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	static := true
@@ -677,11 +657,8 @@ func (m *module) parseData(r *reader) error {
 }
 
 func (m *module) parseGlobals(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	for i := uint32(0); i < n; i++ {
@@ -743,11 +720,8 @@ func skipConstExpr(r *reader) error {
 }
 
 func (m *module) parseExports(r *reader) error {
-	n, err := r.u32()
+	n, err := r.vecLen()
 	if err != nil {
-		return err
-	}
-	if err := checkVecLen(n, r); err != nil {
 		return err
 	}
 	for i := uint32(0); i < n; i++ {
