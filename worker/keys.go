@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/veil-network/veil/internal/sealfile"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/internal/sealfile"
 )
 
 // Keys are the worker's secrets, generated inside the TEE: the ed25519

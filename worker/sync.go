@@ -433,12 +433,8 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 	fail := func(reason, topic string, seq uint64, err error) (*workerv1.DispatchMessagesResponse, error) {
 		s.refuse("message", reason, err)
 		resp.RefusalReason, resp.Refusal, resp.RefusedTopic, resp.RefusedSequence = reason, err.Error(), topic, seq
-		s.flushExecutor()
-		s.updateGauges()
-		if changed {
-			if err := s.checkpoint(); err != nil {
-				return nil, err
-			}
+		if err := s.endDispatch(changed); err != nil {
+			return nil, err
 		}
 		return resp, nil
 	}
@@ -518,19 +514,27 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 				s.chainNext[topic] = chainNext{Next: n, Version: version}
 				changed = true
 			}
-			if id, ok := contractOfTopic(topic); ok && s.exec != nil {
+			if id, ok := contractTopicID(topic); ok {
 				s.exec.NoteChainNext(id, s.chainNext[topic].Next)
 			}
 		}
 	}
-	s.flushExecutor()
-	s.updateGauges()
-	if changed {
-		if err := s.checkpoint(); err != nil {
-			return nil, err
-		}
+	if err := s.endDispatch(changed); err != nil {
+		return nil, err
 	}
 	return resp, nil
+}
+
+// endDispatch ends a dispatch call, refused or not: it queues the state
+// reports of the contracts executed in it and, if the call changed the
+// sync state, seals the checkpoint. Callers hold s.mu.
+func (s *syncer) endDispatch(changed bool) error {
+	s.flushExecutor()
+	s.updateGauges()
+	if !changed {
+		return nil
+	}
+	return s.checkpoint()
 }
 
 // retryLater handles a host failure while processing topic's message
@@ -546,9 +550,7 @@ func (s *syncer) retryLater(resp *workerv1.DispatchMessagesResponse, topic strin
 		}
 	}
 	s.setPosition(topic, back, false)
-	s.flushExecutor()
-	s.updateGauges()
-	if cerr := s.checkpoint(); cerr != nil {
+	if cerr := s.endDispatch(true); cerr != nil {
 		return nil, errors.Join(err, cerr)
 	}
 	return nil, fmt.Errorf("processing %s message %d: %w", truncateTopic(topic), seq, err)
@@ -561,29 +563,31 @@ func (s *syncer) flushExecutor() {
 	if err != nil {
 		s.log.Error("contract state reports", "err", err)
 	}
-	s.send("state report", egs)
+	send(s, "state report", egs)
 }
 
-// send queues executor or gatekeeper egress.
-func (s *syncer) send(what string, egs []executor.Egress) {
-	for _, eg := range egs {
+// send queues executor or gatekeeper egress (the same shape).
+func send[E executor.Egress | gatekeeper.Egress](s *syncer, what string, egs []E) {
+	for _, e := range egs {
+		eg := executor.Egress(e)
 		if _, err := s.outbox.Send(eg.Topic, eg.Payload); err != nil {
 			s.log.Error("could not queue egress", "what", what, "topic", eg.Topic, "err", err)
 		}
 	}
 }
 
-// contractTopicID parses "contract/<64 hex>".
+// contractTopicID parses mq.ContractTopic's form, "contract/<64 lowercase
+// hex>" (it runs for every processed message: no formatting).
 func contractTopicID(topic string) ([32]byte, bool) {
+	var id [32]byte
 	h, ok := strings.CutPrefix(topic, "contract/")
-	if !ok || len(h) != 64 {
-		return [32]byte{}, false
+	if !ok || len(h) != 64 || strings.ContainsAny(h, "ABCDEF") {
+		return id, false
 	}
-	b, err := hex.DecodeString(h)
-	if err != nil || mq.ContractTopic([32]byte(b)) != topic {
-		return [32]byte{}, false
+	if _, err := hex.Decode(id[:], []byte(h)); err != nil {
+		return id, false
 	}
-	return [32]byte(b), true
+	return id, true
 }
 
 // setPosition moves (or, with remove, drops) a topic in the inbox. The
@@ -706,7 +710,7 @@ func (s *syncer) process(m *mqv1.Message) error {
 			outcome = "failed"
 			s.log.Warn("gatekeeper message not applied", "sequence", m.GetSequence(), "err", gerr)
 		}
-		s.sendGatekeeper(egs)
+		send(s, "gatekeeper", egs)
 	default:
 		id, ok := contractTopicID(m.GetTopic())
 		if !ok {
@@ -734,7 +738,7 @@ func (s *syncer) processWorkerMessage(m *mqv1.Message) (string, error) {
 	switch k := wm.GetKind().(type) {
 	case *contractsv1.WorkerMessage_MasterKey:
 		egs, err := s.gk.HandleMasterKey(k.MasterKey)
-		s.sendGatekeeper(egs)
+		send(s, "gatekeeper", egs)
 		if err != nil {
 			s.log.Warn("master key delivery not applied", "sequence", m.GetSequence(), "err", err)
 			return "failed", nil
@@ -784,16 +788,8 @@ func (s *syncer) processContractMessage(id [32]byte, m *mqv1.Message) (string, e
 	case err != nil:
 		return "retry", err
 	}
-	s.send("contract", out.Egress)
+	send(s, "contract", out.Egress)
 	return out.Status, nil
-}
-
-func (s *syncer) sendGatekeeper(egs []gatekeeper.Egress) {
-	for _, eg := range egs {
-		if _, err := s.outbox.Send(eg.Topic, eg.Payload); err != nil {
-			s.log.Error("could not queue gatekeeper egress", "topic", eg.Topic, "err", err)
-		}
-	}
 }
 
 // report queues a signed sync report for the chain.
@@ -874,17 +870,4 @@ func (s *syncer) status() (int64, *workerv1.SyncStatus) {
 		st.Lag = s.chainHeight - synced
 	}
 	return synced, st
-}
-
-// contractOfTopic parses a contract topic ("contract/<64 hex>").
-func contractOfTopic(topic string) ([32]byte, bool) {
-	var id [32]byte
-	h, ok := strings.CutPrefix(topic, "contract/")
-	if !ok || len(h) != 64 {
-		return id, false
-	}
-	if _, err := hex.Decode(id[:], []byte(h)); err != nil {
-		return id, false
-	}
-	return id, true
 }

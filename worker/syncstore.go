@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/veil-network/veil/internal/sealfile"
 	"io/fs"
 	"path/filepath"
 
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/internal/sealfile"
 )
 
 // The sync checkpoint: the light client's trusted state and recent

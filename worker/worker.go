@@ -487,19 +487,17 @@ const maxRequestBytes = 32 << 20
 
 func (w *Worker) httpServer() *http.Server {
 	mux := http.NewServeMux()
-	path, h := workerv1connect.NewWorkerServiceHandler(&service{w: w},
-		connect.WithReadMaxBytes(maxRequestBytes),
-		connect.WithRecover(func(_ context.Context, spec connect.Spec, _ http.Header, r any) error {
-			w.log.Error("worker API handler panicked", "procedure", spec.Procedure, "panic", r)
+	recoverAs := func(api string) connect.HandlerOption {
+		return connect.WithRecover(func(_ context.Context, spec connect.Spec, _ http.Header, r any) error {
+			w.log.Error(api+" API handler panicked", "procedure", spec.Procedure, "panic", r)
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
-		}))
+		})
+	}
+	path, h := workerv1connect.NewWorkerServiceHandler(&service{w: w},
+		connect.WithReadMaxBytes(maxRequestBytes), recoverAs("worker"))
 	mux.Handle(path, h)
 	cpath, ch := workerv1connect.NewContractServiceHandler(&contractService{w: w},
-		connect.WithReadMaxBytes(maxQueryRequestBytes),
-		connect.WithRecover(func(_ context.Context, spec connect.Spec, _ http.Header, r any) error {
-			w.log.Error("contract API handler panicked", "procedure", spec.Procedure, "panic", r)
-			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
-		}))
+		connect.WithReadMaxBytes(maxQueryRequestBytes), recoverAs("contract"))
 	mux.Handle(cpath, ch)
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) })
 	var protocols http.Protocols
@@ -608,10 +606,17 @@ type contractService struct{ w *Worker }
 var _ workerv1connect.ContractServiceHandler = (*contractService)(nil)
 
 func (c *contractService) Query(ctx context.Context, req *connect.Request[workerv1.ContractQueryRequest]) (*connect.Response[workerv1.ContractQueryResponse], error) {
-	resp, err := c.w.exec.Query(ctx, req.Msg.GetEnvelope(), time.Now())
+	return queryResponse(c.w.exec.Query(ctx, req.Msg.GetEnvelope(), time.Now()))
+}
+
+// queryResponse maps the executor's answer to a query or session query
+// onto the Connect response or error code.
+func queryResponse(resp []byte, err error) (*connect.Response[workerv1.ContractQueryResponse], error) {
 	switch {
 	case err == nil:
 		return connect.NewResponse(&workerv1.ContractQueryResponse{Response: resp}), nil
+	case errors.Is(err, executor.ErrNoSession):
+		return nil, connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, executor.ErrBadEnvelope):
 		return nil, connect.NewError(connect.CodeInvalidArgument, err)
 	case errors.Is(err, executor.ErrOverloaded):
@@ -628,16 +633,5 @@ func (c *contractService) Query(ctx context.Context, req *connect.Request[worker
 // a host failure Unavailable. The executor counts these queries in the
 // query metrics with outcomes prefixed "session_".
 func (c *contractService) SessionQuery(ctx context.Context, req *connect.Request[workerv1.SessionQueryRequest]) (*connect.Response[workerv1.ContractQueryResponse], error) {
-	resp, err := c.w.exec.SessionQuery(ctx, req.Msg.GetEnvelope(), time.Now())
-	switch {
-	case err == nil:
-		return connect.NewResponse(&workerv1.ContractQueryResponse{Response: resp}), nil
-	case errors.Is(err, executor.ErrNoSession):
-		return nil, connect.NewError(connect.CodeNotFound, err)
-	case errors.Is(err, executor.ErrBadEnvelope):
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
-	case errors.Is(err, executor.ErrOverloaded):
-		return nil, connect.NewError(connect.CodeResourceExhausted, err)
-	}
-	return nil, connect.NewError(connect.CodeUnavailable, err)
+	return queryResponse(c.w.exec.SessionQuery(ctx, req.Msg.GetEnvelope(), time.Now()))
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/veil-network/veil/chain/contracts"
 	"math/big"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/veil-network/veil/chain/contracts"
 	"github.com/veil-network/veil/crypto/envelope"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
@@ -81,9 +81,21 @@ func rawJSON(b []byte) json.RawMessage {
 	return s
 }
 
-func hkdfKey(secret []byte, label string, extra []byte) ([]byte, error) {
-	info := label + string(extra)
-	k, err := hkdf.Key(sha256.New, secret, nil, info, 32)
+// hkdfPRK is HKDF-SHA256's extract step of secret (no salt). Keys derived
+// from one secret under many infos (one per message, query or caller)
+// share it, so each derivation costs only the expand step.
+func hkdfPRK(secret []byte) ([]byte, error) {
+	prk, err := hkdf.Extract(sha256.New, secret, nil)
+	if err != nil {
+		return nil, fmt.Errorf("hkdf extract: %w", err)
+	}
+	return prk, nil
+}
+
+// hkdfExpand derives the 32-byte key of info label || extra from a PRK of
+// hkdfPRK: the same key as HKDF-SHA256(secret, no salt, info).
+func hkdfExpand(prk []byte, label string, extra []byte) ([]byte, error) {
+	k, err := hkdf.Expand(sha256.New, prk, label+string(extra), 32)
 	if err != nil {
 		return nil, fmt.Errorf("derive %s: %w", label, err)
 	}
@@ -94,7 +106,7 @@ func hkdfKey(secret []byte, label string, extra []byte) ([]byte, error) {
 // HKDF-SHA256(contract random seed, info "veil/contract/call-random/v1"
 // || id || seq u64 BE).
 func (c *contract) callSeed(seq uint64) ([32]byte, error) {
-	k, err := hkdfKey(c.keys.RandomSeed[:], labelCallRandom, append(bytes.Clone(c.id[:]), u64(seq)...))
+	k, err := hkdfExpand(c.randomPRK, labelCallRandom, append(bytes.Clone(c.id[:]), u64(seq)...))
 	if err != nil {
 		return [32]byte{}, err
 	}
@@ -172,9 +184,7 @@ func truncate(s string, n int) string {
 func (e *Executor) Execute(ctx context.Context, id [32]byte, m *mqv1.Message) (Outcome, error) {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	e.mu.RLock()
-	c := e.contracts[id]
-	e.mu.RUnlock()
+	c := e.contract(id)
 	if c == nil {
 		return Outcome{}, fmt.Errorf("%w: no key for contract %x", ErrNotReady, id[:8])
 	}
@@ -264,11 +274,14 @@ func (e *Executor) Execute(ctx context.Context, id [32]byte, m *mqv1.Message) (O
 		}
 	}
 	if seq%StateReportEvery == 0 {
-		eg, err := e.stateReport(c)
-		if err != nil {
-			return out, err
+		// The message is committed: an error now would make the caller
+		// drop its egress and never deliver it again. A report that
+		// fails here is retried by the batch's Flush (reportedAt stays).
+		if eg, err := e.stateReport(c); err != nil {
+			e.log.Error("contract state report", "contract", hex.EncodeToString(id[:]), "sequence", seq, "err", err)
+		} else {
+			out.Egress = append(out.Egress, eg)
 		}
-		out.Egress = append(out.Egress, eg)
 	}
 	if e.metrics != nil {
 		e.metrics.Command(out.Status)
@@ -408,17 +421,14 @@ func validAmount(s string) bool {
 	return ok && n.Cmp(maxAmount) <= 0
 }
 
-// EgressSigningBytes is the message the contract's signing key signs over
-// a ContractEgress body: the chain's own definition, which verifies it.
-func EgressSigningBytes(body []byte) []byte { return contracts.EgressSigningBytes(body) }
-
 // egress builds the signed ContractEgress of the command at seq.
 func (c *contract) egress(seq uint64, ts []*contractsv1.Transfer) (Egress, error) {
 	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(&contractsv1.ContractEgress{ContractId: bytes.Clone(c.id[:]), Sequence: seq, Transfers: ts})
 	if err != nil {
 		return Egress{}, fmt.Errorf("encode contract egress: %w", err)
 	}
-	sig, err := c.keys.Signing.Sign(EgressSigningBytes(body))
+	// The chain's own definition of the signed message, which verifies it.
+	sig, err := c.keys.Signing.Sign(contracts.EgressSigningBytes(body))
 	if err != nil {
 		return Egress{}, fmt.Errorf("sign contract egress: %w", err)
 	}

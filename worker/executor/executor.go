@@ -171,8 +171,12 @@ type contract struct {
 	receipts *sealer
 	nonces   *sealer
 	position *sealer
-	nonceIdx []byte // HMAC key hiding callers in nonce record keys
-	kv       *stateKV
+	// nonceIdx is the HKDF PRK of the key hiding callers in nonce record
+	// keys; randomPRK that of the contract's random seed (the seeds of
+	// calls and queries). Both are extracted once, at key installation.
+	nonceIdx  []byte
+	randomPRK []byte
+	kv        *stateKV
 
 	// execMu
 	tracker    *envelope.NonceTracker
@@ -188,6 +192,7 @@ type contract struct {
 	lastTime   int64
 	root       [32]byte
 	rootNext   uint64 // next sequence root was computed at
+	rootKnown  bool   // root was computed at all (it is computed on demand)
 	// chainNext is the contract log's length as last proven to the worker
 	// (chainNextKnown: at least once since the executor opened). A replica
 	// behind it — a newcomer replaying the log, or a worker catching up
@@ -195,6 +200,13 @@ type contract struct {
 	// refuses them as not_ready, so clients use another replica.
 	chainNext      uint64
 	chainNextKnown bool
+}
+
+// contract returns the contract with id, or nil.
+func (e *Executor) contract(id [32]byte) *contract {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.contracts[id]
 }
 
 func (c *contract) readyLocked() bool { return c.assigned && c.mod != nil && c.store != nil }
@@ -207,9 +219,7 @@ func (c *contract) caughtUpLocked() bool { return c.chainNextKnown && c.next >= 
 // messages at a state the worker verified (the syncer calls it with every
 // proven next sequence of a contract topic).
 func (e *Executor) NoteChainNext(id [32]byte, next uint64) {
-	e.mu.RLock()
-	c := e.contracts[id]
-	e.mu.RUnlock()
+	c := e.contract(id)
 	if c == nil {
 		return
 	}
@@ -441,7 +451,21 @@ func (e *Executor) newContract(id [32]byte, epoch uint64, codeHash [32]byte, ks 
 			return nil, err
 		}
 	}
-	if c.nonceIdx, err = hkdfKey(ks.StateKey[:], labelNonceIndex, nil); err != nil {
+	idxPRK, err := hkdfPRK(ks.StateKey[:])
+	if err != nil {
+		return nil, err
+	}
+	idxKey, err := hkdfExpand(idxPRK, labelNonceIndex, nil)
+	clear(idxPRK)
+	if err != nil {
+		return nil, err
+	}
+	c.nonceIdx, err = hkdfPRK(idxKey)
+	clear(idxKey)
+	if err != nil {
+		return nil, err
+	}
+	if c.randomPRK, err = hkdfPRK(ks.RandomSeed[:]); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -460,10 +484,11 @@ func (e *Executor) loadContract(ctx context.Context, c *contract) error {
 	if err := e.loadNonces(c); err != nil {
 		return err
 	}
-	if c.root, err = c.store.Digest(); err != nil {
-		return fmt.Errorf("executor: contract %x: %w", c.id[:8], err)
+	// The state root is computed on demand (currentRoot): a digest reads
+	// the whole state, which OpenEncrypted has just read.
+	if c.mod = e.loadedModule(c.codeHash); c.mod != nil {
+		return nil
 	}
-	c.rootNext = c.next
 	code, err := e.db.Get(key(prefixCode, c.codeHash[:]))
 	if err != nil {
 		return fmt.Errorf("executor: %w", err)
@@ -474,6 +499,25 @@ func (e *Executor) loadContract(ctx context.Context, c *contract) error {
 			return fmt.Errorf("executor: contract %x code %x: %w", c.id[:8], c.codeHash[:8], err)
 		}
 		c.mod = mod
+	}
+	return nil
+}
+
+// loadedModule returns the module of another contract with the same code,
+// if one is loaded, so that contracts sharing code read and hash it once.
+func (e *Executor) loadedModule(codeHash [32]byte) *runtime.Module {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, o := range e.contracts {
+		if o.codeHash != codeHash {
+			continue
+		}
+		o.mu.RLock()
+		mod := o.mod
+		o.mu.RUnlock()
+		if mod != nil {
+			return mod
+		}
 	}
 	return nil
 }
@@ -534,7 +578,7 @@ func (e *Executor) loadNonces(c *contract) error {
 }
 
 func (c *contract) nonceRecord(caller [32]byte, nonce uint64) (k, v []byte, err error) {
-	idx, err := hkdfKey(c.nonceIdx, "veil/contract/nonce-slot/v1", caller[:])
+	idx, err := hkdfExpand(c.nonceIdx, "veil/contract/nonce-slot/v1", caller[:])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -554,9 +598,7 @@ func (e *Executor) HandleContractKey(ctx context.Context, d *contractsv1.Contrac
 	id := [32]byte(d.GetContractId())
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	e.mu.RLock()
-	c := e.contracts[id]
-	e.mu.RUnlock()
+	c := e.contract(id)
 	if c != nil {
 		c.mu.RLock()
 		assigned, r := c.assigned, c.readyLocked()
@@ -593,6 +635,12 @@ func (e *Executor) HandleContractKey(ctx context.Context, d *contractsv1.Contrac
 		return false, fmt.Errorf("contract %x secrets: %w", id[:8], err)
 	}
 	defer clear(secBytes)
+	installed := false
+	defer func() {
+		if !installed {
+			ks.Wipe()
+		}
+	}()
 	c, err = e.newContract(id, d.GetEpoch(), [32]byte(d.GetCodeHash()), ks)
 	if err != nil {
 		return false, err
@@ -608,6 +656,7 @@ func (e *Executor) HandleContractKey(ctx context.Context, d *contractsv1.Contrac
 	e.mu.Lock()
 	e.contracts[id] = c
 	e.mu.Unlock()
+	installed = true
 	e.log.Info("contract key installed", "contract", hex.EncodeToString(id[:]), "epoch", c.epoch,
 		"code_hash", hex.EncodeToString(c.codeHash[:]), "ready", c.readyLocked())
 	return c.readyLocked(), nil
@@ -639,9 +688,7 @@ func (e *Executor) setAssigned(c *contract, assigned bool) error {
 func (e *Executor) HandleUnassigned(id [32]byte) error {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	e.mu.RLock()
-	c := e.contracts[id]
-	e.mu.RUnlock()
+	c := e.contract(id)
 	if c == nil {
 		return nil
 	}
@@ -730,9 +777,7 @@ func (e *Executor) Ready() map[[32]byte]uint64 {
 
 // Next is a contract's next sequence to execute (ok false: unknown).
 func (e *Executor) Next(id [32]byte) (uint64, bool) {
-	e.mu.RLock()
-	c := e.contracts[id]
-	e.mu.RUnlock()
+	c := e.contract(id)
 	if c == nil {
 		return 0, false
 	}
@@ -767,9 +812,9 @@ func (e *Executor) Status() []*workerv1.ContractStatus {
 // computing it if stale. Callers hold execMu.
 func (e *Executor) currentRoot(c *contract) ([32]byte, error) {
 	c.mu.RLock()
-	next, rootNext, root, store := c.next, c.rootNext, c.root, c.store
+	next, known, rootNext, root, store := c.next, c.rootKnown, c.rootNext, c.root, c.store
 	c.mu.RUnlock()
-	if next == rootNext || store == nil {
+	if (known && next == rootNext) || store == nil {
 		return root, nil
 	}
 	root, err := store.Digest()
@@ -777,7 +822,7 @@ func (e *Executor) currentRoot(c *contract) ([32]byte, error) {
 		return root, fmt.Errorf("contract %x state root: %w", c.id[:8], err)
 	}
 	c.mu.Lock()
-	c.root, c.rootNext = root, next
+	c.root, c.rootNext, c.rootKnown = root, next, true
 	c.mu.Unlock()
 	return root, nil
 }

@@ -125,17 +125,11 @@ func sealAnswer(resp Response, seal func([]byte) ([]byte, error)) ([]byte, error
 
 // answer computes the plaintext response to a verified query.
 func (e *Executor) answer(ctx context.Context, q *envelope.VerifiedQuery) (Response, error) {
-	e.mu.RLock()
-	c := e.contracts[q.ContractID]
-	e.mu.RUnlock()
+	c, refusal := e.lockReady(q.ContractID)
 	if c == nil {
-		return fail(CodeNotReady, "the worker does not execute this contract"), nil
+		return refusal, nil
 	}
-	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.readyLocked() {
-		return fail(CodeNotReady, "the contract is not ready on this worker (key, code or assignment missing)"), nil
-	}
 	if q.Method == ReceiptMethod {
 		return e.receiptAnswer(c, q)
 	}
@@ -145,7 +139,7 @@ func (e *Executor) answer(ctx context.Context, q *envelope.VerifiedQuery) (Respo
 		}
 		return fail(CodeNotReady, fmt.Sprintf("the worker is catching up with the contract's log: executed %d of %d messages", c.next, c.chainNext)), nil
 	}
-	seed, err := hkdfKey(c.keys.RandomSeed[:], labelQueryRandom, append(bytes.Clone(c.id[:]), q.Nonce[:]...))
+	seed, err := hkdfExpand(c.randomPRK, labelQueryRandom, append(bytes.Clone(c.id[:]), q.Nonce[:]...))
 	if err != nil {
 		return Response{}, err
 	}
@@ -165,6 +159,21 @@ func (e *Executor) answer(ctx context.Context, q *envelope.VerifiedQuery) (Respo
 		return fail(CodeInvalid, err.Error()), nil
 	}
 	return fail(CodeFailed, err.Error()), nil
+}
+
+// lockReady returns contract id read-locked (the caller unlocks c.mu) if
+// it can serve queries here; otherwise nil and the not_ready refusal.
+func (e *Executor) lockReady(id [32]byte) (*contract, Response) {
+	c := e.contract(id)
+	if c == nil {
+		return nil, fail(CodeNotReady, "the worker does not execute this contract")
+	}
+	c.mu.RLock()
+	if !c.readyLocked() {
+		c.mu.RUnlock()
+		return nil, fail(CodeNotReady, "the contract is not ready on this worker (key, code or assignment missing)")
+	}
+	return c, Response{}
 }
 
 // receiptAnswer returns the receipt a "veil.receipt" query asks for, to

@@ -127,18 +127,11 @@ type sessionResult struct {
 // inside the sealed response — the only place it appears, so only the
 // caller learns it.
 func (e *Executor) openSession(q *envelope.VerifiedQuery, sealer *envelope.ResponseSealer, now time.Time) (Response, error) {
-	e.mu.RLock()
-	c := e.contracts[q.ContractID]
-	e.mu.RUnlock()
+	c, refusal := e.lockReady(q.ContractID)
 	if c == nil {
-		return fail(CodeNotReady, "the worker does not execute this contract"), nil
+		return refusal, nil
 	}
-	c.mu.RLock()
-	ready := c.readyLocked()
 	c.mu.RUnlock()
-	if !ready {
-		return fail(CodeNotReady, "the contract is not ready on this worker (key, code or assignment missing)"), nil
-	}
 	maxLife := int64(envelope.MaxQueryLifetime / time.Second)
 	life := maxLife
 	if len(bytes.TrimSpace(q.Args)) > 0 {

@@ -31,7 +31,7 @@ import (
 //	                                     sealed under the state key
 //	"r/" || id || seq (u64 BE)           receipt: reader || receipt JSON,
 //	                                     sealed under the state key
-//	"n/" || id || HMAC(k, caller)        a caller's last command nonce,
+//	"n/" || id || HKDF(k, caller)        a caller's last command nonce,
 //	                                     sealed under the state key
 //	"s/" || id || <EncryptedStorage>     the contract state (runtime's
 //	                                     EncryptedStorage layout)

@@ -36,6 +36,7 @@ package gatekeeper
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hpke"
 	"crypto/rand"
@@ -344,16 +345,17 @@ func (g *Gatekeeper) masterKeyRequest(r *contractsv1.MasterKeyRequest) ([]Egress
 		return nil, err
 	}
 	epoch := r.GetEpoch()
+	// The request proves the publication of every earlier epoch; that is
+	// sealed together with what else the request changes (one write).
+	unconfirmed := g.unconfirmed
 	if epoch > 0 {
-		if err := g.confirm(epoch - 1); err != nil {
-			return nil, err
-		}
+		unconfirmed = g.confirmedUpTo(epoch - 1)
 	}
 	if gen != g.identity {
-		if g.unconfirmed[epoch] {
-			return nil, g.dropSuperseded(epoch, gen)
+		if unconfirmed[epoch] {
+			return nil, g.dropSuperseded(epoch, gen, unconfirmed)
 		}
-		return nil, nil
+		return nil, g.commitUnconfirmed(unconfirmed)
 	}
 	if !g.isMember(g.identity) {
 		// The chain only names gatekeepers; trust it over a local view
@@ -361,9 +363,12 @@ func (g *Gatekeeper) masterKeyRequest(r *contractsv1.MasterKeyRequest) ([]Egress
 		g.log.Warn("asked to generate a master key while not in the local gatekeeper set", "epoch", epoch)
 	}
 	if _, err := g.history.At(epoch); err == nil {
+		if err := g.commitUnconfirmed(unconfirmed); err != nil {
+			return nil, err
+		}
 		g.log.Info("master key requested again for an epoch already held: re-publishing", "epoch", epoch)
 	} else {
-		if err := g.generate(epoch); err != nil {
+		if err := g.generate(epoch, unconfirmed); err != nil {
 			return nil, err
 		}
 		g.log.Info("master key generated and sealed", "epoch", epoch, "epochs", g.history.Epochs())
@@ -383,9 +388,9 @@ func (g *Gatekeeper) masterKeyRequest(r *contractsv1.MasterKeyRequest) ([]Egress
 	return out, nil
 }
 
-// generate adds a fresh secret for epoch and persists it before it
-// becomes visible in memory.
-func (g *Gatekeeper) generate(epoch uint64) error {
+// generate adds a fresh secret for epoch, unconfirmed on top of the given
+// unconfirmed epochs, and persists it before it becomes visible in memory.
+func (g *Gatekeeper) generate(epoch uint64, unconfirmed map[uint64]bool) error {
 	entries, err := g.history.Export()
 	if err != nil {
 		return fmt.Errorf("gatekeeper: %w", err)
@@ -397,8 +402,8 @@ func (g *Gatekeeper) generate(epoch uint64) error {
 		return fmt.Errorf("gatekeeper: master secret: %w", err)
 	}
 	entries = append(entries, keyderiv.EpochSecret{Epoch: epoch, Secret: secret})
-	slices.SortFunc(entries, func(a, b keyderiv.EpochSecret) int { return cmpEpoch(a.Epoch, b.Epoch) })
-	unconfirmed := maps.Clone(g.unconfirmed)
+	slices.SortFunc(entries, func(a, b keyderiv.EpochSecret) int { return cmp.Compare(a.Epoch, b.Epoch) })
+	unconfirmed = maps.Clone(unconfirmed)
 	unconfirmed[epoch] = true
 	return g.commit(entries, nil, unconfirmed)
 }
@@ -406,8 +411,23 @@ func (g *Gatekeeper) generate(epoch uint64) error {
 // confirm marks the epochs this worker generated up to and including
 // upTo as published.
 func (g *Gatekeeper) confirm(upTo uint64) error {
+	return g.commitUnconfirmed(g.confirmedUpTo(upTo))
+}
+
+// confirmedUpTo returns the unconfirmed epochs without those up to and
+// including upTo: g.unconfirmed itself when that removes none.
+func (g *Gatekeeper) confirmedUpTo(upTo uint64) map[uint64]bool {
 	unconfirmed := maps.Clone(g.unconfirmed)
 	maps.DeleteFunc(unconfirmed, func(e uint64, _ bool) bool { return e <= upTo })
+	if len(unconfirmed) == len(g.unconfirmed) {
+		return g.unconfirmed
+	}
+	return unconfirmed
+}
+
+// commitUnconfirmed seals unconfirmed (a result of confirmedUpTo) if it
+// differs from the current set.
+func (g *Gatekeeper) commitUnconfirmed(unconfirmed map[uint64]bool) error {
 	if len(unconfirmed) == len(g.unconfirmed) {
 		return nil
 	}
@@ -419,7 +439,7 @@ func (g *Gatekeeper) confirm(upTo uint64) error {
 // published and never will be (the chain accepts the epoch's publication
 // only from the generator it asked last), so handing it over would give
 // other gatekeepers a secret that contradicts the published key.
-func (g *Gatekeeper) dropSuperseded(epoch uint64, gen [identitySize]byte) error {
+func (g *Gatekeeper) dropSuperseded(epoch uint64, gen [identitySize]byte, unconfirmed map[uint64]bool) error {
 	entries, err := g.history.Export()
 	if err != nil {
 		return fmt.Errorf("gatekeeper: %w", err)
@@ -432,7 +452,7 @@ func (g *Gatekeeper) dropSuperseded(epoch uint64, gen [identitySize]byte) error 
 		}
 	}
 	defer keyderiv.WipeEpochSecrets(kept)
-	unconfirmed := maps.Clone(g.unconfirmed)
+	unconfirmed = maps.Clone(unconfirmed)
 	delete(unconfirmed, epoch)
 	if err := g.commit(kept, nil, unconfirmed); err != nil {
 		return err
@@ -440,16 +460,6 @@ func (g *Gatekeeper) dropSuperseded(epoch uint64, gen [identitySize]byte) error 
 	g.log.Warn("master-key epoch re-requested from another gatekeeper: dropped the unpublished secret this worker generated",
 		"epoch", epoch, "generator", hexID(gen))
 	return nil
-}
-
-func cmpEpoch(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // commit persists a new state — entries, members, unconfirmed (each nil:
@@ -636,7 +646,7 @@ func (g *Gatekeeper) HandleMasterKey(d *contractsv1.MasterKeyDelivery) ([]Egress
 	defer keyderiv.WipeEpochSecrets(merged)
 	var added []uint64
 	for _, e := range got {
-		i, found := slices.BinarySearchFunc(held, e.Epoch, func(h keyderiv.EpochSecret, t uint64) int { return cmpEpoch(h.Epoch, t) })
+		i, found := slices.BinarySearchFunc(held, e.Epoch, func(h keyderiv.EpochSecret, t uint64) int { return cmp.Compare(h.Epoch, t) })
 		if found {
 			if subtle.ConstantTimeCompare(held[i].Secret[:], e.Secret[:]) != 1 {
 				g.log.Error("master-key delivery conflicts with a held epoch: not applied", "from", from, "epoch", e.Epoch)
@@ -651,7 +661,7 @@ func (g *Gatekeeper) HandleMasterKey(d *contractsv1.MasterKeyDelivery) ([]Egress
 		g.log.Debug("master-key delivery holds no new epoch", "from", from, "latest_epoch", d.GetLatestEpoch())
 		return nil, nil
 	}
-	slices.SortFunc(merged, func(a, b keyderiv.EpochSecret) int { return cmpEpoch(a.Epoch, b.Epoch) })
+	slices.SortFunc(merged, func(a, b keyderiv.EpochSecret) int { return cmp.Compare(a.Epoch, b.Epoch) })
 	if err := g.commit(merged, nil, nil); err != nil {
 		g.log.Error("master-key delivery not applied", "from", from, "err", err)
 		return nil, err

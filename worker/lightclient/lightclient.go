@@ -21,7 +21,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/cometbft/cometbft/light"
@@ -79,8 +79,13 @@ type Client struct {
 	trusted *cmttypes.LightBlock
 	// headers are the recent verified headers, by height, for proofs
 	// and conflict detection.
-	headers  map[int64]*cmttypes.Header
-	heights  []int64
+	headers map[int64]*cmttypes.Header
+	// heights are the keys of headers, ascending.
+	heights []int64
+	// encoded caches the protobuf encoding of headers for Checkpoint,
+	// which runs after every call that changed the worker's state: a
+	// verified header never changes, so it is encoded once.
+	encoded  map[int64][]byte
 	conflict *Conflict
 }
 
@@ -101,7 +106,7 @@ func New(root TrustRoot, opts Options) (*Client, error) {
 	if opts.KeepHeaders <= 0 {
 		opts.KeepHeaders = 10_000
 	}
-	return &Client{root: root, opts: opts, headers: map[int64]*cmttypes.Header{}}, nil
+	return &Client{root: root, opts: opts, headers: map[int64]*cmttypes.Header{}, encoded: map[int64][]byte{}}, nil
 }
 
 // TrustedHeight is the latest verified height (0 before the first block).
@@ -192,6 +197,7 @@ func (c *Client) accept(lb *cmttypes.LightBlock) {
 	c.heights = append(c.heights, lb.Height)
 	for len(c.heights) > c.opts.KeepHeaders {
 		delete(c.headers, c.heights[0])
+		delete(c.encoded, c.heights[0])
 		c.heights = c.heights[1:]
 	}
 }
@@ -236,15 +242,13 @@ func (c *Client) Checkpoint() ([]byte, error) {
 		return nil, err
 	}
 	writeChunk(&buf, b)
-	keys := make([]int64, 0, len(c.headers))
-	for h := range c.headers {
-		keys = append(keys, h)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	for _, h := range keys {
-		hb, err := c.headers[h].ToProto().Marshal()
-		if err != nil {
-			return nil, err
+	for _, h := range c.heights {
+		hb, ok := c.encoded[h]
+		if !ok {
+			if hb, err = c.headers[h].ToProto().Marshal(); err != nil {
+				return nil, err
+			}
+			c.encoded[h] = hb
 		}
 		writeChunk(&buf, hb)
 	}
@@ -269,9 +273,8 @@ func (c *Client) Restore(b []byte) error {
 	if err := lb.ValidateBasic(c.root.ChainID); err != nil {
 		return fmt.Errorf("restore checkpoint: %w", err)
 	}
-	c.trusted = lb
-	c.headers = map[int64]*cmttypes.Header{}
-	c.heights = nil
+	headers := map[int64]*cmttypes.Header{}
+	var heights []int64
 	for _, hb := range chunks[1:] {
 		var hp cmtproto.Header
 		if err := hp.Unmarshal(hb); err != nil {
@@ -281,9 +284,16 @@ func (c *Client) Restore(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("restore checkpoint header: %w", err)
 		}
-		c.headers[h.Height] = &h
-		c.heights = append(c.heights, h.Height)
+		if _, dup := headers[h.Height]; !dup {
+			heights = append(heights, h.Height)
+		}
+		headers[h.Height] = &h
 	}
-	c.headers[lb.Height] = lb.Header
+	if _, ok := headers[lb.Height]; !ok {
+		heights = append(heights, lb.Height)
+	}
+	headers[lb.Height] = lb.Header
+	slices.Sort(heights)
+	c.trusted, c.headers, c.heights, c.encoded = lb, headers, heights, map[int64][]byte{}
 	return nil
 }

@@ -1,6 +1,7 @@
 package lightclient_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -175,6 +176,14 @@ func TestLightClientAgainstRealNode(t *testing.T) {
 	c2, _ := lightclient.New(root, lightclient.Options{})
 	if err := c2.Restore(cp); err != nil {
 		t.Fatal(err)
+	}
+	// Checkpoints are stable: cached header encodings, and a restored
+	// client, write the same bytes.
+	for i, cl := range []*lightclient.Client{c, c2} {
+		again, err := cl.Checkpoint()
+		if err != nil || !bytes.Equal(again, cp) {
+			t.Fatalf("checkpoint %d differs from the first (%v)", i, err)
+		}
 	}
 	if err := c2.Update(lightBlock(t, lc, 11)); err != nil || c2.TrustedHeight() != 11 {
 		t.Fatalf("after restore: %v", err)
