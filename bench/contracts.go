@@ -2,8 +2,9 @@ package bench
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/hpke"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -201,7 +202,11 @@ func Contracts(ctx context.Context, o ContractOptions) (*ContractReport, error) 
 	var lat []time.Duration
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range o.LatencyCalls {
-		time.Sleep(time.Duration(rng.Int64N(int64(o.BlockTime))))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(rng.Int64N(int64(o.BlockTime)))):
+		}
 		start := time.Now()
 		if _, err := cs.Call(ctx, alice, id, "increment", []byte(`{"by":1}`), client.CallOptions{Wait: true}); err != nil {
 			return nil, fmt.Errorf("latency call %d: %w", i, err)
@@ -229,47 +234,14 @@ func Contracts(ctx context.Context, o ContractOptions) (*ContractReport, error) 
 	perAccount := (o.Commands + o.Accounts - 1) / o.Accounts
 	progress("sealing %d commands from %d accounts", perAccount*o.Accounts, o.Accounts)
 	txs := make([][][]byte, len(signers))
-	var sealErr error
+	sealErrs := make([]error, len(signers))
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	for i, s := range signers {
-		wg.Go(func() {
-			acct, err := c.Account(ctx, s.Public().Address(42))
-			if err != nil {
-				mu.Lock()
-				sealErr = err
-				mu.Unlock()
-				return
-			}
-			nonce := acct.GetNonce()
-			for sent := 0; sent < perAccount; {
-				var msgs []proto.Message
-				for ; len(msgs) < o.PerTx && sent < perAccount; sent++ {
-					env, err := envelope.SealCommand(pub, envelope.Call{ContractID: id, Nonce: uint64(sent + 1), Method: "increment", Args: []byte(`{"by":1}`)}, s)
-					if err != nil {
-						mu.Lock()
-						sealErr = err
-						mu.Unlock()
-						return
-					}
-					msgs = append(msgs, &contractsv1.MsgPushCommand{ContractId: id[:], Envelope: env})
-				}
-				n := nonce
-				raw, err := c.BuildTx(ctx, s, msgs, client.TxOptions{Nonce: &n, ExpiryBlocks: 600})
-				if err != nil {
-					mu.Lock()
-					sealErr = err
-					mu.Unlock()
-					return
-				}
-				txs[i] = append(txs[i], raw)
-				nonce++
-			}
-		})
+		wg.Go(func() { txs[i], sealErrs[i] = sealCommands(ctx, c, s, pub, id, perAccount, o.PerTx) })
 	}
 	wg.Wait()
-	if sealErr != nil {
-		return nil, fmt.Errorf("prepare commands: %w", sealErr)
+	if err := errors.Join(sealErrs...); err != nil {
+		return nil, fmt.Errorf("prepare commands: %w", err)
 	}
 	total := perAccount * o.Accounts
 	target := executedBefore + uint64(total)
@@ -309,8 +281,10 @@ func Contracts(ctx context.Context, o ContractOptions) (*ContractReport, error) 
 	rep.CommandsPerSec = float64(total) / elapsed.Seconds()
 	progress("throughput: %d commands executed by every replica in %.1f s = %.0f/s", total, rep.CommandSeconds, rep.CommandsPerSec)
 
-	// Phase 3: queries, end to end over HTTP, QueryConcurrency callers.
+	// Phase 3: queries, end to end over HTTP, QueryConcurrency callers,
+	// to the workers of the record read above (no chain read per query).
 	var qlat []time.Duration
+	var mu sync.Mutex
 	var qerr atomic.Int64
 	qctx, cancel := context.WithTimeout(ctx, o.QueryDuration)
 	defer cancel()
@@ -321,7 +295,7 @@ func Contracts(ctx context.Context, o ContractOptions) (*ContractReport, error) 
 			var local []time.Duration
 			for qctx.Err() == nil {
 				t := time.Now()
-				if _, err := cs.Query(qctx, alice, id, "get_count", nil); err != nil {
+				if _, err := cs.QueryContract(qctx, alice, ci, "get_count", nil); err != nil {
 					if qctx.Err() == nil {
 						qerr.Add(1)
 					}
@@ -345,6 +319,36 @@ func Contracts(ctx context.Context, o ContractOptions) (*ContractReport, error) 
 	}
 	progress("queries: %.0f/s end to end (p99 %.1f ms), %.0f per CPU-second of the whole process", rep.QueriesPerSec, rep.QueryLatency.P99, rep.QueryCPUPerCore)
 	return rep, nil
+}
+
+// sealCommands seals perAccount increment commands from s and signs them
+// into transactions of perTx commands with consecutive nonces from the
+// account's next one.
+func sealCommands(ctx context.Context, c *client.Client, s keys.Signer, pub hpke.PublicKey, id client.ContractID, perAccount, perTx int) ([][]byte, error) {
+	acct, err := c.Account(ctx, s.Public().Hex())
+	if err != nil {
+		return nil, err
+	}
+	nonce := acct.GetNonce()
+	var txs [][]byte
+	for sent := 0; sent < perAccount; {
+		var msgs []proto.Message
+		for ; len(msgs) < perTx && sent < perAccount; sent++ {
+			env, err := envelope.SealCommand(pub, envelope.Call{ContractID: id, Nonce: uint64(sent + 1), Method: "increment", Args: []byte(`{"by":1}`)}, s)
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, &contractsv1.MsgPushCommand{ContractId: id[:], Envelope: env})
+		}
+		n := nonce
+		raw, err := c.BuildTx(ctx, s, msgs, client.TxOptions{Nonce: &n, ExpiryBlocks: 600})
+		if err != nil {
+			return nil, err
+		}
+		txs = append(txs, raw)
+		nonce++
+	}
+	return txs, nil
 }
 
 // minExecuted is how far the slowest assigned worker has executed the
@@ -382,8 +386,7 @@ func fundSenders(ctx context.Context, c *client.Client, alice keys.Signer, count
 		return err
 	}
 	for i := range count {
-		seed := sha256.Sum256(fmt.Appendf(nil, "veil/bench/contracts/%d", i))
-		s := keys.NewSr25519FromSeed(seed)
+		s := keys.NewSr25519FromSeed(senderSeed(i))
 		signers = append(signers, s)
 		to := s.Public().Key
 		msgs = append(msgs, &bankv1.MsgTransfer{To: to[:], Amount: amount.String()})

@@ -243,6 +243,10 @@ type Contracts struct {
 	mu        sync.Mutex
 	workerKey map[string][]byte // identity hex → registered HPKE key bytes
 	lastNonce uint64
+	// pinned is WorkerURL's worker as its Info last said, so that a
+	// query (or each poll of a receipt) costs no Info round trip; it is
+	// forgotten when that worker fails to answer.
+	pinned candidate
 }
 
 // NewContracts returns a contract client for node, reaching the workers
@@ -472,9 +476,7 @@ func (cs *Contracts) WaitKeys(ctx context.Context, id ContractID) (*ContractInfo
 
 // CommandKey is the contract's published HPKE public key, the key
 // commands are sealed to (envelope.SealCommand).
-func (ci *ContractInfo) CommandKey() (hpke.PublicKey, error) { return contractHPKEKey(ci) }
-
-func contractHPKEKey(ci *ContractInfo) (hpke.PublicKey, error) {
+func (ci *ContractInfo) CommandKey() (hpke.PublicKey, error) {
 	if ci.HPKEPublicKey == "" {
 		return nil, fmt.Errorf("contract %s has no published keys yet (a gatekeeper publishes them a few blocks after instantiation)", ci.ID)
 	}
@@ -596,7 +598,6 @@ func (cs *Contracts) DeployMany(ctx context.Context, signer keys.Signer, reqs []
 	}
 	nonce := acct.GetNonce()
 	out := make([]*Deployment, len(reqs))
-	hashes := make([][]byte, len(reqs))
 	uploading := map[[32]byte]bool{}
 	for i, req := range reqs {
 		msgs, id, hash, upload, err := cs.DeployMsgs(ctx, deployer, req)
@@ -617,15 +618,14 @@ func (cs *Contracts) DeployMany(ctx context.Context, signer keys.Signer, reqs []
 		if err != nil {
 			return nil, fmt.Errorf("deploy %d (%s): %w", i, req.Label, err)
 		}
-		hashes[i] = res.GetHash()
 		out[i] = &Deployment{ID: id, CodeHash: hash, Uploaded: upload, TxHash: res.GetHash()}
 	}
-	for i, h := range hashes {
-		res, err := cs.WaitTx(ctx, h)
+	for i, d := range out {
+		res, err := cs.WaitTx(ctx, d.TxHash)
 		if err != nil {
 			return nil, fmt.Errorf("deploy %d (%s): %w", i, reqs[i].Label, err)
 		}
-		out[i].Height = res.GetHeight()
+		d.Height = res.GetHeight()
 	}
 	for i, d := range out {
 		if err := cs.finishDeploy(ctx, d, reqs[i].NoWaitKeys); err != nil {
@@ -700,7 +700,7 @@ func (cs *Contracts) Call(ctx context.Context, signer keys.Signer, id ContractID
 	if err != nil {
 		return nil, err
 	}
-	pub, err := contractHPKEKey(ci)
+	pub, err := ci.CommandKey()
 	if err != nil {
 		return nil, err
 	}
@@ -722,7 +722,7 @@ func (cs *Contracts) Call(ctx context.Context, signer keys.Signer, id ContractID
 	if !opts.Wait {
 		return cr, nil
 	}
-	rc, err := cs.WaitReceipt(ctx, signer, id, seq)
+	rc, err := cs.waitReceipt(ctx, signer, ci, id, seq)
 	if err != nil {
 		return cr, err
 	}
@@ -802,6 +802,21 @@ func (cs *Contracts) Query(ctx context.Context, signer keys.Signer, id ContractI
 	return cs.query(ctx, signer, ci, id, method, args)
 }
 
+// QueryContract is Query with a contract record the caller holds already
+// (from GetContract, WaitKeys or a Deployment), so that a client sending
+// many queries does not read the record from the chain for each one. The
+// record's workers are those queried: read it again after a reassignment.
+func (cs *Contracts) QueryContract(ctx context.Context, signer keys.Signer, ci *ContractInfo, method string, args []byte) (json.RawMessage, error) {
+	if ci == nil {
+		return nil, errors.New("query: no contract record")
+	}
+	id, err := ParseContractID(ci.ID)
+	if err != nil {
+		return nil, fmt.Errorf("contract record: %w", err)
+	}
+	return cs.query(ctx, signer, ci, id, method, args)
+}
+
 // Receipt fetches the receipt of the command at sequence (only its caller
 // may read it). A command not executed yet is a *ContractError with code
 // "pending".
@@ -833,6 +848,10 @@ func (cs *Contracts) WaitReceipt(ctx context.Context, signer keys.Signer, id Con
 	if err != nil {
 		return nil, err
 	}
+	return cs.waitReceipt(ctx, signer, ci, id, sequence)
+}
+
+func (cs *Contracts) waitReceipt(ctx context.Context, signer keys.Signer, ci *ContractInfo, id ContractID, sequence uint64) (*Receipt, error) {
 	for {
 		r, err := cs.receipt(ctx, signer, ci, id, sequence)
 		if err == nil {
@@ -853,6 +872,19 @@ type candidate struct {
 	url      string
 }
 
+func (c candidate) String() string {
+	return fmt.Sprintf("%s (%s…)", c.url, c.identity[:min(16, len(c.identity))])
+}
+
+// queryLifetime is the expiry of a sealed query: d, or 60 s when d is
+// not set or beyond envelope.MaxQueryLifetime.
+func queryLifetime(d time.Duration) time.Duration {
+	if d <= 0 || d > envelope.MaxQueryLifetime {
+		return time.Minute
+	}
+	return d
+}
+
 // candidates lists the assigned workers with a known URL, in assignment
 // order; with WorkerURL, only that worker.
 func (cs *Contracts) candidates(ctx context.Context, ci *ContractInfo) ([]candidate, error) {
@@ -861,16 +893,14 @@ func (cs *Contracts) candidates(ctx context.Context, ci *ContractInfo) ([]candid
 		assigned[normHex(w)] = true
 	}
 	if cs.WorkerURL != "" {
-		info, err := workerv1connect.NewWorkerServiceClient(cs.httpClient(), strings.TrimRight(cs.WorkerURL, "/")).
-			Info(ctx, connect.NewRequest(&workerv1.InfoRequest{}))
+		c, err := cs.pinnedWorker(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("worker %s: %w", cs.WorkerURL, err)
+			return nil, err
 		}
-		idh := hex.EncodeToString(info.Msg.GetWorkerInfo().GetIdentity())
-		if !assigned[idh] {
-			return nil, fmt.Errorf("worker %s (identity %s) is not assigned to contract %s (assigned: %s)", cs.WorkerURL, idh, ci.ID, strings.Join(ci.Workers, ", "))
+		if !assigned[c.identity] {
+			return nil, fmt.Errorf("worker %s (identity %s) is not assigned to contract %s (assigned: %s)", c.url, c.identity, ci.ID, strings.Join(ci.Workers, ", "))
 		}
-		return []candidate{{identity: idh, url: cs.WorkerURL}}, nil
+		return []candidate{c}, nil
 	}
 	var out []candidate
 	for _, w := range ci.Workers {
@@ -883,6 +913,28 @@ func (cs *Contracts) candidates(ctx context.Context, ci *ContractInfo) ([]candid
 		return nil, fmt.Errorf("no URL known for any worker assigned to contract %s (assigned: %s); pass a worker URL (--worker)", ci.ID, strings.Join(ci.Workers, ", "))
 	}
 	return out, nil
+}
+
+// pinnedWorker is WorkerURL's worker, its identity read from its Info
+// once (and again after it failed to answer, see query).
+func (cs *Contracts) pinnedWorker(ctx context.Context) (candidate, error) {
+	url := cs.WorkerURL
+	cs.mu.Lock()
+	c := cs.pinned
+	cs.mu.Unlock()
+	if c.url == url && c.identity != "" {
+		return c, nil
+	}
+	info, err := workerv1connect.NewWorkerServiceClient(cs.httpClient(), strings.TrimRight(url, "/")).
+		Info(ctx, connect.NewRequest(&workerv1.InfoRequest{}))
+	if err != nil {
+		return candidate{}, fmt.Errorf("worker %s: %w", url, err)
+	}
+	c = candidate{identity: hex.EncodeToString(info.Msg.GetWorkerInfo().GetIdentity()), url: url}
+	cs.mu.Lock()
+	cs.pinned = c
+	cs.mu.Unlock()
+	return c, nil
 }
 
 // workerHPKEKey returns the worker's HPKE key from its registry record:
@@ -933,6 +985,13 @@ func (cs *Contracts) query(ctx context.Context, signer keys.Signer, ci *Contract
 		if errors.As(err, &ce) && ce.Code != CodeNotReady {
 			return nil, err
 		}
+		if ce == nil {
+			cs.mu.Lock()
+			if cs.pinned == c {
+				cs.pinned = candidate{} // perhaps another worker at that URL now
+			}
+			cs.mu.Unlock()
+		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
@@ -949,27 +1008,22 @@ func (cs *Contracts) queryWorker(ctx context.Context, signer keys.Signer, c cand
 	if err != nil {
 		return nil, err
 	}
-	life := cs.QueryLifetime
-	if life <= 0 || life > envelope.MaxQueryLifetime {
-		life = time.Minute
-	}
+	svc := workerv1connect.NewContractServiceClient(cs.httpClient(), strings.TrimRight(c.url, "/"))
 	if cs.Sessions != nil {
-		svc := workerv1connect.NewContractServiceClient(cs.httpClient(), strings.TrimRight(c.url, "/"))
-		raw, err := cs.Sessions.Query(ctx, c.identity, QuerySessionConfig{Worker: svc, WorkerKey: pub, Signer: signer, Contract: id, QueryLifetime: life}, method, args)
+		raw, err := cs.Sessions.Query(ctx, c.identity, QuerySessionConfig{Worker: svc, WorkerKey: pub, Signer: signer, Contract: id, QueryLifetime: cs.QueryLifetime}, method, args)
 		var ce *ContractError
 		if err != nil && !errors.As(err, &ce) {
-			return nil, fmt.Errorf("worker %s (%s…): %w", c.url, c.identity[:min(16, len(c.identity))], err)
+			return nil, fmt.Errorf("worker %s: %w", c, err)
 		}
 		return raw, err
 	}
-	env, qctx, err := envelope.SealQuery(pub, envelope.QueryRequest{ContractID: id, Method: method, Args: args, Expiry: time.Now().Add(life)}, signer)
+	env, qctx, err := envelope.SealQuery(pub, envelope.QueryRequest{ContractID: id, Method: method, Args: args, Expiry: time.Now().Add(queryLifetime(cs.QueryLifetime))}, signer)
 	if err != nil {
 		return nil, fmt.Errorf("seal query: %w", err)
 	}
-	svc := workerv1connect.NewContractServiceClient(cs.httpClient(), strings.TrimRight(c.url, "/"))
 	resp, err := svc.Query(ctx, connect.NewRequest(&workerv1.ContractQueryRequest{Envelope: env}))
 	if err != nil {
-		return nil, fmt.Errorf("worker %s (%s…): %w", c.url, c.identity[:min(16, len(c.identity))], err)
+		return nil, fmt.Errorf("worker %s: %w", c, err)
 	}
 	pt, err := qctx.OpenResponse(resp.Msg.GetResponse())
 	if err != nil {

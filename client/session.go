@@ -171,12 +171,8 @@ func (s *QuerySession) openLocked(ctx context.Context) (*envelope.ClientSession,
 	if l := s.cfg.Lifetime; l > 0 && l < envelope.MaxQueryLifetime {
 		args = fmt.Appendf(nil, `{"lifetime_s":%d}`, max(int64(l/time.Second), 1))
 	}
-	life := s.cfg.QueryLifetime
-	if life <= 0 || life > envelope.MaxQueryLifetime {
-		life = time.Minute
-	}
 	env, qctx, err := envelope.SealQuery(s.cfg.WorkerKey, envelope.QueryRequest{ContractID: s.cfg.Contract, Method: QuerySessionMethod,
-		Args: args, Expiry: time.Now().Add(life)}, s.cfg.Signer)
+		Args: args, Expiry: time.Now().Add(queryLifetime(s.cfg.QueryLifetime))}, s.cfg.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("open query session: seal: %w", err)
 	}

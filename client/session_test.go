@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/hpke"
 	"crypto/rand"
@@ -17,8 +18,12 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/crypto/envelope"
 	"github.com/veil-network/veil/crypto/keys"
+	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
+	"github.com/veil-network/veil/gen/veil/node/v1/nodev1connect"
+	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
 )
@@ -220,4 +225,100 @@ func TestQuerySessionsCache(t *testing.T) {
 		t.Fatal("identity spelling splits the cache")
 	}
 	c.Close()
+}
+
+// countingWorkerInfo serves WorkerService.Info with a fixed identity and
+// counts the calls.
+type countingWorkerInfo struct {
+	workerv1connect.UnimplementedWorkerServiceHandler
+	identity []byte
+	mu       sync.Mutex
+	calls    int
+}
+
+func (w *countingWorkerInfo) Info(context.Context, *connect.Request[workerv1.InfoRequest]) (*connect.Response[workerv1.InfoResponse], error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls++
+	return connect.NewResponse(&workerv1.InfoResponse{WorkerInfo: &registryv1.WorkerInfo{Identity: w.identity}}), nil
+}
+
+// countingNode answers the registry's "worker" query with a fixed HPKE key
+// and counts every module query.
+type countingNode struct {
+	nodev1connect.UnimplementedNodeServiceHandler
+	hpkeKey []byte
+	mu      sync.Mutex
+	queries map[string]int
+}
+
+func (n *countingNode) QueryModule(_ context.Context, req *connect.Request[nodev1.QueryModuleRequest]) (*connect.Response[nodev1.QueryModuleResponse], error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.queries[req.Msg.GetModule()+"/"+req.Msg.GetPath()]++
+	if req.Msg.GetModule() != registry.Name || req.Msg.GetPath() != "worker" {
+		return nil, connect.NewError(connect.CodeNotFound, errors.New("not served"))
+	}
+	res, _ := json.Marshal(registry.WorkerView{HPKEPublicKey: "0x" + hex.EncodeToString(n.hpkeKey)})
+	return connect.NewResponse(&nodev1.QueryModuleResponse{Result: res}), nil
+}
+
+// TestQueryContractPinnedWorker: queries with a contract record in hand
+// read nothing from the chain but the worker's registered key (once), and
+// a --worker URL's identity is read from its Info once, not per query.
+func TestQueryContractPinnedWorker(t *testing.T) {
+	sk, err := hpke.MLKEM768X25519().GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := envelope.NewCachedKey(sk)
+	fw := &fakeWorker{key: ck, sessions: map[envelope.SessionID]*envelope.WorkerSession{}, life: 600}
+	identity := bytes.Repeat([]byte{7}, 32)
+	wi := &countingWorkerInfo{identity: identity}
+	wmux := http.NewServeMux()
+	wmux.Handle(workerv1connect.NewContractServiceHandler(fw))
+	wmux.Handle(workerv1connect.NewWorkerServiceHandler(wi))
+	wsrv := httptest.NewServer(wmux)
+	defer wsrv.Close()
+	node := &countingNode{hpkeKey: sk.PublicKey().Bytes(), queries: map[string]int{}}
+	nmux := http.NewServeMux()
+	nmux.Handle(nodev1connect.NewNodeServiceHandler(node))
+	nsrv := httptest.NewServer(nmux)
+	defer nsrv.Close()
+
+	cs := NewContracts(New(nsrv.URL), nil)
+	cs.WorkerURL = wsrv.URL
+	cs.Sessions = &QuerySessions{}
+	defer cs.Sessions.Close()
+	signer, _ := keys.FromURI("//Alice", keys.SchemeSr25519)
+	id := ContractID{1}
+	ci := &ContractInfo{ID: id.Hex(), Workers: []string{"0x" + hex.EncodeToString(identity)}}
+	for i := range 3 {
+		raw, err := cs.QueryContract(context.Background(), signer, ci, "get", []byte(`{"i":1}`))
+		if err != nil {
+			t.Fatalf("query %d: %v", i, err)
+		}
+		var r struct{ Method string }
+		if json.Unmarshal(raw, &r) != nil || r.Method != "get" {
+			t.Fatalf("query %d: %s", i, raw)
+		}
+	}
+	wi.mu.Lock()
+	if wi.calls != 1 {
+		t.Errorf("worker Info called %d times, want 1", wi.calls)
+	}
+	wi.mu.Unlock()
+	node.mu.Lock()
+	if len(node.queries) != 1 || node.queries[registry.Name+"/worker"] != 1 {
+		t.Errorf("node queries %v, want only one registry worker read", node.queries)
+	}
+	node.mu.Unlock()
+	// A worker not assigned to the contract is refused.
+	other := &ContractInfo{ID: id.Hex(), Workers: []string{hex.EncodeToString(bytes.Repeat([]byte{8}, 32))}}
+	if _, err := cs.QueryContract(context.Background(), signer, other, "get", nil); err == nil {
+		t.Fatal("queried a worker not assigned to the contract")
+	}
+	if _, err := cs.QueryContract(context.Background(), signer, &ContractInfo{ID: "zz"}, "get", nil); err == nil {
+		t.Fatal("accepted a record with a malformed id")
+	}
 }

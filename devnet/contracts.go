@@ -1,12 +1,14 @@
 package devnet
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -89,12 +91,10 @@ func (n *Network) ensureGatekeeper(ctx context.Context, c *client.Client, sudo k
 		if _, err := c.QueryModule(ctx, registry.Name, "gatekeepers", nil, &gk); err != nil {
 			return fmt.Errorf("gatekeepers query: %w", err)
 		}
-		isGK := false
-		for _, g := range gk.Gatekeepers {
-			if normHex(g.Identity) == idHex {
-				isGK = true
-			}
-		}
+		isGK := slices.ContainsFunc(gk.Gatekeepers, func(g registry.GatekeeperView) bool {
+			b, err := registry.ParseIdentity(g.Identity)
+			return err == nil && bytes.Equal(b, id)
+		})
 		for _, m := range gk.MasterKeys {
 			if m.PublishedAt > 0 || len(m.HPKEPublicKey) > 0 {
 				if isGK {
@@ -159,6 +159,14 @@ func (n *Network) deployExamples(ctx context.Context, c *client.Client, deployer
 		hash := client.CodeHash(code)
 		id := client.ContractIDFor([32]byte(deployer.Public().Key), hash, nil)
 		if ci, err := cs.GetContract(ctx, id); err == nil {
+			// Resumed: every contract must have its keys before the
+			// network is announced as ready (DeployMany waits for the
+			// new ones).
+			if !ci.Ready() {
+				if ci, err = cs.WaitKeys(ctx, id); err != nil {
+					return fmt.Errorf("contract %s: %w", ex.Name, err)
+				}
+			}
 			named[ex.Name] = client.NetworkContract{ID: id.Hex(), Address: ci.Account, CodeHash: hex.EncodeToString(hash[:])}
 			continue
 		} else if !isNotFound(err) {
@@ -181,26 +189,7 @@ func (n *Network) deployExamples(ctx context.Context, c *client.Client, deployer
 		}
 		n.Opts.Logger.Info("example contracts deployed", "count", len(ds), "replicas", replicas, "took", time.Since(start).Round(time.Millisecond))
 	}
-	// Every contract (also a resumed one) must have its keys before the
-	// network is announced as ready.
-	for name, nc := range named {
-		id, _ := client.ParseContractID(nc.ID)
-		if _, err := cs.WaitKeys(ctx, id); err != nil {
-			return fmt.Errorf("contract %s: %w", name, err)
-		}
-	}
 	return n.Info.SetNamedContracts(named)
-}
-
-func normHex(s string) string {
-	if len(s) >= 2 && (s[:2] == "0x" || s[:2] == "0X") {
-		s = s[2:]
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return s
-	}
-	return hex.EncodeToString(b)
 }
 
 func isNotFound(err error) bool { return connect.CodeOf(err) == connect.CodeNotFound }

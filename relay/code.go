@@ -31,9 +31,19 @@ const codeRetryAfter = 5 * time.Second
 // returns how many modules the worker accepted.
 func (r *Relayer) provideCode(ctx context.Context, info *workerv1.InfoResponse) int {
 	missing := info.GetMissingCode()
-	if len(missing) == 0 {
-		return 0
+	// Forget the back-off of hashes the worker no longer lists (it got
+	// the code elsewhere, or dropped the contract).
+	listed := make(map[string]bool, len(missing))
+	for _, h := range missing {
+		listed[hex.EncodeToString(h)] = true
 	}
+	r.mu.Lock()
+	for key := range r.codeRetry {
+		if !listed[key] {
+			delete(r.codeRetry, key)
+		}
+	}
+	r.mu.Unlock()
 	provided := 0
 	now := time.Now()
 	for _, h := range missing {
@@ -48,17 +58,19 @@ func (r *Relayer) provideCode(ctx context.Context, info *workerv1.InfoResponse) 
 		if backoff && now.Before(next) {
 			continue
 		}
-		if err := r.provideOne(ctx, [32]byte(h)); err != nil {
+		err := r.provideOne(ctx, [32]byte(h))
+		r.mu.Lock()
+		if err != nil {
+			r.codeRetry[key] = now.Add(codeRetryAfter)
+		} else {
+			delete(r.codeRetry, key)
+		}
+		r.mu.Unlock()
+		if err != nil {
 			r.m.errors.WithLabelValues("code").Inc()
 			r.log.Warn("could not provide contract code to the worker; retrying later", "code_hash", key, "err", err, "retry_in", codeRetryAfter)
-			r.mu.Lock()
-			r.codeRetry[key] = now.Add(codeRetryAfter)
-			r.mu.Unlock()
 			continue
 		}
-		r.mu.Lock()
-		delete(r.codeRetry, key)
-		r.mu.Unlock()
 		provided++
 	}
 	return provided

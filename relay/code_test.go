@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -96,5 +97,33 @@ func TestProvideCode(t *testing.T) {
 	reads := node.reads
 	if n := r.provideCode(context.Background(), &workerv1.InfoResponse{MissingCode: [][]byte{absent[:], lying[:]}}); n != 0 || node.reads != reads {
 		t.Fatalf("retried at once: provided %d, node reads %d → %d", n, reads, node.reads)
+	}
+}
+
+// TestProvideCodeForgetsUnlisted: the back-off of a hash the worker no
+// longer lists is dropped, so the map stays bounded by what it lists.
+func TestProvideCodeForgetsUnlisted(t *testing.T) {
+	node := &codeNode{state: map[string][]byte{}}
+	nmux := http.NewServeMux()
+	nmux.Handle(nodev1connect.NewNodeServiceHandler(node))
+	nsrv := httptest.NewServer(nmux)
+	defer nsrv.Close()
+	s, _ := keys.FromURI("//Alice", keys.SchemeSr25519)
+	r, err := New(Config{WorkerURL: "http://127.0.0.1:1", Node: client.New(nsrv.URL), Operator: s, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+	r.provideCode(context.Background(), &workerv1.InfoResponse{MissingCode: [][]byte{a[:], b[:]}})
+	if len(r.codeRetry) != 2 {
+		t.Fatalf("back-offs %v, want 2", r.codeRetry)
+	}
+	r.provideCode(context.Background(), &workerv1.InfoResponse{MissingCode: [][]byte{b[:]}})
+	if _, ok := r.codeRetry[hex.EncodeToString(a[:])]; ok || len(r.codeRetry) != 1 {
+		t.Fatalf("back-offs %v, want only b's", r.codeRetry)
+	}
+	r.provideCode(context.Background(), &workerv1.InfoResponse{})
+	if len(r.codeRetry) != 0 {
+		t.Fatalf("back-offs %v, want none", r.codeRetry)
 	}
 }

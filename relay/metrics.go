@@ -48,7 +48,7 @@ func newMetrics() *metrics {
 			Name: "veil_relay_registrations_total", Help: "Successful registration transactions.",
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "veil_relay_errors_total", Help: "Failed rounds, by loop (registration, sync, egress).",
+			Name: "veil_relay_errors_total", Help: "Failed rounds, by loop (registration, sync, egress), and failed contract code provisions (code).",
 		}, []string{"loop"}),
 		headerBatchSecs: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "veil_relay_header_batch_seconds", Help: "Time the worker took to verify one batch of light blocks.",

@@ -145,9 +145,10 @@ type Relayer struct {
 	// codeRetry: code hashes the worker is missing whose last provision
 	// failed, with the time of the next attempt.
 	codeRetry map[string]time.Time
-	// newBlock is signalled (without blocking) for every block the node
-	// commits, so the sync and egress loops act at once instead of at
-	// their next poll: a contract command's latency includes this wait.
+	// syncWake and egressWake are signalled (without blocking) for every
+	// block the node commits (watchBlocks), so the sync and egress loops
+	// act at once instead of at their next poll: a contract command's
+	// latency includes this wait. Nil with DisableSync.
 	syncWake, egressWake chan struct{}
 }
 
@@ -225,12 +226,10 @@ func (r *Relayer) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	if !r.cfg.DisableSync {
-		wg.Add(2)
 		r.syncWake, r.egressWake = make(chan struct{}, 1), make(chan struct{}, 1)
-		wg.Add(1)
-		go func() { defer wg.Done(); r.watchBlocks(ctx) }()
-		go func() { defer wg.Done(); r.loop(ctx, "sync", r.cfg.SyncInterval, r.syncWake, r.syncStep) }()
-		go func() { defer wg.Done(); r.loop(ctx, "egress", r.cfg.SyncInterval, r.egressWake, r.egressStep) }()
+		wg.Go(func() { r.watchBlocks(ctx) })
+		wg.Go(func() { r.loop(ctx, "sync", r.cfg.SyncInterval, r.syncWake, r.syncStep) })
+		wg.Go(func() { r.loop(ctx, "egress", r.cfg.SyncInterval, r.egressWake, r.egressStep) })
 	}
 	r.registrationLoop(ctx)
 	wg.Wait()

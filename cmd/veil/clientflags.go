@@ -27,14 +27,21 @@ func addClientFlags(cmd *cobra.Command) *clientFlags {
 
 // dial resolves the node URL from --node or the network file.
 func (f *clientFlags) dial() (*client.Client, error) {
+	c, _, err := f.dialNetwork()
+	return c, err
+}
+
+// dialNetwork is dial that also returns the network file (nil with
+// --node).
+func (f *clientFlags) dialNetwork() (*client.Client, *client.Network, error) {
 	if f.node != "" {
-		return client.New(f.node), nil
+		return client.New(f.node), nil, nil
 	}
 	n, err := client.LoadNetwork(f.network)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return client.New(n.Node.API), nil
+	return client.New(n.Node.API), n, nil
 }
 
 func (f *clientFlags) context(cmd *cobra.Command) (context.Context, context.CancelFunc) {

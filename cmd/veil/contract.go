@@ -53,8 +53,7 @@ guess-number). Workers are reached at the URLs the network file lists; with
 // contractFlags are shared by the contract commands.
 type contractFlags struct {
 	*clientFlags
-	from   string
-	scheme string
+	signerFlags
 	worker string
 	out    *string
 }
@@ -62,9 +61,7 @@ type contractFlags struct {
 func addContractFlags(cmd *cobra.Command, signs bool) *contractFlags {
 	f := &contractFlags{clientFlags: addClientFlags(cmd)}
 	if signs {
-		cmd.Flags().StringVar(&f.from, "from", "", "signer and caller: secret URI (e.g. //Alice) or keyring name (required)")
-		cmd.Flags().StringVar(&f.scheme, "scheme", "sr25519", "signer key scheme: sr25519 or ed25519")
-		_ = cmd.MarkFlagRequired("from")
+		f.signerFlags.add(cmd, "signer and caller")
 	}
 	f.out = addOutputFlag(cmd)
 	return f
@@ -77,16 +74,9 @@ func (f *contractFlags) addWorkerFlag(cmd *cobra.Command) {
 // contracts returns the contract client and the network file (nil with
 // --node).
 func (f *contractFlags) contracts() (*client.Contracts, *client.Network, error) {
-	var n *client.Network
-	var c *client.Client
-	if f.node != "" {
-		c = client.New(f.node)
-	} else {
-		var err error
-		if n, err = client.LoadNetwork(f.network); err != nil {
-			return nil, nil, err
-		}
-		c = client.New(n.Node.API)
+	c, n, err := f.dialNetwork()
+	if err != nil {
+		return nil, nil, err
 	}
 	cs := client.NewContracts(c, n)
 	cs.WorkerURL = f.worker
@@ -113,14 +103,6 @@ func (f *contractFlags) target(cmd *cobra.Command, ref string, withSigner bool) 
 		return nil, client.ContractID{}, nil, err
 	}
 	return cs, id, signer, nil
-}
-
-func (f *contractFlags) signer(cmd *cobra.Command) (keys.Signer, error) {
-	scheme, err := keys.ParseScheme(f.scheme)
-	if err != nil {
-		return nil, err
-	}
-	return resolveSigner(cmd, f.from, scheme)
 }
 
 // jsonArg validates an optional JSON argument (empty: none).
@@ -397,10 +379,10 @@ call's receipt.`,
 			return err
 		}
 		v := map[string]any{"tx_hash": fmt.Sprintf("%X", res.GetHash()), "height": res.GetHeight(), "sequence": seq, "amount": amount.String()}
+		var rc *client.Receipt
 		var rcErr error
 		if wait {
-			rc, err := cs.WaitReceipt(ctx, signer, id, seq)
-			if err != nil {
+			if rc, err = cs.WaitReceipt(ctx, signer, id, seq); err != nil {
 				return err
 			}
 			v["status"], v["result"] = rc.Status, rawOrNull(rc.Result)
@@ -411,8 +393,8 @@ call's receipt.`,
 		}
 		if err := printResult(cmd.OutOrStdout(), *f.out, v, func(w io.Writer) error {
 			fmt.Fprintf(w, "deposited %s planck at height %d (command %d)\nhash %X\n", amount, res.GetHeight(), seq, res.GetHash())
-			if r, ok := v["result"]; ok && rcErr == nil {
-				fmt.Fprintf(w, "result:\n%s\n", indentJSON(r.(json.RawMessage)))
+			if rc != nil && rcErr == nil {
+				fmt.Fprintf(w, "result:\n%s\n", indentJSON(rc.Result))
 			}
 			return nil
 		}); err != nil {
@@ -590,17 +572,7 @@ command log. Only the deployer or the sudo account may ask.`,
 		ctx, cancel := f.context(cmd)
 		defer cancel()
 		res, err := cs.Reassign(ctx, signer, id, client.TxOptions{Wait: true})
-		var txErr *client.TxError
-		if err != nil && !errors.As(err, &txErr) {
-			return err
-		}
-		if perr := printTxResult(cmd, *f.out, res); perr != nil {
-			return perr
-		}
-		if txErr != nil {
-			return &exitError{code: 1, err: txErr}
-		}
-		return nil
+		return printTxOutcome(cmd, *f.out, res, err)
 	}
 	return cmd
 }

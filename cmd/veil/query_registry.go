@@ -16,25 +16,12 @@ func init() {
 }
 
 // workerListEntry is one row of 'veil query workers': the record without
-// its 1216-byte HPKE key ('veil query worker ID' shows everything).
+// its 1216-byte HPKE key ('veil query worker ID' shows everything). The
+// two nil fields shadow the record's HPKE fields and omit them from JSON.
 type workerListEntry struct {
-	Identity     string   `json:"identity"`
-	Operator     string   `json:"operator"`
-	TEEKind      string   `json:"tee_kind"`
-	Measurement  string   `json:"measurement"`
-	TCBStatus    string   `json:"tcb_status"`
-	AdvisoryIDs  []string `json:"advisory_ids"`
-	Confidence   uint32   `json:"confidence"`
-	RegisteredAt int64    `json:"registered_at"`
-	AttestedAt   int64    `json:"attested_at"`
-	ExpiresAt    int64    `json:"expires_at"`
-	Stale        bool     `json:"stale"`
-	Simulated    bool     `json:"simulated"`
-	Version      string   `json:"version"`
-	// SyncedHeight is the height the worker last reported on chain as
-	// verified (0: no report yet), at block SyncReportedAt.
-	SyncedHeight   int64 `json:"synced_height"`
-	SyncReportedAt int64 `json:"sync_reported_at"`
+	registry.WorkerView
+	HPKEPublicKey *struct{} `json:"hpke_public_key,omitempty"`
+	HPKESuite     *struct{} `json:"hpke_suite,omitempty"`
 }
 
 func newQueryWorkersCmd() *cobra.Command {
@@ -63,12 +50,7 @@ their workers before expiry. A worker's own, live view: 'veil worker status'.`,
 		defer cancel()
 		list := make([]workerListEntry, len(views))
 		for i, v := range views {
-			list[i] = workerListEntry{
-				Identity: v.Identity, Operator: v.Operator, TEEKind: v.TEEKind, Measurement: v.Measurement,
-				TCBStatus: v.TCBStatus, AdvisoryIDs: v.AdvisoryIDs, Confidence: v.Confidence, RegisteredAt: v.RegisteredAt,
-				AttestedAt: v.AttestedAt, ExpiresAt: v.ExpiresAt, Stale: v.Stale, Simulated: v.Simulated, Version: v.Version,
-				SyncedHeight: v.SyncedHeight, SyncReportedAt: v.SyncReportedAt,
-			}
+			list[i] = workerListEntry{WorkerView: v}
 		}
 		return printResult(cmd.OutOrStdout(), *out, list, func(w io.Writer) error {
 			if len(list) == 0 {

@@ -43,32 +43,47 @@ var txCommands []func() *cobra.Command
 // txFlags are shared by every transaction command.
 type txFlags struct {
 	*clientFlags
+	signerFlags
+	wait bool
+	memo string
+	out  *string
+}
+
+// signerFlags are --from and --scheme: who signs.
+type signerFlags struct {
 	from   string
 	scheme string
-	wait   bool
-	memo   string
-	out    *string
+}
+
+// add registers --from (required) as what, e.g. "signer".
+func (f *signerFlags) add(cmd *cobra.Command, what string) {
+	cmd.Flags().StringVar(&f.from, "from", "", what+": secret URI (e.g. //Alice) or keyring name (required)")
+	cmd.Flags().StringVar(&f.scheme, "scheme", "sr25519", "signer key scheme: sr25519 or ed25519")
+	_ = cmd.MarkFlagRequired("from")
+}
+
+// signer resolves --from with --scheme; the caller wipes it.
+func (f *signerFlags) signer(cmd *cobra.Command) (keys.Signer, error) {
+	scheme, err := keys.ParseScheme(f.scheme)
+	if err != nil {
+		return nil, err
+	}
+	return resolveSigner(cmd, f.from, scheme)
 }
 
 func addTxFlags(cmd *cobra.Command) *txFlags {
 	f := &txFlags{clientFlags: addClientFlags(cmd)}
-	cmd.Flags().StringVar(&f.from, "from", "", "signer: secret URI (e.g. //Alice) or keyring name (required)")
-	cmd.Flags().StringVar(&f.scheme, "scheme", "sr25519", "signer key scheme: sr25519 or ed25519")
+	f.signerFlags.add(cmd, "signer")
 	cmd.Flags().BoolVar(&f.wait, "wait", false, "wait until the transaction is committed")
 	cmd.Flags().StringVar(&f.memo, "memo", "", "free text recorded with the transaction (≤ 256 bytes)")
 	f.out = addOutputFlag(cmd)
-	_ = cmd.MarkFlagRequired("from")
 	return f
 }
 
 // send signs and submits msgs and prints {"hash","height","code","log"}.
 // A rejected or failed transaction prints its result and exits non-zero.
 func (f *txFlags) send(cmd *cobra.Command, msgs ...proto.Message) error {
-	scheme, err := keys.ParseScheme(f.scheme)
-	if err != nil {
-		return err
-	}
-	signer, err := resolveSigner(cmd, f.from, scheme)
+	signer, err := f.signer(cmd)
 	if err != nil {
 		return err
 	}
@@ -80,11 +95,18 @@ func (f *txFlags) send(cmd *cobra.Command, msgs ...proto.Message) error {
 	ctx, cancel := f.context(cmd)
 	defer cancel()
 	res, err := c.Send(ctx, signer, msgs, client.TxOptions{Wait: f.wait, Memo: f.memo})
+	return printTxOutcome(cmd, *f.out, res, err)
+}
+
+// printTxOutcome reports what sending a transaction returned: a transport
+// error as is; otherwise the result (printTxResult), and a rejected or
+// failed transaction (*client.TxError) as exit status 1.
+func printTxOutcome(cmd *cobra.Command, format string, res *nodev1.TxResult, err error) error {
 	var txErr *client.TxError
 	if err != nil && !errors.As(err, &txErr) {
 		return err
 	}
-	if perr := printTxResult(cmd, *f.out, res); perr != nil {
+	if perr := printTxResult(cmd, format, res); perr != nil {
 		return perr
 	}
 	if txErr != nil {
