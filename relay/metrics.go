@@ -1,10 +1,6 @@
 package relay
 
 import (
-	"context"
-	"net/http"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -61,9 +57,3 @@ func newMetrics() *metrics {
 
 // Registry exposes the relayer's metrics registry.
 func (r *Relayer) Registry() *prometheus.Registry { return r.m.reg }
-
-func shutdownServer(srv *http.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(ctx)
-}

@@ -221,7 +221,7 @@ func (r *Relayer) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		defer shutdownServer(srv)
+		defer func() { _ = worker.ShutdownServer(srv) }()
 		r.log.Info("relayer metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
 	}
 	var wg sync.WaitGroup

@@ -110,7 +110,9 @@ func ServeMetrics(addr string, reg *prometheus.Registry, onErr func(error)) (*ht
 	return srv, ln, nil
 }
 
-func shutdown(srv *http.Server) error {
+// ShutdownServer stops an HTTP server (ServeMetrics', the worker API),
+// waiting at most five seconds for requests in flight (nil is a no-op).
+func ShutdownServer(srv *http.Server) error {
 	if srv == nil {
 		return nil
 	}

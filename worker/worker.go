@@ -472,7 +472,7 @@ func (w *Worker) MetricsURL() string {
 // Close stops the API and the metrics listener, then closes the contract
 // executor (its database) and wipes the gatekeeper's secrets.
 func (w *Worker) Close() error {
-	err := errors.Join(shutdown(w.metricsSrv), shutdown(w.srv))
+	err := errors.Join(ShutdownServer(w.metricsSrv), ShutdownServer(w.srv))
 	w.sync.mu.Lock() // no dispatch in flight
 	defer w.sync.mu.Unlock()
 	err = errors.Join(err, w.exec.Close(context.Background()))

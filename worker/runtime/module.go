@@ -162,16 +162,8 @@ func (rt *Runtime) instantiateHostModules(ctx context.Context) error {
 
 func (rt *Runtime) load(ctx context.Context, hash [32]byte, wasm []byte) (*Module, error) {
 	cfg := &rt.cfg
-	res, err := instrument(wasm, instrumentLimits{
-		memoryPages:  cfg.MemoryPages,
-		maxCallDepth: cfg.MaxCallDepth,
-		maxLocals:    cfg.MaxLocals,
-		maxTable:     cfg.MaxTableEntries,
-	})
+	res, err := prepare(wasm, cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkABI(res.mod); err != nil {
 		return nil, err
 	}
 	compiled, err := rt.wr.CompileModule(ctx, res.binary)

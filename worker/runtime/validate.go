@@ -25,6 +25,14 @@ func ValidateConfig(bin []byte, cfg Config) error {
 	if len(bin) > cfg.MaxModuleBytes {
 		return fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrInvalidModule, len(bin), cfg.MaxModuleBytes)
 	}
+	_, err = prepare(bin, &cfg)
+	return err
+}
+
+// prepare is what every module passes before it may run, on chain
+// (Validate) and in the worker (Load) alike: the bytecode checks and the
+// gas instrumentation under cfg's limits, then the host ABI.
+func prepare(bin []byte, cfg *Config) (*instrumentResult, error) {
 	res, err := instrument(bin, instrumentLimits{
 		memoryPages:  cfg.MemoryPages,
 		maxCallDepth: cfg.MaxCallDepth,
@@ -32,7 +40,10 @@ func ValidateConfig(bin []byte, cfg Config) error {
 		maxTable:     cfg.MaxTableEntries,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return checkABI(res.mod)
+	if err := checkABI(res.mod); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
