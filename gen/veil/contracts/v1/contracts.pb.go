@@ -19,6 +19,7 @@
 package contractsv1
 
 import (
+	v1 "github.com/veil-network/veil/gen/veil/compute/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -1378,6 +1379,7 @@ type WorkerMessage struct {
 	//	*WorkerMessage_MasterKey
 	//	*WorkerMessage_ContractKey
 	//	*WorkerMessage_ContractUnassigned
+	//	*WorkerMessage_Heartbeat
 	Kind          isWorkerMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1447,6 +1449,15 @@ func (x *WorkerMessage) GetContractUnassigned() *ContractUnassigned {
 	return nil
 }
 
+func (x *WorkerMessage) GetHeartbeat() *v1.HeartbeatChallenge {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkerMessage_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
 type isWorkerMessage_Kind interface {
 	isWorkerMessage_Kind()
 }
@@ -1463,11 +1474,18 @@ type WorkerMessage_ContractUnassigned struct {
 	ContractUnassigned *ContractUnassigned `protobuf:"bytes,3,opt,name=contract_unassigned,json=contractUnassigned,proto3,oneof"`
 }
 
+type WorkerMessage_Heartbeat struct {
+	// A heartbeat challenge from the compute module.
+	Heartbeat *v1.HeartbeatChallenge `protobuf:"bytes,4,opt,name=heartbeat,proto3,oneof"`
+}
+
 func (*WorkerMessage_MasterKey) isWorkerMessage_Kind() {}
 
 func (*WorkerMessage_ContractKey) isWorkerMessage_Kind() {}
 
 func (*WorkerMessage_ContractUnassigned) isWorkerMessage_Kind() {}
+
+func (*WorkerMessage_Heartbeat) isWorkerMessage_Kind() {}
 
 // MasterKeyDelivery carries the master-key history sealed to this
 // gatekeeper's registered HPKE key (see MasterKeyHandover).
@@ -2143,7 +2161,7 @@ var File_veil_contracts_v1_contracts_proto protoreflect.FileDescriptor
 
 const file_veil_contracts_v1_contracts_proto_rawDesc = "" +
 	"\n" +
-	"!veil/contracts/v1/contracts.proto\x12\x11veil.contracts.v1\"#\n" +
+	"!veil/contracts/v1/contracts.proto\x12\x11veil.contracts.v1\x1a\x1dveil/compute/v1/compute.proto\"#\n" +
 	"\rMsgUploadCode\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\fR\x04code\"\x90\x01\n" +
 	"\x0eMsgInstantiate\x12\x1b\n" +
@@ -2240,12 +2258,13 @@ const file_veil_contracts_v1_contracts_proto_rawDesc = "" +
 	"\aworkers\x18\x04 \x03(\v2!.veil.contracts.v1.AssignedWorkerR\aworkers\"T\n" +
 	"\x0eAssignedWorker\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\fR\bidentity\x12&\n" +
-	"\x0fhpke_public_key\x18\x02 \x01(\fR\rhpkePublicKey\"\x85\x02\n" +
+	"\x0fhpke_public_key\x18\x02 \x01(\fR\rhpkePublicKey\"\xca\x02\n" +
 	"\rWorkerMessage\x12E\n" +
 	"\n" +
 	"master_key\x18\x01 \x01(\v2$.veil.contracts.v1.MasterKeyDeliveryH\x00R\tmasterKey\x12K\n" +
 	"\fcontract_key\x18\x02 \x01(\v2&.veil.contracts.v1.ContractKeyDeliveryH\x00R\vcontractKey\x12X\n" +
-	"\x13contract_unassigned\x18\x03 \x01(\v2%.veil.contracts.v1.ContractUnassignedH\x00R\x12contractUnassignedB\x06\n" +
+	"\x13contract_unassigned\x18\x03 \x01(\v2%.veil.contracts.v1.ContractUnassignedH\x00R\x12contractUnassigned\x12C\n" +
+	"\theartbeat\x18\x04 \x01(\v2#.veil.compute.v1.HeartbeatChallengeH\x00R\theartbeatB\x06\n" +
 	"\x04kind\"b\n" +
 	"\x11MasterKeyDelivery\x12!\n" +
 	"\flatest_epoch\x18\x01 \x01(\x04R\vlatestEpoch\x12\x16\n" +
@@ -2343,6 +2362,7 @@ var file_veil_contracts_v1_contracts_proto_goTypes = []any{
 	(*SignedContractEgress)(nil),   // 28: veil.contracts.v1.SignedContractEgress
 	(*ContractEgress)(nil),         // 29: veil.contracts.v1.ContractEgress
 	(*Transfer)(nil),               // 30: veil.contracts.v1.Transfer
+	(*v1.HeartbeatChallenge)(nil),  // 31: veil.compute.v1.HeartbeatChallenge
 }
 var file_veil_contracts_v1_contracts_proto_depIdxs = []int32{
 	7,  // 0: veil.contracts.v1.ContractRecord.history:type_name -> veil.contracts.v1.AssignmentChange
@@ -2357,13 +2377,14 @@ var file_veil_contracts_v1_contracts_proto_depIdxs = []int32{
 	20, // 9: veil.contracts.v1.WorkerMessage.master_key:type_name -> veil.contracts.v1.MasterKeyDelivery
 	21, // 10: veil.contracts.v1.WorkerMessage.contract_key:type_name -> veil.contracts.v1.ContractKeyDelivery
 	22, // 11: veil.contracts.v1.WorkerMessage.contract_unassigned:type_name -> veil.contracts.v1.ContractUnassigned
-	26, // 12: veil.contracts.v1.ContractKeyPublication.deliveries:type_name -> veil.contracts.v1.ContractKeyHandover
-	30, // 13: veil.contracts.v1.ContractEgress.transfers:type_name -> veil.contracts.v1.Transfer
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	31, // 12: veil.contracts.v1.WorkerMessage.heartbeat:type_name -> veil.compute.v1.HeartbeatChallenge
+	26, // 13: veil.contracts.v1.ContractKeyPublication.deliveries:type_name -> veil.contracts.v1.ContractKeyHandover
+	30, // 14: veil.contracts.v1.ContractEgress.transfers:type_name -> veil.contracts.v1.Transfer
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_veil_contracts_v1_contracts_proto_init() }
@@ -2386,6 +2407,7 @@ func file_veil_contracts_v1_contracts_proto_init() {
 		(*WorkerMessage_MasterKey)(nil),
 		(*WorkerMessage_ContractKey)(nil),
 		(*WorkerMessage_ContractUnassigned)(nil),
+		(*WorkerMessage_Heartbeat)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
