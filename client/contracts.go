@@ -122,12 +122,21 @@ type ContractInfo struct {
 	KeyEpoch       uint64 `json:"key_epoch"`
 	// HPKEPublicKey (base64) is the key commands are sealed to; empty
 	// until a gatekeeper publishes the contract's keys.
-	HPKEPublicKey    string          `json:"hpke_public_key"`
-	SigningPublicKey string          `json:"signing_public_key"`
-	KeysPublished    flexBool        `json:"keys_published"`
-	Workers          []string        `json:"workers"`
-	History          json.RawMessage `json:"history,omitempty"`
-	NextSequence     uint64          `json:"next_sequence"`
+	HPKEPublicKey    string             `json:"hpke_public_key"`
+	SigningPublicKey string             `json:"signing_public_key"`
+	KeysPublished    flexBool           `json:"keys_published"`
+	Workers          []string           `json:"workers"`
+	History          []AssignmentChange `json:"history,omitempty"`
+	NextSequence     uint64             `json:"next_sequence"`
+}
+
+// AssignmentChange is one entry of a contract's assignment history:
+// "instantiated", "reassigned" (by its deployer) or "replaced" (the chain
+// drew a replacement for a worker that stopped being eligible).
+type AssignmentChange struct {
+	Height  int64    `json:"height"`
+	Workers []string `json:"workers"`
+	Reason  string   `json:"reason"`
 }
 
 // Ready reports whether the contract's keys are published: commands can
@@ -230,6 +239,11 @@ type Contracts struct {
 	HTTPClient *http.Client
 	// PollInterval paces the waits for keys and receipts (default 200 ms).
 	PollInterval time.Duration
+	// ReadyWait is how long a query keeps asking while every assigned
+	// worker answers "not ready" — a freshly deployed or newly assigned
+	// contract whose key, code or state replay has not landed yet
+	// (default 15 s; negative: do not wait).
+	ReadyWait time.Duration
 	// QueryLifetime is the expiry of sealed queries (default 60 s, at most
 	// envelope.MaxQueryLifetime).
 	QueryLifetime time.Duration
@@ -971,21 +985,44 @@ func (cs *Contracts) workerHPKEKey(ctx context.Context, identity string) (hpke.P
 // is not ready (no key or code yet) hands over to the next replica; a
 // contract-level answer is final.
 func (cs *Contracts) query(ctx context.Context, signer keys.Signer, ci *ContractInfo, id ContractID, method string, args []byte) (json.RawMessage, error) {
+	wait := cs.ReadyWait
+	if wait == 0 {
+		wait = 15 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		raw, notReady, err := cs.queryOnce(ctx, signer, ci, id, method, args)
+		if !notReady || time.Now().After(deadline) {
+			return raw, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(cs.poll()):
+		}
+	}
+}
+
+// queryOnce asks each candidate worker in turn; notReady reports that
+// every one of them answered "not ready".
+func (cs *Contracts) queryOnce(ctx context.Context, signer keys.Signer, ci *ContractInfo, id ContractID, method string, args []byte) (_ json.RawMessage, notReady bool, _ error) {
 	cands, err := cs.candidates(ctx, ci)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var errs []error
+	allNotReady := len(cands) > 0
 	for _, c := range cands {
 		raw, err := cs.queryWorker(ctx, signer, c, id, method, args)
 		if err == nil {
-			return raw, nil
+			return raw, false, nil
 		}
 		var ce *ContractError
 		if errors.As(err, &ce) && ce.Code != CodeNotReady {
-			return nil, err
+			return nil, false, err
 		}
 		if ce == nil {
+			allNotReady = false
 			cs.mu.Lock()
 			if cs.pinned == c {
 				cs.pinned = candidate{} // perhaps another worker at that URL now
@@ -993,14 +1030,14 @@ func (cs *Contracts) query(ctx context.Context, signer keys.Signer, ci *Contract
 			cs.mu.Unlock()
 		}
 		if ctx.Err() != nil {
-			return nil, err
+			return nil, false, err
 		}
 		errs = append(errs, err)
 	}
 	if len(errs) == 1 {
-		return nil, errs[0]
+		return nil, allNotReady, errs[0]
 	}
-	return nil, fmt.Errorf("no assigned worker answered: %w", errors.Join(errs...))
+	return nil, allNotReady, fmt.Errorf("no assigned worker answered: %w", errors.Join(errs...))
 }
 
 func (cs *Contracts) queryWorker(ctx context.Context, signer keys.Signer, c candidate, id ContractID, method string, args []byte) (json.RawMessage, error) {

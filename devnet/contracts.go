@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/veil-network/veil/chain/compute"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/client"
 	"github.com/veil-network/veil/crypto/keys"
@@ -180,6 +181,9 @@ func (n *Network) deployExamples(ctx context.Context, c *client.Client, deployer
 	}
 	if len(reqs) > 0 {
 		start := time.Now()
+		if err := n.waitEligible(ctx, c, replicas); err != nil {
+			return err
+		}
 		ds, err := cs.DeployMany(ctx, deployer, reqs)
 		if err != nil {
 			return fmt.Errorf("deploy the example contracts: %w", err)
@@ -190,6 +194,35 @@ func (n *Network) deployExamples(ctx context.Context, c *client.Client, deployer
 		n.Opts.Logger.Info("example contracts deployed", "count", len(ds), "replicas", replicas, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return n.Info.SetNamedContracts(named)
+}
+
+// waitEligible waits until k workers can be drawn for a contract: bound,
+// computing, attested and syncing (their relayers bind and start them a
+// few blocks after registration, once the benchmark score is on chain).
+func (n *Network) waitEligible(ctx context.Context, c *client.Client, k int) error {
+	for {
+		var ws []compute.WorkerView
+		if _, err := c.QueryModule(ctx, compute.Name, "workers", nil, &ws); err != nil {
+			return fmt.Errorf("compute workers query: %w", err)
+		}
+		eligible := 0
+		for _, w := range ws {
+			if w.Eligible {
+				eligible++
+			}
+		}
+		if eligible >= k {
+			return nil
+		}
+		if n.Opts.NoCompute {
+			return fmt.Errorf("%d of the %d workers a contract needs are computing, and NoCompute keeps the others unbound", eligible, k)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of the %d workers the example contracts need are computing (see 'veil query compute workers'): %w", eligible, k, ctx.Err())
+		case <-time.After(n.Opts.BlockTime / 2):
+		}
+	}
 }
 
 func isNotFound(err error) bool { return connect.CodeOf(err) == connect.CodeNotFound }

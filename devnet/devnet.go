@@ -51,8 +51,15 @@ type Options struct {
 	Verbose   bool
 	// Workers is the number of simulated TEE workers, each with its own
 	// relayer registering it from the operator account WorkerOperatorURI(i)
-	// (funded in genesis). 0 runs none.
+	// (funded in genesis). 0 runs none. Each worker benchmarks itself
+	// (DevBenchmarkDuration) and its relayer binds it and keeps it
+	// computing with DevComputeStake, so heartbeats, rewards and random
+	// scheduling work from the start.
 	Workers int
+	// NoCompute leaves the workers registered but unbound: nothing is
+	// staked and no contract can be scheduled on them (tests of the
+	// compute CLI bind and start by hand).
+	NoCompute bool
 	// EditGenesis, when set, edits the dev genesis app_state last (after
 	// the staking section with the validators is added), e.g. to shorten
 	// eras in tests.
@@ -272,6 +279,9 @@ func writeGenesis(o Options) error {
 	}
 	appState, err := fundWorkerOperators(appState, o.Workers)
 	if err != nil {
+		return err
+	}
+	if appState, err = devComputeGenesis(appState, o.BlockTime); err != nil {
 		return err
 	}
 	// The validators are staking's genesis validators; genesis.json lists

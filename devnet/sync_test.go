@@ -80,7 +80,7 @@ func TestWorkerFollowsChainAndAnswersPing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	n := startWith(t, devnet.Options{Reset: true, BlockTime: 150 * time.Millisecond, Workers: 1})
+	n := startWith(t, devnet.Options{Reset: true, BlockTime: 150 * time.Millisecond, Workers: 1, NoCompute: true})
 	defer n.Stop()
 	c := n.Client()
 	w := n.Workers[0]
@@ -170,7 +170,7 @@ func TestWorkerSyncSurvivesRestarts(t *testing.T) {
 		t.Skip("integration test")
 	}
 	home := t.TempDir()
-	n := startWith(t, devnet.Options{Home: home, Reset: true, BlockTime: 150 * time.Millisecond, Workers: 1})
+	n := startWith(t, devnet.Options{Home: home, Reset: true, BlockTime: 150 * time.Millisecond, Workers: 1, NoCompute: true})
 	defer func() { n.Stop() }()
 	c := n.Client()
 	id := [32]byte(n.Workers[0].Identity())
@@ -220,7 +220,7 @@ func TestWorkerSyncSurvivesRestarts(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	n = startWith(t, devnet.Options{Home: home, BlockTime: 150 * time.Millisecond, Workers: 1})
+	n = startWith(t, devnet.Options{Home: home, BlockTime: 150 * time.Millisecond, Workers: 1, NoCompute: true})
 	c = n.Client()
 	pushTo(t, c, topic, 1)
 	caughtUp(t, n, "after a network restart", topic, 10)
@@ -256,7 +256,7 @@ func TestWorkerFollowsValidatorSetChange(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	n := startWith(t, devnet.Options{Reset: true, Validators: 2, BlockTime: 150 * time.Millisecond, Workers: 1,
+	n := startWith(t, devnet.Options{Reset: true, Validators: 2, BlockTime: 150 * time.Millisecond, Workers: 1, NoCompute: true,
 		EditGenesis: func(st app.GenesisState) error {
 			var g staking.Genesis
 			if err := json.Unmarshal(st[staking.Name], &g); err != nil {

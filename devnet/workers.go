@@ -11,6 +11,7 @@ import (
 
 	"github.com/veil-network/veil/attest"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/compute"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/client"
 	"github.com/veil-network/veil/crypto/keys"
@@ -30,6 +31,56 @@ const WorkerPortOffset = 100
 // interval keeps a fresh dev network's start-up (gatekeeper, example
 // contracts) within seconds.
 const DevReportEvery = 5
+
+// DevBenchmarkDuration is how long dev workers benchmark themselves at
+// start (the score P only has to be positive and plausible on a dev
+// machine; a production worker runs worker.DefaultBenchmarkDuration).
+const DevBenchmarkDuration = 100 * time.Millisecond
+
+// DevComputeStake is the stake each dev worker's relayer starts computing
+// with (raised to the chain's minimum k·√P if that is higher): 1,000
+// tokens of the operator's dev endowment (decimal base units).
+const DevComputeStake = "1000000000000000"
+
+// DevChallengesPerHour makes each dev worker answer a heartbeat about
+// every 30 s, so heartbeats and rewards are visible at once.
+const DevChallengesPerHour = 120
+
+// DevResponseWindow is the least time a dev worker has to answer a
+// heartbeat challenge.
+const DevResponseWindow = 10 * time.Second
+
+// devComputeGenesis tunes the compute section for a dev chain: its block
+// time, and frequent heartbeats.
+func devComputeGenesis(appState json.RawMessage, blockTime time.Duration) (json.RawMessage, error) {
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(appState, &st); err != nil {
+		return nil, fmt.Errorf("dev genesis app_state: %w", err)
+	}
+	var g compute.Genesis
+	raw, ok := st[compute.Name]
+	if !ok {
+		raw = (&compute.Module{}).DefaultGenesis()
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return nil, fmt.Errorf("dev genesis compute section: %w", err)
+	}
+	if blockTime <= 0 {
+		blockTime = time.Second
+	}
+	g.Params.ExpectedBlockMs = uint64(max(blockTime.Milliseconds(), 1))
+	g.Params.ChallengesPerHour = DevChallengesPerHour
+	// A live worker answers within a few blocks, but a dev machine under
+	// load (tests, builds) can stall it for seconds: give it at least
+	// DevResponseWindow, however fast the blocks.
+	g.Params.ResponseWindowBlocks = max(g.Params.ResponseWindowBlocks, uint64((DevResponseWindow+blockTime-1)/blockTime))
+	b, err := json.Marshal(g)
+	if err != nil {
+		return nil, err
+	}
+	st[compute.Name] = b
+	return json.Marshal(st)
+}
 
 // WorkerOperatorURI is the secret URI of worker i's operator account:
 // //Alice//worker<i> (sr25519), a dev-known account derived from //Alice
@@ -152,7 +203,7 @@ func (n *Network) relayNode(i int) *node.Node { return n.Nodes[i%len(n.Nodes)] }
 func (n *Network) newWorker(i int, listen string) (*worker.Worker, error) {
 	log := n.Opts.Logger.With("worker", workerName(i))
 	w, err := worker.New(context.Background(), worker.Config{Home: WorkerHome(n.Opts.Home, i), TEE: attest.KindSimulated, Listen: listen,
-		ReportEvery: DevReportEvery, Logger: log})
+		ReportEvery: DevReportEvery, BenchmarkDuration: DevBenchmarkDuration, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", workerName(i), err)
 	}
@@ -168,8 +219,13 @@ func (n *Network) startRelayer(i int, w *worker.Worker) (*relay.Relayer, relayPr
 	if err != nil {
 		return nil, relayProc{}, err
 	}
+	var stake *types.Amount
+	if !n.Opts.NoCompute {
+		a := types.MustParseAmount(DevComputeStake)
+		stake = &a
+	}
 	r, err := relay.New(relay.Config{
-		WorkerURL: w.URL(), Node: client.New(n.relayNode(i).APIURL()), Operator: op,
+		WorkerURL: w.URL(), Node: client.New(n.relayNode(i).APIURL()), Operator: op, ComputeStake: stake,
 		Collateral: &relay.PCS{}, PollInterval: n.Opts.BlockTime, MinBackoff: n.Opts.BlockTime,
 		Logger: n.Opts.Logger.With("worker", workerName(i)),
 		// New blocks reach the worker within a fraction of a block; a

@@ -14,6 +14,7 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto/ed25519"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
@@ -59,12 +60,55 @@ type dbTracker struct {
 
 func (t *dbTracker) provide(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	db, err := cmtcfg.DefaultDBProvider(ctx)
-	if err == nil {
-		t.mu.Lock()
-		t.dbs = append(t.dbs, db)
-		t.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return db, err
+	c := &closeTolerantDB{DB: db}
+	t.mu.Lock()
+	t.dbs = append(t.dbs, c)
+	t.mu.Unlock()
+	return c, nil
+}
+
+// closeTolerantDB answers reads after Close as "not found" instead of
+// with leveldb's ErrClosed. CometBFT v0.38's consensus reactor starts a
+// queryMaj23Routine per peer that it does not wait for on Stop; one that
+// wakes after the stores are closed loads a commit, gets ErrClosed and
+// panics ("leveldb: closed"), taking the whole process down with it — a
+// real hazard for anything that stops a node in-process (tests, 'veil
+// dev'). Reads hold the read lock so Close cannot interleave with one.
+type closeTolerantDB struct {
+	dbm.DB
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (d *closeTolerantDB) Get(key []byte) ([]byte, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return nil, nil
+	}
+	return d.DB.Get(key)
+}
+
+func (d *closeTolerantDB) Has(key []byte) (bool, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return false, nil
+	}
+	return d.DB.Has(key)
+}
+
+func (d *closeTolerantDB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.DB.Close()
 }
 
 // closeAll closes the databases; ones CometBFT closed already just report
@@ -105,10 +149,20 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 		}
 	}
 
+	// The consensus key signs votes (CometBFT) and proves the randomness
+	// of the blocks this node proposes (the app).
+	pv := privval.LoadFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
+	var consensusKey []byte
+	if pv.Key.PrivKey.Type() == ed25519.KeyType {
+		consensusKey = pv.Key.PrivKey.Bytes()
+	} else {
+		log.Warn("the consensus key is not ed25519: this node cannot prove block randomness, and blocks it proposes will be rejected", "type", pv.Key.PrivKey.Type())
+	}
 	application, err := app.New(app.Config{
-		DataDir: filepath.Join(home, "data", "veil"),
-		Store:   storeOptions(vc),
-		Logger:  log.With("component", "app"),
+		DataDir:      filepath.Join(home, "data", "veil"),
+		Store:        storeOptions(vc),
+		Logger:       log.With("component", "app"),
+		ConsensusKey: consensusKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open application state: %w", err)
@@ -118,7 +172,6 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 		application.Close()
 		return nil, fmt.Errorf("load node key (run 'veil node init'): %w", err)
 	}
-	pv := privval.LoadFilePV(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
 	dbs := &dbTracker{}
 	cn, err := cmtnode.NewNodeWithContext(ctx, conf, pv, nodeKey,
 		// One mutex per ABCI connection: the app synchronizes its own state,

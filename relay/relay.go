@@ -106,6 +106,11 @@ type Config struct {
 	// MetricsListen, when set, serves Prometheus metrics on this loopback
 	// address.
 	MetricsListen string
+	// ComputeStake, when set, keeps the registered worker computing: the
+	// relayer binds it to the operator and starts it with at least this
+	// stake (raised to the chain's minimum k·√P for the worker's score).
+	// See computeStep.
+	ComputeStake *types.Amount
 }
 
 // Status is what the relayer last achieved, for callers and tests.
@@ -310,7 +315,7 @@ func (r *Relayer) step(ctx context.Context) (err error) {
 		refresh := r.refreshHeight(rec)
 		r.remember(wi.GetIdentity(), rec, refresh, false)
 		if height < refresh && !rec.Stale {
-			return nil
+			return r.computeStep(ctx, wi.GetIdentity())
 		}
 		r.log.Info("re-attesting before the registration expires", "identity", hex.EncodeToString(wi.GetIdentity()), "height", height, "expires_at", rec.ExpiresAt)
 	}

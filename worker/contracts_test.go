@@ -236,6 +236,8 @@ func FuzzProcess(f *testing.F) {
 	f.Add(uint8(1), mustProto(f, &contractsv1.GatekeeperMessage{Kind: &contractsv1.GatekeeperMessage_GatekeeperAdded{GatekeeperAdded: &contractsv1.GatekeeperAdded{Identity: id[:]}}}))
 	f.Add(uint8(2), mustProto(f, &contractsv1.ContractMessage{Kind: &contractsv1.ContractMessage_Command{Command: &contractsv1.Command{Sender: id[:], Envelope: []byte{1, 1}}}}))
 	f.Add(uint8(4), []byte(`{"op":"ping"}`))
+	f.Add(uint8(0), heartbeatMsg(f, 3, id[:], 5))
+	f.Add(uint8(0), heartbeatMsg(f, 3, id[:5], 2))
 	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
 		origin := moduleOrigin
 		if which&4 != 0 {

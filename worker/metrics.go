@@ -28,6 +28,8 @@ type metrics struct {
 	commands         *prometheus.CounterVec
 	queries          *prometheus.CounterVec
 	querySeconds     prometheus.Histogram
+	heartbeats       *prometheus.CounterVec
+	benchmarkScore   prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -69,8 +71,14 @@ func newMetrics() *metrics {
 		Name: "veil_worker_contract_query_seconds", Help: "Time to open, answer and seal one contract query.",
 		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 	})
+	m.heartbeats = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "veil_worker_heartbeats_total", Help: "Heartbeat challenges from the chain, by outcome (answered, late: answered past the deadline, malformed, failed).",
+	}, []string{"outcome"})
+	m.benchmarkScore = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "veil_worker_benchmark_score", Help: "Score P of the benchmark run at start (0 until it completes or when disabled).",
+	})
 	m.reg.MustRegister(m.syncedHeight, m.chainHeight, m.headersVerified, m.messages, m.refusals, m.egressPending,
-		m.egressNext, m.checkpointSecond, m.commands, m.queries, m.querySeconds)
+		m.egressNext, m.checkpointSecond, m.commands, m.queries, m.querySeconds, m.heartbeats, m.benchmarkScore)
 	return m
 }
 
@@ -111,12 +119,19 @@ func ServeMetrics(addr string, reg *prometheus.Registry, onErr func(error)) (*ht
 }
 
 // ShutdownServer stops an HTTP server (ServeMetrics', the worker API),
-// waiting at most five seconds for requests in flight (nil is a no-op).
+// waiting at most five seconds for requests in flight, then closing
+// their connections (nil is a no-op).
 func ShutdownServer(srv *http.Server) error {
 	if srv == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(ctx)
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A client that keeps a request running (a relayer mid-call on a
+		// loaded machine) must not make stopping fail: close what is left.
+		return srv.Close()
+	}
+	return err
 }

@@ -668,8 +668,9 @@ func truncateTopic(t string) string {
 //
 //   - the worker's own topic: from a chain module, a WorkerMessage (master
 //     key → gatekeeper; contract key → executor, and the contract's topic is
-//     followed once it is ready; unassignment → executor); from an
-//     account, the JSON operator commands (ping);
+//     followed once it is ready; unassignment → executor; heartbeat
+//     challenge → an answer on TopicHeartbeat); from an account, the JSON
+//     operator commands (ping);
 //   - the gatekeeper topic → the gatekeeper;
 //   - a contract topic → the executor.
 //
@@ -772,6 +773,8 @@ func (s *syncer) processWorkerMessage(m *mqv1.Message) (string, error) {
 		// executor's position.
 		s.setPosition(mq.ContractTopic([32]byte(b)), 0, true)
 		return "unassigned", nil
+	case *contractsv1.WorkerMessage_Heartbeat:
+		return s.answerHeartbeat(m, k.Heartbeat), nil
 	}
 	s.log.Warn("empty worker message", "sequence", m.GetSequence())
 	return "malformed", nil

@@ -96,6 +96,12 @@ type Config struct {
 	// periodic reports (pings are still answered). Each report costs the
 	// operator one transaction fee.
 	ReportEvery int64
+	// BenchmarkDuration is how long the CPU benchmark runs at Start (in
+	// the background; see RunBenchmark), whose score P the worker reports
+	// on egress "compute/benchmark" (one transaction fee). 0 disables it;
+	// 'veil worker' defaults to DefaultBenchmarkDuration. At most
+	// MaxBenchmarkDuration.
+	BenchmarkDuration time.Duration
 	// Platform overrides the platform (tests).
 	Platform attest.Platform
 	Logger   *slog.Logger
@@ -137,6 +143,12 @@ type Worker struct {
 	srv        *http.Server
 	metricsLn  net.Listener
 	metricsSrv *http.Server
+
+	// The start-up benchmark: cancelled and awaited by Close; its result
+	// (under mu) once it completed.
+	benchCancel context.CancelFunc
+	benchDone   chan struct{}
+	bench       *BenchmarkResult
 }
 
 // New opens the platform, loads the sealed keys (or generates and seals
@@ -151,6 +163,9 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	if cfg.BenchmarkDuration < 0 || cfg.BenchmarkDuration > MaxBenchmarkDuration {
+		return nil, fmt.Errorf("worker: benchmark duration %v: want 0 (off) to %v", cfg.BenchmarkDuration, MaxBenchmarkDuration)
 	}
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("worker home: %w", err)
@@ -450,6 +465,12 @@ func (w *Worker) Start() error {
 		}
 	}()
 	w.log.Info("worker API listening", "url", w.URL())
+	if d := w.cfg.BenchmarkDuration; d > 0 && w.benchDone == nil {
+		// In the background: the relayer can sync the worker meanwhile.
+		ctx, cancel := context.WithCancel(context.Background())
+		w.benchCancel, w.benchDone = cancel, make(chan struct{})
+		go w.runBenchmark(ctx, d)
+	}
 	return nil
 }
 
@@ -469,10 +490,15 @@ func (w *Worker) MetricsURL() string {
 	return "http://" + w.metricsLn.Addr().String() + "/metrics"
 }
 
-// Close stops the API and the metrics listener, then closes the contract
-// executor (its database) and wipes the gatekeeper's secrets.
+// Close stops the API, the metrics listener and a running benchmark, then
+// closes the contract executor (its database) and wipes the gatekeeper's
+// secrets.
 func (w *Worker) Close() error {
 	err := errors.Join(ShutdownServer(w.metricsSrv), ShutdownServer(w.srv))
+	if w.benchCancel != nil {
+		w.benchCancel()
+		<-w.benchDone // it may be sealing its report
+	}
 	w.sync.mu.Lock() // no dispatch in flight
 	defer w.sync.mu.Unlock()
 	err = errors.Join(err, w.exec.Close(context.Background()))

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,11 +16,14 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/compute"
 	"github.com/veil-network/veil/chain/contracts"
 	"github.com/veil-network/veil/chain/mq"
+	"github.com/veil-network/veil/chain/randomness"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/staking"
 	"github.com/veil-network/veil/chain/store"
@@ -44,6 +48,12 @@ type Config struct {
 	DataDir string
 	Store   store.Options
 	Logger  *slog.Logger
+	// ConsensusKey is this node's CometBFT ed25519 consensus private key
+	// (64 bytes: seed ‖ public key, privval's FilePV form), with which it
+	// proves the block randomness of the blocks it proposes. Nil on nodes
+	// that never propose; a validator without it proposes blocks every
+	// other validator rejects.
+	ConsensusKey []byte
 }
 
 // App implements abci.Application.
@@ -56,6 +66,11 @@ type App struct {
 	router  *types.Router
 	Bank    *bank.Module
 	Auth    *auth.Module
+	// Randomness verifies and records every block's VRF randomness.
+	Randomness *randomness.Module
+	// vrfKey proves the randomness of the blocks this node proposes (nil
+	// without Config.ConsensusKey).
+	vrfKey *randomness.Key
 
 	chainID     string
 	params      ChainParams
@@ -87,6 +102,13 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	var vrfKey *randomness.Key
+	if cfg.ConsensusKey != nil {
+		if vrfKey, err = randomness.NewKey(cfg.ConsensusKey); err != nil {
+			tree.Close()
+			return nil, fmt.Errorf("consensus key: %w", err)
+		}
+	}
 	ms := NewModuleSet()
 	a := &App{
 		log:       log,
@@ -99,6 +121,7 @@ func New(cfg Config) (*App, error) {
 		sigs:      newSigCache(200_000),
 		subs:      newBroadcaster(),
 	}
+	a.Randomness, a.vrfKey = ms.Randomness, vrfKey
 	for _, m := range a.modules {
 		m.RegisterMessages(a.router)
 	}
@@ -120,7 +143,11 @@ type ModuleSet struct {
 	Staking   *staking.Module
 	MQ        *mq.Module
 	Contracts *contracts.Module
-	Modules   []types.Module
+	Compute   *compute.Module
+	// Randomness is not called through BeginBlock: the app applies the
+	// block's proof before any module's BeginBlock (see FinalizeBlock).
+	Randomness *randomness.Module
+	Modules    []types.Module
 }
 
 // NewModuleSet builds the modules in execution order (BeginBlock/EndBlock
@@ -141,7 +168,18 @@ func NewModuleSet() *ModuleSet {
 	// "contracts/..." egress (contract keys, state roots, payouts).
 	c := contracts.New(b, q)
 	q.HandleEgress(contracts.Name, c)
-	return &ModuleSet{Bank: b, Auth: a, Staking: st, MQ: q, Contracts: c, Modules: []types.Module{a, b, sudo.New(), reg, st, q, c}}
+	// Compute: worker staking, heartbeats (challenges on mq, answers on
+	// "compute/..." egress), rewards and pools. A worker that stops being
+	// eligible (unresponsive, stopped) or whose attestation expires is
+	// replaced on its contracts in the same block (contracts' EndBlock,
+	// which runs after compute's and the registry's).
+	cm := compute.New(b, q)
+	q.HandleEgress(compute.Name, cm)
+	cm.SetIneligibleHook(c.WorkerLost)
+	reg.SetStaleHook(c.WorkerLost)
+	rnd := randomness.New()
+	return &ModuleSet{Bank: b, Auth: a, Staking: st, MQ: q, Contracts: c, Compute: cm, Randomness: rnd,
+		Modules: []types.Module{a, b, sudo.New(), reg, st, q, cm, c, rnd}}
 }
 
 // Modules lists the application's modules in execution order.
@@ -230,6 +268,14 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (resp *ab
 			return nil, fmt.Errorf("init genesis of %s: %w", m.Name(), err)
 		}
 	}
+	// The first proposer must be resolvable from its address: register
+	// genesis.json's validators and the set a module returned instead.
+	genVals, err := fromABCIValidatorUpdates(req.Validators)
+	if err != nil {
+		return nil, fmt.Errorf("invalid genesis: %w", err)
+	}
+	randomness.RecordKeys(cache, genVals)
+	randomness.RecordKeys(cache, valUpdates)
 	cache.Write()
 	a.log.Info("chain initialised", "chain_id", a.chainID, "ss58_prefix", params.SS58Prefix)
 	// An empty list keeps genesis.json's validators; a module that owns the
@@ -249,23 +295,94 @@ func recoverStoreFailure(err *error) {
 	}
 }
 
-// PrepareProposal includes mempool transactions up to the block byte limit.
-func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+// proposalState is the state the proposed block will execute on: the
+// last committed block's, or at the initial height the genesis writes,
+// which join block 1's version and are not committed yet. Proposals are
+// handled on the consensus connection between Commit and FinalizeBlock,
+// so the working tree holds exactly that; the cache keeps it read-only.
+func (a *App) proposalState() types.KVStore { return store.NewCache(a.tree.Working()) }
+
+// blockTxSize is what a transaction adds to the block's data as CometBFT
+// measures it against MaxTxBytes (types.Txs.Validate): its bytes plus
+// their protobuf field tag and length.
+func blockTxSize(tx []byte) int64 {
+	return int64(1 + protowire.SizeVarint(uint64(len(tx))) + len(tx))
+}
+
+// PrepareProposal puts this proposer's randomness proof first, then
+// mempool transactions up to the block byte limit.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (resp *abci.ResponsePrepareProposal, err error) {
+	defer recoverStoreFailure(&err)
 	var total int64
-	txs := make([][]byte, 0, len(req.Txs))
+	txs := make([][]byte, 0, len(req.Txs)+1)
+	if proof := a.proveProposal(req.Height, req.ProposerAddress); proof != nil {
+		if n := blockTxSize(proof); n <= req.MaxTxBytes {
+			total += n
+			txs = append(txs, proof)
+		} else {
+			a.log.Error("proposing without a randomness proof: it does not fit the block", "height", req.Height, "max_tx_bytes", req.MaxTxBytes)
+		}
+	}
 	for _, tx := range req.Txs {
-		if total+int64(len(tx)) > req.MaxTxBytes {
+		if randomness.IsProofTx(tx) {
+			continue // CheckTx refuses them; never propose a second one
+		}
+		n := blockTxSize(tx)
+		if total+n > req.MaxTxBytes {
 			break
 		}
-		total += int64(len(tx))
+		total += n
 		txs = append(txs, tx)
 	}
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil
 }
 
-// ProcessProposal accepts any proposal: invalid transactions in a block
-// fail individually in FinalizeBlock and cost their senders nothing.
-func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+// proveProposal builds the proof transaction of the block this node
+// proposes at height, or returns nil (logged) when it cannot: without the
+// proposer's consensus key the block goes out without a proof, every
+// validator rejects it, and the round passes to the next proposer, which
+// is the right outcome for a misconfigured node.
+func (a *App) proveProposal(height int64, proposer []byte) []byte {
+	if a.vrfKey == nil {
+		a.log.Error("proposing without a randomness proof: no consensus key configured; validators will reject the block", "height", height)
+		return nil
+	}
+	if !bytes.Equal(a.vrfKey.Address(), proposer) {
+		a.log.Error("proposing without a randomness proof: the configured consensus key is not the proposer's; validators will reject the block",
+			"height", height, "key", a.vrfKey, "proposer", fmt.Sprintf("%X", proposer))
+		return nil
+	}
+	raw, err := randomness.Prove(a.proposalState(), a.chainID, a.genesisHash, height, a.vrfKey)
+	if err != nil {
+		a.log.Error("proposing without a randomness proof", "height", height, "err", err)
+		return nil
+	}
+	return raw
+}
+
+// ProcessProposal rejects a proposal unless its first transaction is the
+// proposer's valid randomness proof for this height, and no other
+// transaction is one. Everything else is accepted: invalid transactions
+// in a block fail individually in FinalizeBlock and cost their senders
+// nothing.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (resp *abci.ResponseProcessProposal, err error) {
+	defer recoverStoreFailure(&err)
+	reject := func(reason error) (*abci.ResponseProcessProposal, error) {
+		a.log.Warn("rejecting proposal", "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress), "err", reason)
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
+	var first []byte
+	if len(req.Txs) > 0 {
+		first = req.Txs[0]
+	}
+	if _, err := randomness.Verify(a.proposalState(), a.chainID, a.genesisHash, req.Height, req.ProposerAddress, first); err != nil {
+		return reject(err)
+	}
+	for i := 1; i < len(req.Txs); i++ {
+		if randomness.IsProofTx(req.Txs[i]) {
+			return reject(randomness.MisplacedError(i))
+		}
+	}
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 

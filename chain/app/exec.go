@@ -9,6 +9,7 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/veil-network/veil/chain/auth"
+	"github.com/veil-network/veil/chain/randomness"
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/types"
 )
@@ -56,6 +57,9 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (resp *abci.R
 // expensive signature check runs on every core instead of inside the
 // mempool's serialized CheckTx.
 func (a *App) PreVerify(raw []byte) error {
+	if randomness.IsProofTx(raw) {
+		return randomness.SubmitError()
+	}
 	if a.tree.Version() == 0 {
 		return nil // no parameters yet; CheckTx will decide
 	}
@@ -74,6 +78,10 @@ func (a *App) PreVerify(raw []byte) error {
 }
 
 func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
+	if randomness.IsProofTx(raw) {
+		// It would fail to decode as a transaction anyway; say why.
+		return resultErr(randomness.SubmitError())
+	}
 	tx, err := auth.Decode(raw, a.Auth.Params(a.tree.Committed()).Limits(), a.router)
 	if err != nil {
 		return resultErr(err)
@@ -158,14 +166,16 @@ func (a *App) runTx(ctx *types.Context, tx *auth.Tx) (charged bool, err error) {
 	return true, nil
 }
 
-// FinalizeBlock executes a decided block. Signatures not already verified
-// by this node's CheckTx are batch-verified together.
+// FinalizeBlock executes a decided block: its randomness first (so every
+// module's BeginBlock sees it), then its transactions. Signatures not
+// already verified by this node's CheckTx are batch-verified together.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (resp *abci.ResponseFinalizeBlock, err error) {
 	defer recoverStoreFailure(&err)
 	block := store.NewCache(a.tree.Working())
 	var valUpdates []types.ValidatorUpdate
 	ctx := a.newContext(block, req.Height, req.Time).WithValidatorUpdates(&valUpdates)
 	ctx.Block = blockInfo(req)
+	proof := a.applyRandomness(ctx, req)
 	for _, m := range a.modules {
 		if bb, ok := m.(types.BeginBlocker); ok {
 			if err := bb.BeginBlock(ctx); err != nil {
@@ -180,6 +190,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	var toVerifyIdx []int
 	limits := a.Auth.Params(block).Limits()
 	for i, raw := range req.Txs {
+		if randomness.IsProofTx(raw) {
+			if i == 0 {
+				decodeErr[i] = proof.err // nil: applied above
+			} else {
+				decodeErr[i] = randomness.MisplacedError(i)
+			}
+			continue
+		}
 		decoded[i], decodeErr[i] = auth.Decode(raw, limits, a.router)
 		if decodeErr[i] == nil && !a.sigs.has(decoded[i].Hash) {
 			toVerify = append(toVerify, decoded[i])
@@ -203,6 +221,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		if decodeErr[i] != nil {
 			tr.Code, tr.Log = resultErr(decodeErr[i])
+		} else if decoded[i] == nil {
+			tr.Events = proof.events // the block's valid randomness proof
 		} else {
 			tx := decoded[i]
 			tr.Sender, tr.Fee = tx.Sender, tx.Fee
@@ -228,6 +248,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			}
 		}
 	}
+	// Proposers of later blocks must be resolvable from their addresses.
+	randomness.RecordKeys(block, valUpdates)
 	res.Events = ctx.Events()
 	if tb, err := req.Time.MarshalBinary(); err == nil {
 		block.Set(keyLastBlock, tb)
@@ -241,6 +263,38 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		AppHash:          res.AppHash,
 		ValidatorUpdates: toABCIValidatorUpdates(valUpdates),
 	}, nil
+}
+
+// blockProof is the outcome of a block's randomness transaction.
+type blockProof struct {
+	// events of a valid proof, returned as its transaction's result.
+	events []types.Event
+	// err is why the first transaction, a proof transaction, failed.
+	err error
+}
+
+// applyRandomness verifies the block's first transaction as its
+// proposer's randomness proof and records the randomness, before any
+// BeginBlock. A decided block without a valid proof (which
+// ProcessProposal keeps consensus from deciding, but which a replayed or
+// foreign block store may hold) gets the flagged fallback randomness and
+// its "randomness" event among the block's events: the node never halts
+// over it.
+func (a *App) applyRandomness(ctx *types.Context, req *abci.RequestFinalizeBlock) blockProof {
+	var first []byte
+	if len(req.Txs) > 0 {
+		first = req.Txs[0]
+	}
+	r, err := randomness.Verify(ctx.Store, a.chainID, a.genesisHash, req.Height, req.ProposerAddress, first)
+	if err == nil {
+		tctx := ctx.WithStore(ctx.Store)
+		a.Randomness.Apply(tctx, r)
+		return blockProof{events: tctx.Events()}
+	}
+	a.log.Error("block without a valid randomness proof; recording the fallback randomness", "height", req.Height,
+		"proposer", fmt.Sprintf("%X", req.ProposerAddress), "err", err)
+	a.Randomness.Apply(ctx, randomness.Fallback(ctx.Store, a.chainID, a.genesisHash, req.Height, req.ProposerAddress))
+	return blockProof{err: err}
 }
 
 func txEvent(ctx *types.Context, tx *auth.Tx) types.Event {
@@ -335,6 +389,20 @@ func blockInfo(req *abci.RequestFinalizeBlock) *types.BlockInfo {
 		})
 	}
 	return bi
+}
+
+// fromABCIValidatorUpdates converts CometBFT's genesis validators. Veil's
+// consensus keys are ed25519: they prove the block randomness.
+func fromABCIValidatorUpdates(us []abci.ValidatorUpdate) ([]types.ValidatorUpdate, error) {
+	out := make([]types.ValidatorUpdate, 0, len(us))
+	for i, u := range us {
+		pub := u.PubKey.GetEd25519()
+		if len(pub) != 32 {
+			return nil, fmt.Errorf("validator %d has a %s consensus key; Veil validators need ed25519 keys (they prove the block randomness)", i, u.PubKey.String())
+		}
+		out = append(out, types.ValidatorUpdate{PubKey: [32]byte(pub), Power: u.Power})
+	}
+	return out, nil
 }
 
 func toABCIValidatorUpdates(us []types.ValidatorUpdate) []abci.ValidatorUpdate {

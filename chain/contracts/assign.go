@@ -3,37 +3,47 @@ package contracts
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
+	"math/big"
 	"slices"
 
-	"github.com/veil-network/veil/chain/registry"
+	"github.com/veil-network/veil/chain/compute"
+	"github.com/veil-network/veil/chain/randomness"
 	"github.com/veil-network/veil/chain/types"
-	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 )
 
 // Assign chooses the k workers that serve contract id at height. It is the
-// one place assignment policy lives (a later change replaces it with
-// VRF-weighted draws from the staked set).
+// one place assignment policy lives.
 //
-// Today: among registry.OnlineWorkers (registered, not stale, heard from),
-// members of keep that are still online are kept first, in keep's order
-// (so a reassignment moves as few workers as possible and the newcomers
-// need the key, not the old ones); the remaining seats go by rendezvous
-// hashing — online workers sorted by SHA-256(id || identity) — so each
-// contract spreads over the workers independently of the others, and
-// adding or losing a worker moves only the contracts it ranks first for.
-// Fewer than k online workers is an error: a contract never runs with
-// fewer replicas than it asked for.
+// Candidates are compute.Eligible: bound workers that are Computing (not
+// Unresponsive, not cooling down), whose attestation is fresh and that
+// report their sync progress. Members of keep that are still eligible stay
+// first, in keep's order, so a replacement moves only the seats that must
+// move (the newcomers need the key; the others keep their state). The
+// remaining seats are drawn one at a time, without replacement, with
+// probability proportional to stake, from the randomness of the block the
+// triggering transaction (or the replacement) executes in:
+//
+//	r_j = SHA-256("veil/contracts/assign/v1" ‖ randomness ‖ id ‖ u32be(j))
+//
+// taken modulo the remaining total stake and mapped onto the candidates'
+// cumulative stakes in identity order. Stake weighting makes a seat cost
+// the same capital however it is split across workers (splitting stake
+// over many workers buys no extra seats), and slashing puts that capital
+// at risk. See docs/compute.md for the proposer-bias argument.
+//
+// Fewer eligible workers than seats gives every eligible worker a seat
+// and ErrUnderstaffed-coded error together with the partial list; callers
+// decide whether a partial assignment is acceptable (a replacement keeps
+// the contract running, an instantiation refuses).
 func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([][]byte, error) {
 	if k <= 0 {
 		return nil, errf(CodeInvalidReplicas, "replicas must be positive, got %d", k)
 	}
-	online := registry.OnlineWorkers(s, height)
-	if len(online) < k {
-		return nil, errf(CodeNotEnoughWorkers, "%d online workers, the contract needs %d (workers are online when registered, not stale and syncing)", len(online), k)
-	}
-	isOnline := func(w []byte) bool {
-		_, found := slices.BinarySearchFunc(online, w, func(r *registryv1.WorkerRecord, t []byte) int {
-			return bytes.Compare(r.GetIdentity(), t)
+	cands := compute.Eligible(s, height)
+	isEligible := func(w []byte) bool {
+		_, found := slices.BinarySearchFunc(cands, w, func(c compute.Candidate, t []byte) int {
+			return bytes.Compare(c.Identity, t)
 		})
 		return found
 	}
@@ -42,32 +52,61 @@ func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([
 		if len(out) == k {
 			break
 		}
-		if isOnline(w) && !contains(out, w) {
+		if isEligible(w) && !contains(out, w) {
 			out = append(out, bytes.Clone(w))
 		}
 	}
-	type ranked struct {
-		rank [32]byte
-		id   []byte
-	}
-	cands := make([]ranked, 0, len(online))
-	for _, r := range online {
-		if contains(out, r.GetIdentity()) {
+	pool := make([]compute.Candidate, 0, len(cands))
+	total := new(big.Int)
+	for _, c := range cands {
+		if contains(out, c.Identity) || c.Stake.IsZero() {
 			continue
 		}
-		cands = append(cands, ranked{sha256.Sum256(append(append(make([]byte, 0, 64), id[:]...), r.GetIdentity()...)), r.GetIdentity()})
+		pool = append(pool, c)
+		total.Add(total, c.Stake.Big())
 	}
-	slices.SortFunc(cands, func(a, b ranked) int {
-		if c := bytes.Compare(a.rank[:], b.rank[:]); c != 0 {
-			return c
+	seed := drawSeed(s, height)
+	for j := 0; len(out) < k && len(pool) > 0; j++ {
+		h := sha256.New()
+		h.Write([]byte("veil/contracts/assign/v1"))
+		h.Write(seed)
+		h.Write(id[:])
+		var jb [4]byte
+		binary.BigEndian.PutUint32(jb[:], uint32(j))
+		h.Write(jb[:])
+		// A 256-bit draw reduced modulo a total below 2^128: the modulo
+		// bias is below 2^-128.
+		r := new(big.Int).SetBytes(h.Sum(nil))
+		r.Mod(r, total)
+		pick := 0
+		acc := new(big.Int)
+		for i, c := range pool {
+			acc.Add(acc, c.Stake.Big())
+			if r.Cmp(acc) < 0 {
+				pick = i
+				break
+			}
 		}
-		return bytes.Compare(a.id, b.id)
-	})
-	for _, c := range cands {
-		if len(out) == k {
-			break
-		}
-		out = append(out, bytes.Clone(c.id))
+		out = append(out, bytes.Clone(pool[pick].Identity))
+		total.Sub(total, pool[pick].Stake.Big())
+		pool = slices.Delete(pool, pick, pick+1)
+	}
+	if len(out) < k {
+		return out, errf(CodeNotEnoughWorkers, "%d eligible workers, the contract needs %d (eligible: bound, computing with stake, responsive to heartbeats, attested and syncing)", len(out), k)
 	}
 	return out, nil
+}
+
+// drawSeed is the current block's VRF output (chain/randomness applies it
+// before any module runs). Without the randomness module (unit tests of
+// this package alone) it falls back to SHA-256 of the height, which is
+// predictable: production chains always run the module.
+func drawSeed(s types.KVStore, height int64) []byte {
+	if r := randomness.Latest(s); r != nil {
+		return r.GetOutput()
+	}
+	var hb [8]byte
+	binary.BigEndian.PutUint64(hb[:], uint64(height))
+	sum := sha256.Sum256(append([]byte("veil/contracts/no-randomness/v1"), hb[:]...))
+	return sum[:]
 }

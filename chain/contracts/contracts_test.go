@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veil-network/veil/chain/compute"
 	"github.com/veil-network/veil/chain/mq"
-	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/crypto/envelope"
 	"github.com/veil-network/veil/crypto/keys"
@@ -234,8 +234,8 @@ func TestContractLifecycle(t *testing.T) {
 	id := ContractID(e.bob, ce.code, []byte("s1"))
 	rec := Contract(s, id)
 	onlineIDs := [][]byte{}
-	for _, w := range registry.OnlineWorkers(s, e.ctx.Height) {
-		onlineIDs = append(onlineIDs, w.GetIdentity())
+	for _, w := range compute.Eligible(s, e.ctx.Height) {
+		onlineIDs = append(onlineIDs, w.Identity)
 	}
 	want, err := Assign(s, e.ctx.Height, id, 2, nil)
 	if err != nil {
@@ -555,9 +555,9 @@ func TestReassign(t *testing.T) {
 	}
 	e.advance(validity + 1)
 	var newcomer []byte
-	for _, w := range registry.OnlineWorkers(s, e.ctx.Height) {
-		if !isAssigned(rec, w.GetIdentity()) {
-			newcomer = w.GetIdentity()
+	for _, w := range compute.Eligible(s, e.ctx.Height) {
+		if !isAssigned(rec, w.Identity) {
+			newcomer = w.Identity
 		}
 	}
 	if newcomer == nil {

@@ -19,11 +19,13 @@ import (
 
 	"github.com/veil-network/veil/attest"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/compute"
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
+	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
@@ -71,6 +73,7 @@ type env struct {
 	bank   *bank.Module
 	reg    *registry.Module
 	q      *mq.Module
+	cm     *compute.Module
 	c      *Module
 	alice  types.AccountID // sudo, operator
 	bob    types.AccountID
@@ -91,11 +94,15 @@ func newEnv(t testing.TB, validity uint64) *env {
 	reg.SetSender(q)
 	c := New(b, q)
 	q.HandleEgress(Name, c)
+	cm := compute.New(b, q)
+	q.HandleEgress(compute.Name, cm)
+	cm.SetIneligibleHook(c.WorkerLost)
+	reg.SetStaleHook(c.WorkerLost)
 	rg := registry.DevGenesis()
 	rg.Params.AttestationValidityBlocks = validity
 	rgRaw, _ := json.Marshal(rg)
-	mods := []types.Module{b, sudo.New(), reg, q, c}
-	gens := [][]byte{b.DefaultGenesis(), sudo.New().DefaultGenesis(), rgRaw, q.DefaultGenesis(), c.DefaultGenesis()}
+	mods := []types.Module{b, sudo.New(), reg, q, cm, c}
+	gens := [][]byte{b.DefaultGenesis(), sudo.New().DefaultGenesis(), rgRaw, q.DefaultGenesis(), cm.DefaultGenesis(), c.DefaultGenesis()}
 	r := types.NewRouter()
 	for i, m := range mods {
 		if err := m.ValidateGenesis(gens[i], 42); err != nil {
@@ -106,7 +113,7 @@ func newEnv(t testing.TB, validity uint64) *env {
 		}
 		m.RegisterMessages(r)
 	}
-	return &env{t: t, ctx: ctx, r: r, bank: b, reg: reg, q: q, c: c,
+	return &env{t: t, ctx: ctx, r: r, bank: b, reg: reg, q: q, cm: cm, c: c,
 		alice: addr(t, bank.DevAccounts[0].Address), bob: addr(t, bank.DevAccounts[1].Address), ferdie: addr(t, bank.DevAccounts[5].Address)}
 }
 
@@ -304,10 +311,23 @@ func (e *env) refused(what string, w *worker, topic string, payload []byte, name
 	}
 }
 
-// sync makes w online: a sync report through egress.
+// sync makes w online: a sync report through egress; and, the first
+// time, eligible for contracts: a benchmark score, bound to //Alice and
+// computing with 100 tokens of stake.
 func (e *env) sync(w *worker) {
 	e.t.Helper()
 	e.mustEgress(w, registry.TopicSynced, enc(e.t, &registryv1.SyncReport{SyncedHeight: e.ctx.Height}))
+	id := w.id()
+	if compute.Worker(e.ctx.Store, id[:]) != nil {
+		return
+	}
+	e.mustEgress(w, compute.TopicBenchmark, enc(e.t, &computev1.BenchmarkReport{Score: 400, DurationMs: 100, Iterations: 1280}))
+	if err := e.exec(e.alice, &computev1.MsgBind{Worker: id[:]}); err != nil {
+		e.t.Fatalf("bind: %v", err)
+	}
+	if err := e.exec(e.alice, &computev1.MsgStartComputing{Worker: id[:], Stake: "100000000000000"}); err != nil {
+		e.t.Fatalf("start computing: %v", err)
+	}
 }
 
 // gatekeeper designates w and publishes master epoch 1 from it.

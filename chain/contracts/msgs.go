@@ -15,12 +15,6 @@ import (
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 )
 
-// Reasons recorded in a contract's assignment history.
-const (
-	ReasonInstantiated = "instantiated"
-	ReasonReassigned   = "reassigned"
-)
-
 // NoMasterKeyHint is the advice of CodeNoMasterKey.
 const NoMasterKeyHint = "no master key yet: register a gatekeeper (veil tx registry gatekeeper add)"
 
@@ -71,10 +65,8 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 	account := ContractAccount(id)
 	rec := &contractsv1.ContractRecord{
 		Id: id[:], CodeHash: codeHash[:], Deployer: sender[:], Salt: msg.GetSalt(), Account: account[:],
-		Replicas: replicas, Label: msg.GetLabel(), InstantiatedAt: ctx.Height, KeyEpoch: epoch, Workers: workers,
-		History: []*contractsv1.AssignmentChange{{Height: ctx.Height, Workers: workers, Reason: ReasonInstantiated}},
+		Replicas: replicas, Label: msg.GetLabel(), InstantiatedAt: ctx.Height, KeyEpoch: epoch,
 	}
-	putContract(ctx.Store, rec)
 	seq, err := m.send(ctx, topic, &contractsv1.ContractMessage{Kind: &contractsv1.ContractMessage_Init{
 		Init: &contractsv1.Init{Deployer: sender[:], CodeHash: codeHash[:], Args: msg.GetInitArgs()}}})
 	if err != nil {
@@ -83,7 +75,9 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 	if seq != 0 {
 		return types.Errf(types.CodeInternal, "init of %s got sequence %d, want 0", hexID(id[:]), seq)
 	}
-	if err := m.requestKeys(ctx, rec, workers); err != nil {
+	// setWorkers stores the record, indexes the workers and asks the
+	// gatekeepers for the keys.
+	if err := m.setWorkers(ctx, rec, workers, ReasonInstantiated); err != nil {
 		return err
 	}
 	if ctx.Emitting() {
@@ -209,52 +203,14 @@ func (m *Module) reassign(ctx *types.Context, sender types.AccountID, msg *contr
 			return err
 		}
 	}
-	old := rec.GetWorkers()
-	next, err := Assign(ctx.Store, ctx.Height, id, int(rec.GetReplicas()), old)
+	next, err := Assign(ctx.Store, ctx.Height, id, int(rec.GetReplicas()), rec.GetWorkers())
 	if err != nil {
 		return err
 	}
-	var removed, added [][]byte
-	for _, w := range old {
-		if !contains(next, w) {
-			removed = append(removed, w)
-		}
+	if sameWorkers(next, rec.GetWorkers()) {
+		return errf(CodeAssignmentUnchanged, "every assigned worker of %s is eligible", hexID(id[:]))
 	}
-	for _, w := range next {
-		if !contains(old, w) {
-			added = append(added, w)
-		}
-	}
-	if len(added) == 0 && len(removed) == 0 {
-		return errf(CodeAssignmentUnchanged, "every assigned worker of %s is online", hexID(id[:]))
-	}
-	rec.Workers = next
-	rec.History = append(rec.History, &contractsv1.AssignmentChange{Height: ctx.Height, Workers: next, Reason: ReasonReassigned})
-	if n := len(rec.History); n > MaxHistory {
-		rec.History = rec.History[n-MaxHistory:]
-	}
-	putContract(ctx.Store, rec)
-	for _, w := range removed {
-		// A worker assigned again later needs the key again (it may have
-		// dropped it on ContractUnassigned).
-		ctx.Store.Delete(deliveredKey(id, w, rec.GetKeyEpoch()))
-		if _, err := m.send(ctx, mq.WorkerTopic([32]byte(w)), &contractsv1.WorkerMessage{Kind: &contractsv1.WorkerMessage_ContractUnassigned{
-			ContractUnassigned: &contractsv1.ContractUnassigned{ContractId: id[:]}}}); err != nil {
-			return err
-		}
-	}
-	if len(added) > 0 {
-		if err := m.requestKeys(ctx, rec, added); err != nil {
-			return err
-		}
-	}
-	if ctx.Emitting() {
-		ctx.Emit("contract_reassigned", types.Attr{Key: "contract", Value: hexID(id[:])},
-			types.Attr{Key: "workers", Value: joinHex(next)},
-			types.Attr{Key: "added", Value: joinHex(added)},
-			types.Attr{Key: "removed", Value: joinHex(removed)})
-	}
-	return nil
+	return m.setWorkers(ctx, rec, next, ReasonReassigned)
 }
 
 func joinHex(ws [][]byte) string { return strings.Join(hexList(ws), ",") }

@@ -2,13 +2,26 @@
 // every block's proposer proves an ECVRF (RFC 9381) output over the
 // previous block's randomness with its CometBFT consensus key, and the
 // output becomes the block's randomness. Other modules (heartbeat
-// challenges, worker scheduling) read it with Get/Current; see
+// challenges, worker scheduling) read it with Get/Latest; see
 // docs/randomness.md for the bias a proposer can still exert.
+//
+// The proof travels as the block's first transaction (Magic ‖ VRFProof,
+// see proof.go); the application checks it in ProcessProposal and applies
+// it in FinalizeBlock before any module's BeginBlock.
+//
+// State (all under provable keys):
+//
+//	randomness/params                          JSON Params
+//	randomness/block/<u64be height>            protobuf BlockRandomness
+//	randomness/latest                          protobuf BlockRandomness
+//	randomness/consensus_key/<20-byte address> 32-byte ed25519 public key
 package randomness
 
 import (
+	"bytes"
 	"encoding/binary"
 
+	"github.com/veil-network/veil/chain/staking"
 	"github.com/veil-network/veil/chain/types"
 	randomnessv1 "github.com/veil-network/veil/gen/veil/randomness/v1"
 )
@@ -17,8 +30,10 @@ import (
 const Name = "randomness"
 
 var (
+	keyParams   = []byte("randomness/params")
 	prefixBlock = []byte("randomness/block/")
 	keyLatest   = []byte("randomness/latest")
+	prefixKey   = []byte("randomness/consensus_key/")
 )
 
 // BlockKey is the provable state key of height's randomness record.
@@ -27,6 +42,33 @@ func BlockKey(height int64) []byte {
 	copy(k, prefixBlock)
 	binary.BigEndian.PutUint64(k[len(prefixBlock):], uint64(height))
 	return k
+}
+
+// ConsensusKeyKey is the provable state key of the consensus public key
+// registered for a 20-byte consensus address.
+func ConsensusKeyKey(addr []byte) []byte {
+	return append(append(make([]byte, 0, len(prefixKey)+len(addr)), prefixKey...), addr...)
+}
+
+// ConsensusKey returns the 32-byte ed25519 consensus public key whose
+// CometBFT address is addr, or nil if no validator update ever named it.
+func ConsensusKey(s types.KVStore, addr []byte) []byte {
+	return s.Get(ConsensusKeyKey(addr))
+}
+
+// RecordKeys adds the consensus keys of validator updates (genesis
+// validators and every set change) to the key registry, so the proposer of
+// any later block can be resolved from its address. Removals (power 0) are
+// recorded too and keys are never deleted: a validator removed by the
+// update returned at height H is still in the set, and may propose, at
+// H+1.
+func RecordKeys(s types.KVStore, updates []types.ValidatorUpdate) {
+	for _, u := range updates {
+		k := ConsensusKeyKey(staking.ConsensusAddress(u.PubKey[:]))
+		if !bytes.Equal(s.Get(k), u.PubKey[:]) {
+			s.Set(k, u.PubKey[:])
+		}
+	}
 }
 
 // Get returns the randomness recorded for height, or nil when there is

@@ -184,29 +184,6 @@ func LatestPublishedEpoch(s types.KVStore) (epoch uint64, ok bool) {
 	return 0, false
 }
 
-// OnlineWorkers lists the workers that can serve contracts at height:
-// registered, not stale, and heard from (at least one sync report, so the
-// worker is known to follow the chain), sorted by identity.
-func OnlineWorkers(s types.KVStore, height int64) []*registryv1.WorkerRecord {
-	var all []*registryv1.WorkerRecord
-	s.Iterate(prefixWorker, func(_, v []byte) bool {
-		r := &registryv1.WorkerRecord{}
-		types.DecodeProto(v, r)
-		if !IsStale(r, height) {
-			all = append(all, r)
-		}
-		return true
-	})
-	// Sync records are read after the iteration, not inside it.
-	out := all[:0]
-	for _, r := range all {
-		if s.Has(SyncedKey(r.GetIdentity())) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func (m *Module) registerGatekeeperMessages(r *types.Router) {
 	types.Handle(r, 1, m.registerGatekeeper)
 	types.Handle(r, 1, m.removeGatekeeper)

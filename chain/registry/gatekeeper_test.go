@@ -295,34 +295,6 @@ func TestRotateReplacesStaleGenerator(t *testing.T) {
 	}
 }
 
-func TestOnlineWorkers(t *testing.T) {
-	e := gkEnv(t, 10)
-	var ids [][]byte
-	for range 3 {
-		w := newSimWorker(t, DevWorkerMeasurement())
-		if err := e.exec(e.oper, w.register(t, e.oper)); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, w.pub())
-	}
-	if n := len(OnlineWorkers(e.ctx.Store, 2)); n != 0 {
-		t.Fatalf("%d online before any sync report", n)
-	}
-	e.advance(3)
-	for _, id := range ids[:2] {
-		if err := e.m.HandleEgress(e.ctx, [32]byte(id), TopicSynced, enc(t, &registryv1.SyncReport{SyncedHeight: 2})); err != nil {
-			t.Fatal(err)
-		}
-	}
-	on := OnlineWorkers(e.ctx.Store, 3)
-	if len(on) != 2 || bytes.Compare(on[0].GetIdentity(), on[1].GetIdentity()) >= 0 {
-		t.Fatalf("online %v", on)
-	}
-	if n := len(OnlineWorkers(e.ctx.Store, 11)); n != 0 {
-		t.Fatalf("%d online after expiry", n)
-	}
-}
-
 func sameStore(a, b memStore) bool {
 	if len(a) != len(b) {
 		return false

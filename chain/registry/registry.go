@@ -88,7 +88,14 @@ type Module struct {
 	params   types.ParamCache[Params]
 	// sender is the message queue (SetSender), for gatekeeper messages.
 	sender mq.Sender
+	// onStale is told about each worker whose attestation expired
+	// (SetStaleHook): the contracts module replaces it.
+	onStale func(ctx *types.Context, identity []byte) error
 }
+
+// SetStaleHook registers fn to run, in EndBlock, for every worker whose
+// attestation expires at the block's height.
+func (m *Module) SetStaleHook(fn func(ctx *types.Context, identity []byte) error) { m.onStale = fn }
 
 // New returns the registry module.
 func New() *Module { return &Module{verifier: attest.NewVerifier()} }
@@ -408,6 +415,11 @@ func (m *Module) EndBlock(ctx *types.Context) error {
 		rec := Worker(ctx.Store, d.identity)
 		if rec == nil || rec.GetExpiresAt() != d.height {
 			continue
+		}
+		if m.onStale != nil {
+			if err := m.onStale(ctx, d.identity); err != nil {
+				return err
+			}
 		}
 		if ctx.Emitting() {
 			op, _ := types.AccountFromBytes(rec.GetOperator())

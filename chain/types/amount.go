@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/bits"
 	"strconv"
 )
@@ -146,6 +147,22 @@ func (a Amount) Bytes() []byte {
 	binary.BigEndian.PutUint64(b, a.hi)
 	binary.BigEndian.PutUint64(b[8:], a.lo)
 	return b
+}
+
+// Big returns the amount as a math/big integer, for products and
+// quotients that exceed 128 bits before they are reduced (reward
+// accumulators, weighted draws).
+func (a Amount) Big() *big.Int { return new(big.Int).SetBytes(a.Bytes()) }
+
+// AmountFromBig converts a non-negative integer below 2^128; ok is false
+// otherwise.
+func AmountFromBig(b *big.Int) (Amount, bool) {
+	if b.Sign() < 0 || b.BitLen() > 128 {
+		return Amount{}, false
+	}
+	var buf [16]byte
+	b.FillBytes(buf[:])
+	return Amount{binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])}, true
 }
 
 // AmountFromBytes decodes the 16-byte state encoding.

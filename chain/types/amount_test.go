@@ -100,3 +100,24 @@ func TestErrorCodes(t *testing.T) {
 		t.Fatal("errors.Is by code")
 	}
 }
+
+func TestAmountBigRoundTrip(t *testing.T) {
+	for _, s := range []string{"0", "1", "18446744073709551616", "340282366920938463463374607431768211455"} {
+		a := MustParseAmount(s)
+		if got := a.Big().String(); got != s {
+			t.Fatalf("Big(%s) = %s", s, got)
+		}
+		b, ok := AmountFromBig(a.Big())
+		if !ok || b != a {
+			t.Fatalf("AmountFromBig(%s) = %v, %v", s, b, ok)
+		}
+	}
+	over := MustParseAmount("340282366920938463463374607431768211455").Big()
+	over.Add(over, over)
+	if _, ok := AmountFromBig(over); ok {
+		t.Fatal("2^129 accepted")
+	}
+	if _, ok := AmountFromBig(big.NewInt(-1)); ok {
+		t.Fatal("negative accepted")
+	}
+}

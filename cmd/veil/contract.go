@@ -454,15 +454,28 @@ assigned workers and whether its keys are published.`,
 	return cmd
 }
 
-func newContractShowCmd() *cobra.Command {
+func newContractShowCmd() *cobra.Command { return contractRecordCmd("show CONTRACT") }
+
+// newQueryContractCmd is 'veil query contract', the same view under the
+// query tree (where the other on-chain records are).
+func newQueryContractCmd() *cobra.Command { return contractRecordCmd("contract CONTRACT") }
+
+func init() { queryCommands = append(queryCommands, newQueryContractCmd) }
+
+func contractRecordCmd(use string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "show CONTRACT",
-		Short: "Show a contract's on-chain record",
+		Use:   use,
+		Short: "Show a contract's on-chain record, its workers and their history",
 		Long: `Show a contract's on-chain record: code hash, deployer, on-chain account,
 label, key epoch and public keys (published by a gatekeeper), the assigned
-workers and their history, and the next sequence of its command log.`,
-		Example: `  veil contract show hello-world
-  veil contract show 0x3f5a…(64 hex) -o json`,
+workers and their history, and the next sequence of its command log.
+
+Workers are drawn at random, weighted by stake, from the computing and
+responsive set; when one turns unresponsive, stops computing or its
+attestation expires, the chain draws a replacement in the same block (the
+history's "replaced" entries) and the gatekeeper delivers the key to it.`,
+		Example: `  veil query contract hello-world -o json
+  veil contract show 0x3f5a…(64 hex)`,
 		Args: cobra.ExactArgs(1),
 	}
 	f := addContractFlags(cmd, false)
@@ -498,6 +511,9 @@ workers and their history, and the next sequence of its command log.`,
 				fmt.Fprintf(w, "worker          %s\n", wk)
 			}
 			fmt.Fprintf(w, "next sequence   %d\n", ci.NextSequence)
+			for _, h := range ci.History {
+				fmt.Fprintf(w, "history         height %d %s: %s\n", h.Height, h.Reason, strings.Join(h.Workers, ", "))
+			}
 			return nil
 		})
 	}

@@ -33,12 +33,17 @@ It writes HOME/network.json with the chain id and every endpoint, which the
 client commands read by default. Stop with Ctrl-C; start again with the same
 --home to continue the chain, or add --reset to start over.
 
-It also runs --workers simulated TEE workers (default 1), each with a relayer
+It also runs --workers simulated TEE workers (default 3), each with a relayer
 that registers it from the operator account //Alice//worker<i> (funded in the
 dev genesis) within seconds and keeps it in sync with the chain (light
 blocks, proven messages, egress; 'veil worker status' shows it); their data
-lives under HOME/workers/ and network.json lists them under "workers". Simulated workers protect nothing:
-they exist so the whole registration flow runs on a laptop.
+lives under HOME/workers/ and network.json lists them under "workers".
+Each worker benchmarks itself at start, and its relayer binds it and starts
+computing with a 1,000-token stake, so heartbeat challenges (about every
+30 s per worker), rewards and slashing are visible at once ('veil query
+compute workers'), and contracts are drawn at random from the computing
+workers. Simulated workers protect nothing: they exist so the whole flow
+runs on a laptop.
 
 Once worker0 is registered, //Alice (sudo) designates it as gatekeeper and
 the network waits until it has published the master key, so contracts can
@@ -67,7 +72,7 @@ worker i's API uses PORT_BASE+100+i.`,
 	cmd.Flags().IntVar(&portBase, "port-base", devnet.DefaultPortBase, "first port to use; 0 picks free ports")
 	cmd.Flags().BoolVar(&reset, "reset", false, "delete the network's data and start from genesis")
 	cmd.Flags().IntVar(&validators, "validators", 1, "number of validators")
-	cmd.Flags().IntVar(&workers, "workers", 1, "number of simulated TEE workers, each with a relayer")
+	cmd.Flags().IntVar(&workers, "workers", 3, "number of simulated TEE workers, each with a relayer, bound and computing")
 	cmd.Flags().StringVar(&contractsDir, "contracts", "", "directory with the example contracts built to wasm (<name>.wasm) to deploy; empty: deploy none")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/veil-network/veil/chain/randomness"
 	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
 )
 
@@ -168,9 +169,19 @@ func newQueryBlockCmd() *cobra.Command {
 			return err
 		}
 		b := r.GetBlock()
+		// The block's first transaction is its proposer's randomness
+		// proof ('veil query randomness'), not a signed transaction.
+		kind := func(i int) string {
+			if i < len(r.GetTxs()) && randomness.IsProofTx(r.GetTxs()[i]) {
+				return "randomness"
+			}
+			return "tx"
+		}
 		txs := make([]map[string]any, 0, len(b.GetTxs()))
-		for _, t := range b.GetTxs() {
-			txs = append(txs, txResultJSON(t))
+		for i, t := range b.GetTxs() {
+			v := txResultJSON(t)
+			v["kind"] = kind(i)
+			txs = append(txs, v)
 		}
 		v := map[string]any{
 			"height": b.GetHeight(), "time": b.GetTime().AsTime().UTC().Format(time.RFC3339Nano),
@@ -180,8 +191,12 @@ func newQueryBlockCmd() *cobra.Command {
 		return printResult(cmd.OutOrStdout(), *out, v, func(w io.Writer) error {
 			fmt.Fprintf(w, "block %d  %X\n  time      %s\n  proposer  %X\n  txs       %d\n", b.GetHeight(), b.GetHash(),
 				b.GetTime().AsTime().UTC().Format(time.RFC3339Nano), b.GetProposer(), len(b.GetTxs()))
-			for _, t := range b.GetTxs() {
-				fmt.Fprintf(w, "    %X  code %d  %s\n", t.GetHash(), t.GetCode(), t.GetSender())
+			for i, t := range b.GetTxs() {
+				who := t.GetSender()
+				if kind(i) == "randomness" {
+					who = "(block randomness proof)"
+				}
+				fmt.Fprintf(w, "    %X  code %d  %s\n", t.GetHash(), t.GetCode(), who)
 			}
 			return nil
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/client"
 	"github.com/veil-network/veil/crypto/keys"
 	"github.com/veil-network/veil/relay"
@@ -42,18 +43,31 @@ reports, then the proven messages of its topics, and submits the worker's
 signed egress from the operator account. On a terminal it shows a progress
 line while the worker catches up. See docs/lightclient.md.
 
+With --compute-stake AMOUNT it also keeps the worker computing: it binds the
+worker to the operator, waits until the worker's benchmark score is on
+chain, and starts computing with AMOUNT from the operator's free balance
+(raised to the chain's minimum min_stake_k × isqrt(P) when that is higher,
+so 1 means "the minimum"). A worker stopped by hand is started again as
+soon as it is ready again, i.e. after its cool-down and 'veil tx compute
+reclaim': stop the relayer first to take a worker out for good. Without the
+flag the operator uses 'veil tx compute bind|start' (docs/operations.md,
+"Running a computing worker").
+
 --operator takes a secret URI (//Alice, a phrase) or a keyring name ('veil
 keys add'); the relayer never sees the worker's keys.`,
 		Example: `  veil relay --worker http://127.0.0.1:26700 --node http://127.0.0.1:26602 --operator //Bob
   veil relay --worker http://127.0.0.1:26700 --network ~/.veil/dev/network.json --operator myoperator --keyring ~/.veil/keyring
-  veil relay --worker http://10.0.0.5:26700 --node https://rpc.example.org --operator op --pcs-url https://pccs.internal:8081`,
+  veil relay --worker http://10.0.0.5:26700 --node https://rpc.example.org --operator op --pcs-url https://pccs.internal:8081
+  veil relay --worker http://127.0.0.1:26700 --node http://127.0.0.1:26602 --operator myoperator --compute-stake 100VEIL`,
 		Args: cobra.NoArgs,
 	}
-	var workerURL, operator, scheme, pcsURL, rootCRL, cacheDir, metricsListen, genesisFile string
+	var workerURL, operator, scheme, pcsURL, rootCRL, cacheDir, metricsListen, genesisFile, computeStake string
 	var pct int
 	var poll, syncInterval time.Duration
 	var noSync bool
-	cf := &clientFlags{}
+	// The timeout bounds the status call that converts a token amount
+	// (--compute-stake 100VEIL); the relayer's own calls have theirs.
+	cf := &clientFlags{timeout: time.Minute}
 	cmd.Flags().StringVar(&workerURL, "worker", "http://"+worker.DefaultListen, "worker API URL")
 	cmd.Flags().StringVar(&cf.node, "node", "", "node API URL (overrides --network)")
 	cmd.Flags().StringVar(&cf.network, "network", client.DefaultNetworkFile(), "network.json written by 'veil dev' (ignored when --node is set)")
@@ -69,6 +83,7 @@ keys add'); the relayer never sees the worker's keys.`,
 	cmd.Flags().BoolVar(&noSync, "no-sync", false, "only register the worker; do not feed it headers and messages or submit its egress")
 	cmd.Flags().StringVar(&genesisFile, "genesis", "", "the chain's genesis.json: derive the worker's trust root from it instead of trusting --node's validator set")
 	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:26711 (off when empty)")
+	cmd.Flags().StringVar(&computeStake, "compute-stake", "", "keep the worker computing with this stake (at least the chain's minimum): an integer in the smallest unit or tokens, e.g. 100VEIL (off when empty)")
 	_ = cmd.MarkFlagRequired("operator")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -78,6 +93,14 @@ keys add'); the relayer never sees the worker's keys.`,
 		}
 		if pct < 1 || pct > 99 {
 			return errors.New("--reattest-percent must be between 1 and 99")
+		}
+		var stake *types.Amount
+		if computeStake != "" {
+			a, err := positiveAmountArg(cmd, cf, "--compute-stake", computeStake)
+			if err != nil {
+				return err
+			}
+			stake = &a
 		}
 		sch, err := keys.ParseScheme(scheme)
 		if err != nil {
@@ -106,6 +129,7 @@ keys add'); the relayer never sees the worker's keys.`,
 			WorkerURL: workerURL, Node: c, Operator: signer, ReattestPercent: pct, PollInterval: poll, Logger: log,
 			Collateral:  &relay.PCS{BaseURL: pcsURL, RootCACRLURL: rootCRL, CacheDir: cacheDir, Logger: log},
 			DisableSync: noSync, GenesisJSON: genesis, SyncInterval: syncInterval, Progress: progress, MetricsListen: metricsListen,
+			ComputeStake: stake,
 		})
 		if err != nil {
 			return err

@@ -46,6 +46,11 @@ signs its egress; the relayer submits it. Its sync state is sealed to
 HOME/worker-sync.sealed, so a restart resumes where it stopped. See
 docs/lightclient.md; 'veil worker status' shows where it is.
 
+At start the worker runs a one-core CPU benchmark (--benchmark-duration,
+in the background) and reports its score P on chain; it answers the
+chain's heartbeat challenges as they arrive (docs/lightclient.md,
+"Heartbeats and benchmark").
+
 Platforms:
   simulated  development only: NO protection at all. The platform's secret
              seed is HOME/simulated-tee.key (0600); evidence is accepted only
@@ -65,6 +70,7 @@ See docs/registry.md for running a worker on real hardware.`,
 	var home, tee, listen, chainID, genesisHex, simMeasurement, metricsListen string
 	var allowRemote bool
 	var reportEvery int64
+	var benchmarkDuration time.Duration
 	cmd.Flags().StringVar(&home, "home", defaultWorkerHome(), "directory for the worker's sealed keys")
 	cmd.Flags().StringVar(&tee, "tee", "simulated", "platform: simulated, tdx or sev-snp")
 	cmd.Flags().StringVar(&listen, "listen", worker.DefaultListen, "address of the worker API")
@@ -74,6 +80,8 @@ See docs/registry.md for running a worker on real hardware.`,
 	cmd.Flags().StringVar(&simMeasurement, "simulated-measurement", "", "measurement the simulated platform claims, hex (default: the dev worker's, which dev genesis allows)")
 	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:26710 (off when empty)")
 	cmd.Flags().Int64Var(&reportEvery, "report-every", worker.DefaultReportEvery, "report the verified height on chain every N blocks when caught up (egress; costs the operator a fee each; 0: only when pinged)")
+	cmd.Flags().DurationVar(&benchmarkDuration, "benchmark-duration", worker.DefaultBenchmarkDuration,
+		"run the CPU benchmark this long at start, in the background, and report its score on chain (egress; one fee; 0: off; at most 1m)")
 	lf := addLogFlags(cmd)
 	cmd.AddCommand(newWorkerStatusCmd())
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -84,6 +92,9 @@ See docs/registry.md for running a worker on real hardware.`,
 		kind, err := attest.ParseKind(tee)
 		if err != nil {
 			return fmt.Errorf("--tee: %w", err)
+		}
+		if benchmarkDuration < 0 || benchmarkDuration > worker.MaxBenchmarkDuration {
+			return fmt.Errorf("--benchmark-duration must be 0 (off) to %v", worker.MaxBenchmarkDuration)
 		}
 		if (chainID == "") != (genesisHex == "") {
 			return errors.New("--chain-id and --genesis-hash go together")
@@ -113,6 +124,7 @@ See docs/registry.md for running a worker on real hardware.`,
 		w, err := worker.New(cmd.Context(), worker.Config{
 			Home: abs, TEE: kind, Listen: listen, AllowRemote: allowRemote, ChainID: chainID, GenesisHash: gh,
 			SimulatedMeasurement: sim, Logger: log, MetricsListen: metricsListen, ReportEvery: max(reportEvery, 0),
+			BenchmarkDuration: benchmarkDuration,
 		})
 		if err != nil {
 			return err

@@ -5,7 +5,7 @@
 // source: veil/randomness/v1/randomness.proto
 
 // Package veil.randomness.v1 defines on-chain block randomness: every
-// block's proposer proves an ECVRF (RFC 9381, ECVRF-EDWARDS25519-SHA512-TAI)
+// block's proposer proves an ECVRF (RFC 9381, ECVRF-EDWARDS25519-SHA512-ELL2, suite 0x04)
 // output over the previous block's randomness with its CometBFT consensus
 // key. See docs/randomness.md.
 
