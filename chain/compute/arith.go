@@ -1,7 +1,6 @@
 package compute
 
 import (
-	"encoding/binary"
 	"math/big"
 	"math/bits"
 
@@ -19,20 +18,7 @@ const RewardScale = 1_000_000_000_000
 
 var rewardScale = types.NewAmount(RewardScale)
 
-func toU(a types.Amount) npos.Uint128 {
-	b := a.Bytes()
-	return npos.Uint128{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}
-}
-
-func fromU(u npos.Uint128) types.Amount {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], u.Hi)
-	binary.BigEndian.PutUint64(b[8:], u.Lo)
-	a, _ := types.AmountFromBytes(b[:])
-	return a
-}
-
-var maxAmount = fromU(npos.MaxUint128())
+var maxAmount = types.MaxAmount()
 
 // mulDiv returns ⌊a·b/c⌋ exactly; false when c is 0 or the quotient
 // exceeds u128.
@@ -40,11 +26,11 @@ func mulDiv(a, b, c types.Amount) (types.Amount, bool) {
 	if c.IsZero() {
 		return types.Amount{}, false
 	}
-	q, ok := npos.MulDivRounding(toU(a), toU(b), toU(c), npos.RoundDown)
+	q, ok := npos.MulDivRounding(a.Uint128(), b.Uint128(), c.Uint128(), npos.RoundDown)
 	if !ok {
-		return maxAmount, false
+		return types.MaxAmount(), false
 	}
-	return fromU(q), true
+	return types.AmountFromUint128(q), true
 }
 
 // mulDivSat is mulDiv saturating at u128::MAX (0 when c is 0).
@@ -56,29 +42,6 @@ func mulDivSat(a, b, c types.Amount) types.Amount {
 // ppmOf returns ⌊a·ppm/10^6⌋ (never more than a for ppm ≤ 10^6).
 func ppmOf(a types.Amount, ppm uint32) types.Amount {
 	return mulDivSat(a, types.NewAmount(uint64(ppm)), types.NewAmount(PPM))
-}
-
-func addSat(a, b types.Amount) types.Amount {
-	s, ok := a.Add(b)
-	if !ok {
-		return maxAmount
-	}
-	return s
-}
-
-func subSat(a, b types.Amount) types.Amount {
-	d, ok := a.Sub(b)
-	if !ok {
-		return types.Amount{}
-	}
-	return d
-}
-
-func minAmount(a, b types.Amount) types.Amount {
-	if a.Cmp(b) <= 0 {
-		return a
-	}
-	return b
 }
 
 // wrapAdd and wrapSub are u128 arithmetic modulo 2^128, for the reward

@@ -189,7 +189,7 @@ func benchState(b *testing.B, n int) *env {
 			e.mustExec(op, &computev1.MsgAddWorker{PoolId: uint64(i%pools + 1), Worker: id[:]})
 		}
 		min, _ := MinStake(p.MinStakeK, score)
-		e.mustExec(op, &computev1.MsgStartComputing{Worker: id[:], Stake: addSat(min, toks(r.Uint64N(1000))).String()})
+		e.mustExec(op, &computev1.MsgStartComputing{Worker: id[:], Stake: min.AddSat(toks(r.Uint64N(1000))).String()})
 	}
 	return e
 }

@@ -32,7 +32,6 @@
 package compute
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -215,9 +214,7 @@ func (*Module) SetParams(s types.KVStore, p Params) {
 
 // Genesis is the module's genesis section. Workers bind after genesis (they
 // must register first), so only parameters are set.
-type Genesis struct {
-	Params Params `json:"params"`
-}
+type Genesis = types.ParamsGenesis[Params]
 
 // DefaultGenesis implements types.Module.
 func (*Module) DefaultGenesis() json.RawMessage {
@@ -226,18 +223,7 @@ func (*Module) DefaultGenesis() json.RawMessage {
 }
 
 func parseGenesis(raw json.RawMessage) (Genesis, error) {
-	g := Genesis{Params: DefaultParams()}
-	if len(raw) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&g); err != nil {
-			return g, fmt.Errorf("compute genesis: %w", err)
-		}
-	}
-	if err := g.Params.Validate(); err != nil {
-		return g, fmt.Errorf("compute genesis params: %w", err)
-	}
-	return g, nil
+	return types.ParseParamsGenesis(Name, raw, DefaultParams())
 }
 
 // ValidateGenesis implements types.Module.

@@ -58,7 +58,7 @@ func TestStartStopReclaim(t *testing.T) {
 	e.mustFail("zero stake", e.alice, start("0"), types.CodeInvalidAmount)
 	e.mustFail("malformed stake", e.alice, start("1e3"), types.CodeInvalidAmount)
 	e.mustFail("other operator", e.bob, start(toks(100).String()), CodeNotOperator)
-	below := subSat(toks(31), types.NewAmount(1))
+	below := toks(31).SubSat(types.NewAmount(1))
 	err := e.exec(e.alice, start(below.String()))
 	if types.CodeOf(err) != CodeStakeBelowMinimum || !strings.Contains(err.Error(), toks(31).String()) {
 		t.Fatalf("below minimum: %v (want the minimum %s named)", err, toks(31))
@@ -78,7 +78,7 @@ func TestStartStopReclaim(t *testing.T) {
 	if want := shareOf(31_000, 1000, 700_000); r.GetShare() != want || want != isqrt64(31_000*31_000+1_400_000*1_400_000) {
 		t.Fatalf("share %d, want %d", r.GetShare(), want)
 	}
-	if after := e.balance(e.alice); after.Reserved.Cmp(toks(31)) != 0 || subSat(before.Free, after.Free).Cmp(toks(31)) != 0 {
+	if after := e.balance(e.alice); after.Reserved.Cmp(toks(31)) != 0 || before.Free.SubSat(after.Free).Cmp(toks(31)) != 0 {
 		t.Fatalf("balance %+v after staking from %+v", after, before)
 	}
 	if !IsEligible(e.ctx.Store, e.ctx.Height, w.ident()) {
@@ -101,9 +101,9 @@ func TestStartStopReclaim(t *testing.T) {
 		t.Fatal("cooling-down worker eligible")
 	}
 	// Three blocks of the whole worker part, settled at the stop.
-	part := subSat(p.RewardPerBlock, ppmOf(p.RewardPerBlock, p.TreasuryCutPPM))
+	part := p.RewardPerBlock.SubSat(ppmOf(p.RewardPerBlock, p.TreasuryCutPPM))
 	want, _ := part.Mul64(3)
-	if got := amountOf(r.GetRewardsTotal()); subSat(want, got).Cmp(types.NewAmount(1)) > 0 || got.Cmp(want) > 0 {
+	if got := amountOf(r.GetRewardsTotal()); want.SubSat(got).Cmp(types.NewAmount(1)) > 0 || got.Cmp(want) > 0 {
 		t.Fatalf("rewards %s, want %s (−1 for rounding)", got, want)
 	}
 	e.mustFail("stop twice", e.alice, &computev1.MsgStopComputing{Worker: w.ident()}, CodeNotComputing)
@@ -192,12 +192,12 @@ func TestHeartbeatFlow(t *testing.T) {
 		t.Fatalf("after miss: %v", r)
 	}
 	slash := ppmOf(stake, p.SlashPPM)
-	if amountOf(r.GetStake()).Cmp(subSat(stake, slash)) != 0 || r.GetSlashedTotal() != slash.String() {
+	if amountOf(r.GetStake()).Cmp(stake.SubSat(slash)) != 0 || r.GetSlashedTotal() != slash.String() {
 		t.Fatalf("stake %s slashed %s, from %s", r.GetStake(), r.GetSlashedTotal(), stake)
 	}
 	// The treasury gets the slash plus each block's cut (none after the
 	// miss: the only worker has no share).
-	if got := subSat(e.balance(auth.TreasuryAccount).Free, treasury); got.Cmp(slash) < 0 {
+	if got := e.balance(auth.TreasuryAccount).Free.SubSat(treasury); got.Cmp(slash) < 0 {
 		t.Fatalf("treasury gained %s, slash %s", got, slash)
 	}
 	if e.balance(e.alice).Reserved.Cmp(amountOf(r.GetStake())) != 0 {
@@ -339,25 +339,25 @@ func TestRewardsProportional(t *testing.T) {
 	}
 	ops := []types.AccountID{e.alice, e.bob, e.dave}
 	cut := ppmOf(p.RewardPerBlock, p.TreasuryCutPPM)
-	part := subSat(p.RewardPerBlock, cut)
+	part := p.RewardPerBlock.SubSat(cut)
 	paid := types.Amount{}
 	for i, w := range ws {
 		free := e.balance(ops[i]).Free
 		e.mustExec(ops[i], &computev1.MsgStopComputing{Worker: w.ident()})
-		got := subSat(e.balance(ops[i]).Free, free)
+		got := e.balance(ops[i]).Free.SubSat(free)
 		if got.Cmp(amountOf(e.rec(w).GetRewardsTotal())) != 0 {
 			t.Fatalf("worker %d: paid %s, rewards_total %s", i, got, e.rec(w).GetRewardsTotal())
 		}
 		partN, _ := part.Mul64(n)
 		want := mulDivSat(partN, types.NewAmount(shares[i]), types.NewAmount(total))
 		// Each block's accumulator step and the settlement round down.
-		if got.Cmp(want) > 0 || subSat(want, got).Cmp(types.NewAmount(n+1)) > 0 {
+		if got.Cmp(want) > 0 || want.SubSat(got).Cmp(types.NewAmount(n+1)) > 0 {
 			t.Fatalf("worker %d (share %d of %d): paid %s, want %s", i, shares[i], total, got, want)
 		}
-		paid = addSat(paid, got)
+		paid = paid.AddSat(got)
 	}
 	cutN, _ := cut.Mul64(n)
-	if got := subSat(e.balance(auth.TreasuryAccount).Free, treasury); got.Cmp(cutN) != 0 {
+	if got := e.balance(auth.TreasuryAccount).Free.SubSat(treasury); got.Cmp(cutN) != 0 {
 		t.Fatalf("treasury got %s, want %s", got, cutN)
 	}
 	// Nothing is minted once no worker has a share.
@@ -626,7 +626,7 @@ func TestArithmetic(t *testing.T) {
 		t.Fatal("priceString")
 	}
 	// The accumulator wraps modulo 2^128 and differences stay exact.
-	near := subSat(maxAmount, types.NewAmount(5))
+	near := types.MaxAmount().SubSat(types.NewAmount(5))
 	w := &computev1.ComputeWorker{Share: 2, RewardDebt: near.String()}
 	acc := wrapAdd(near, types.NewAmount(10*RewardScale))
 	if got := pendingReward(w, acc); got.Cmp(types.NewAmount(20)) != 0 {

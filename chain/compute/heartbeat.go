@@ -242,9 +242,9 @@ func (m *Module) miss(ctx *types.Context, p Params, g *globals, w *computev1.Com
 			if err := m.bank.SlashReserved(ctx, stakeAccount(w), slashed, auth.TreasuryAccount); err != nil {
 				panic(&types.StoreFailure{Err: err})
 			}
-			w.Stake = subSat(stake, slashed).String()
-			w.SlashedTotal = addSat(amountOf(w.GetSlashedTotal()), slashed).String()
-			g.TotalStake = subSat(g.TotalStake, slashed)
+			w.Stake = stake.SubSat(slashed).String()
+			w.SlashedTotal = amountOf(w.GetSlashedTotal()).AddSat(slashed).String()
+			g.TotalStake = g.TotalStake.SubSat(slashed)
 		}
 	}
 	putWorker(ctx.Store, w)

@@ -112,7 +112,7 @@ func (m *Module) startComputing(ctx *types.Context, sender types.AccountID, msg 
 		return err
 	}
 	g := loadGlobals(ctx.Store)
-	g.TotalStake = addSat(g.TotalStake, stake)
+	g.TotalStake = g.TotalStake.AddSat(stake)
 	w.Stake = stake.String()
 	w.Value = initialValue(stake, p.TokenUnit, p.ValueCap)
 	w.State = computev1.WorkerState_WORKER_STATE_COMPUTING
@@ -217,7 +217,7 @@ func (m *Module) reclaimWorker(ctx *types.Context, g *globals, w *computev1.Comp
 			return types.Errf(types.CodeInternal, "release stake of %s: %v", hexID(w.GetIdentity()), err)
 		}
 	}
-	g.TotalStake = subSat(g.TotalStake, stake)
+	g.TotalStake = g.TotalStake.SubSat(stake)
 	if w.GetForcedStop() {
 		ctx.Store.Delete(reclaimKey(w.GetCooldownEndsAt(), w.GetIdentity()))
 	}

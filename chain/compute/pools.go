@@ -144,7 +144,7 @@ func (m *Module) contribute(ctx *types.Context, sender types.AccountID, msg *com
 	if err := m.bank.Transfer(ctx, sender, PoolAccount(id), amount); err != nil {
 		return err
 	}
-	setShares(ctx.Store, sender, id, addSat(sharesOf(ctx.Store, sender, id), shares))
+	setShares(ctx.Store, sender, id, sharesOf(ctx.Store, sender, id).AddSat(shares))
 	pool.TotalShares = newTotal.String()
 	putPool(ctx.Store, pool)
 	if ctx.Emitting() {
@@ -189,8 +189,8 @@ func (m *Module) withdraw(ctx *types.Context, sender types.AccountID, msg *compu
 		entry = &computev1.WithdrawRequest{Account: sender[:], Shares: "0", RequestedAt: ctx.Height}
 		pool.WithdrawQueue = append(pool.WithdrawQueue, entry)
 	}
-	entry.Shares = addSat(amountOf(entry.GetShares()), shares).String()
-	setShares(ctx.Store, sender, id, subSat(held, shares))
+	entry.Shares = amountOf(entry.GetShares()).AddSat(shares).String()
+	setShares(ctx.Store, sender, id, held.SubSat(shares))
 	putPool(ctx.Store, pool)
 	ctx.Store.Set(queuedKey(id), []byte{})
 	m.serveQueue(ctx, id)
@@ -235,8 +235,8 @@ func (m *Module) serveQueue(ctx *types.Context, id uint64) {
 		if !pay.IsZero() {
 			m.mustMove(ctx, account, types.AccountID(r.GetAccount()), pay)
 		}
-		total = subSat(total, burn)
-		left := subSat(want, burn)
+		total = total.SubSat(burn)
+		left := want.SubSat(burn)
 		r.Shares = left.String()
 		if ctx.Emitting() {
 			ctx.Emit("withdrawn", types.Attr{Key: "pool_id", Value: strconv.FormatUint(id, 10)},

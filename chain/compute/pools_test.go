@@ -54,7 +54,7 @@ func TestPoolErrors(t *testing.T) {
 	e.mustFail("contribution beyond the balance", e.bob, &computev1.MsgContribute{PoolId: 1, Amount: toks(2_000_000).String()}, types.CodeInsufficientFunds)
 	e.mustFail("pool worker started from empty pool", e.alice, &computev1.MsgStartComputing{Worker: w1.ident(), Stake: toks(40).String()}, types.CodeInsufficientFunds)
 	e.mustExec(e.bob, &computev1.MsgContribute{PoolId: 1, Amount: toks(100).String()})
-	e.mustFail("withdraw beyond shares", e.bob, &computev1.MsgWithdraw{PoolId: 1, Shares: addSat(toks(100), types.NewAmount(1)).String()}, CodeInsufficientShares)
+	e.mustFail("withdraw beyond shares", e.bob, &computev1.MsgWithdraw{PoolId: 1, Shares: toks(100).AddSat(types.NewAmount(1)).String()}, CodeInsufficientShares)
 	e.mustFail("withdraw without shares", e.dave, &computev1.MsgWithdraw{PoolId: 1, Shares: "1"}, CodeInsufficientShares)
 	e.mustFail("withdraw zero", e.bob, &computev1.MsgWithdraw{PoolId: 1, Shares: "0"}, types.CodeInvalidAmount)
 	e.mustFail("non-owner starts a pool worker", e.bob, &computev1.MsgStartComputing{Worker: w1.ident(), Stake: toks(40).String()}, CodeNotPoolOwner)
@@ -91,14 +91,14 @@ func TestPoolRewardsAndSlash(t *testing.T) {
 		t.Fatal("no reward settled")
 	}
 	commission := ppmOf(paid, 100_000)
-	if got := subSat(e.balance(e.alice).Free, owner); got.Cmp(commission) != 0 {
+	if got := e.balance(e.alice).Free.SubSat(owner); got.Cmp(commission) != 0 {
 		t.Fatalf("owner got %s of %s, want commission %s", got, paid, commission)
 	}
 	if e.pool(1).GetCommissionTotal() != commission.String() {
 		t.Fatalf("commission_total %s", e.pool(1).GetCommissionTotal())
 	}
 	value := e.balance(PoolAccount(1)).Total()
-	if want := addSat(toks(400), subSat(paid, commission)); value.Cmp(want) != 0 {
+	if want := toks(400).AddSat(paid.SubSat(commission)); value.Cmp(want) != 0 {
 		t.Fatalf("pool value %s, want %s", value, want)
 	}
 	up := e.price(1)
@@ -116,8 +116,8 @@ func TestPoolRewardsAndSlash(t *testing.T) {
 	}
 	// Exactly: value + rewards settled with the miss − commission − slash.
 	slashed := amountOf(e.rec(w).GetSlashedTotal())
-	gain := subSat(subSat(amountOf(e.rec(w).GetRewardsTotal()), paid), subSat(amountOf(e.pool(1).GetCommissionTotal()), commission))
-	if want := subSat(addSat(value, gain), slashed); e.balance(PoolAccount(1)).Total().Cmp(want) != 0 || slashed.Cmp(toks(40)) != 0 {
+	gain := amountOf(e.rec(w).GetRewardsTotal()).SubSat(paid).SubSat(amountOf(e.pool(1).GetCommissionTotal()).SubSat(commission))
+	if want := value.AddSat(gain).SubSat(slashed); e.balance(PoolAccount(1)).Total().Cmp(want) != 0 || slashed.Cmp(toks(40)) != 0 {
 		t.Fatalf("pool value %s, want %s (slashed %s)", e.balance(PoolAccount(1)).Total(), want, slashed)
 	}
 	if down := e.price(1); down >= up || down >= "1.000000000000" {
@@ -145,7 +145,7 @@ func TestWithdrawQueue(t *testing.T) {
 	bob := e.balance(e.bob).Free
 	e.mustExec(e.bob, &computev1.MsgWithdraw{PoolId: 1, Shares: toks(50).String()})
 	// 20 free: 20 paid at once, 30 shares queued.
-	if got := subSat(e.balance(e.bob).Free, bob); got.Cmp(toks(20)) != 0 {
+	if got := e.balance(e.bob).Free.SubSat(bob); got.Cmp(toks(20)) != 0 {
 		t.Fatalf("paid %s at once", got)
 	}
 	q := e.pool(1).GetWithdrawQueue()
@@ -155,7 +155,7 @@ func TestWithdrawQueue(t *testing.T) {
 	if sharesOf(e.ctx.Store, e.bob, 1).Cmp(toks(50)) != 0 {
 		t.Fatalf("bob holds %s", sharesOf(e.ctx.Store, e.bob, 1))
 	}
-	e.mustFail("queued shares are not withdrawable twice", e.bob, &computev1.MsgWithdraw{PoolId: 1, Shares: addSat(toks(50), types.NewAmount(1)).String()}, CodeInsufficientShares)
+	e.mustFail("queued shares are not withdrawable twice", e.bob, &computev1.MsgWithdraw{PoolId: 1, Shares: toks(50).AddSat(types.NewAmount(1)).String()}, CodeInsufficientShares)
 	// Rewards flow into the pool and pay part of the queue (block by block).
 	e.blocks(3)
 	e.mustExec(e.alice, &computev1.MsgStopComputing{Worker: w.ident()})
@@ -170,7 +170,7 @@ func TestWithdrawQueue(t *testing.T) {
 		t.Fatalf("queue %v after the reclaim", q)
 	}
 	// Bob got his 50 shares' worth: 50 tokens plus his part of rewards.
-	if got := subSat(e.balance(e.bob).Free, bob); got.Cmp(toks(50)) <= 0 {
+	if got := e.balance(e.bob).Free.SubSat(bob); got.Cmp(toks(50)) <= 0 {
 		t.Fatalf("bob received %s for 50 of 100 shares", got)
 	}
 	// Everyone out: the pool is empty of shares.
@@ -230,7 +230,7 @@ func TestGraceForcedStop(t *testing.T) {
 	if len(e.pool(1).GetWithdrawQueue()) != 0 {
 		t.Fatal("queue not served after the automatic reclaim")
 	}
-	if got := subSat(e.balance(e.bob).Free, bob); got.Cmp(toks(150)) != 0 {
+	if got := e.balance(e.bob).Free.SubSat(bob); got.Cmp(toks(150)) != 0 {
 		t.Fatalf("bob received %s for 150 shares at price 1", got)
 	}
 	// With the queue empty the owner can start again.

@@ -49,7 +49,7 @@ func randomOps(t *testing.T, r *rand.Rand, steps int) {
 	collectMinted := func() {
 		for _, ev := range e.events[seen:] {
 			if ev.Type == "block_reward" {
-				minted = addSat(minted, types.MustParseAmount(attr(ev, "minted")))
+				minted = minted.AddSat(types.MustParseAmount(attr(ev, "minted")))
 			}
 		}
 		seen = len(e.events)
@@ -98,7 +98,7 @@ func randomOps(t *testing.T, r *rand.Rand, steps int) {
 			stake := amount(400)
 			if rec := Worker(e.ctx.Store, w.ident()); rec != nil && r.IntN(2) == 0 {
 				min, _ := MinStake(p.MinStakeK, rec.GetScore())
-				stake = subSat(min, types.NewAmount(uint64(r.IntN(2))))
+				stake = min.SubSat(types.NewAmount(uint64(r.IntN(2))))
 			}
 			run(sender(w), &computev1.MsgStartComputing{Worker: w.ident(), Stake: stake.String()})
 		case op < 5:
@@ -153,7 +153,7 @@ func randomOps(t *testing.T, r *rand.Rand, steps int) {
 			e.register(w) // refresh the attestation (stale workers come back)
 		}
 		collectMinted()
-		if want := addSat(startIssuance, minted); e.bank.Issuance(e.ctx.Store).Cmp(want) != 0 {
+		if want := startIssuance.AddSat(minted); e.bank.Issuance(e.ctx.Store).Cmp(want) != 0 {
 			t.Fatalf("step %d: issuance %s, want genesis %s + minted %s", step, e.bank.Issuance(e.ctx.Store), startIssuance, minted)
 		}
 		for _, c := range Eligible(e.ctx.Store, e.ctx.Height) {

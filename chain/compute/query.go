@@ -230,7 +230,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		for _, id := range queuedIDs {
 			for _, r := range Pool(ctx.Store, id).GetWithdrawQueue() {
 				if types.AccountID(r.GetAccount()) == who {
-					queued[id] = addSat(queued[id], amountOf(r.GetShares()))
+					queued[id] = queued[id].AddSat(amountOf(r.GetShares()))
 				}
 			}
 		}

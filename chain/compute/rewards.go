@@ -39,7 +39,7 @@ func (m *Module) rebalance(ctx *types.Context, p Params, g *globals, w *computev
 		}
 		share = shareOf(w.GetValue(), w.GetScore(), p.confidenceWeight(level))
 	}
-	g.TotalShare = addSat(subSat(g.TotalShare, types.NewAmount(w.GetShare())), types.NewAmount(share))
+	g.TotalShare = g.TotalShare.SubSat(types.NewAmount(w.GetShare())).AddSat(types.NewAmount(share))
 	w.Share = share
 	w.RewardDebt = g.Acc.String()
 }
@@ -56,7 +56,7 @@ func (m *Module) settle(ctx *types.Context, g *globals, w *computev1.ComputeWork
 	if due.IsZero() {
 		return
 	}
-	due = minAmount(due, m.bank.Get(ctx.Store, PotAccount).Free)
+	due = due.Min(m.bank.Get(ctx.Store, PotAccount).Free)
 	if due.IsZero() {
 		return
 	}
@@ -69,16 +69,16 @@ func (m *Module) settle(ctx *types.Context, g *globals, w *computev1.ComputeWork
 		commission = ppmOf(due, pool.GetCommissionPpm())
 		if !commission.IsZero() {
 			m.mustMove(ctx, PotAccount, types.AccountID(pool.GetOwner()), commission)
-			pool.CommissionTotal = addSat(amountOf(pool.GetCommissionTotal()), commission).String()
+			pool.CommissionTotal = amountOf(pool.GetCommissionTotal()).AddSat(commission).String()
 			putPool(ctx.Store, pool)
 		}
-		if rest := subSat(due, commission); !rest.IsZero() {
+		if rest := due.SubSat(commission); !rest.IsZero() {
 			m.mustMove(ctx, PotAccount, PoolAccount(pool.GetId()), rest)
 		}
 	} else {
 		m.mustMove(ctx, PotAccount, types.AccountID(w.GetOperator()), due)
 	}
-	w.RewardsTotal = addSat(amountOf(w.GetRewardsTotal()), due).String()
+	w.RewardsTotal = amountOf(w.GetRewardsTotal()).AddSat(due).String()
 	if ctx.Emitting() {
 		attrs := []types.Attr{{Key: "worker", Value: hexID(w.GetIdentity())}, {Key: "amount", Value: due.String()},
 			{Key: "to", Value: ctx.Address(stakeAccount(w))}}
@@ -111,7 +111,7 @@ func (m *Module) distributeBlockReward(ctx *types.Context, p Params, g *globals)
 		return nil
 	}
 	cut := ppmOf(p.RewardPerBlock, p.TreasuryCutPPM)
-	part := subSat(p.RewardPerBlock, cut)
+	part := p.RewardPerBlock.SubSat(cut)
 	if !cut.IsZero() {
 		if err := m.bank.Mint(ctx, auth.TreasuryAccount, cut); err != nil {
 			return err

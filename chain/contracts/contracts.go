@@ -33,7 +33,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -171,9 +170,7 @@ func (*Module) SetParams(s types.KVStore, p Params) {
 }
 
 // Genesis is the module's genesis section.
-type Genesis struct {
-	Params Params `json:"params"`
-}
+type Genesis = types.ParamsGenesis[Params]
 
 // DefaultGenesis implements types.Module.
 func (*Module) DefaultGenesis() json.RawMessage {
@@ -182,18 +179,7 @@ func (*Module) DefaultGenesis() json.RawMessage {
 }
 
 func parseGenesis(raw json.RawMessage) (Genesis, error) {
-	g := Genesis{Params: DefaultParams()}
-	if len(raw) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&g); err != nil {
-			return g, fmt.Errorf("contracts genesis: %w", err)
-		}
-	}
-	if err := g.Params.Validate(); err != nil {
-		return g, fmt.Errorf("contracts genesis params: %w", err)
-	}
-	return g, nil
+	return types.ParseParamsGenesis(Name, raw, DefaultParams())
 }
 
 // ValidateGenesis implements types.Module.

@@ -57,25 +57,10 @@ func DefaultParams() Params { return Params{HistoryBlocks: DefaultHistoryBlocks}
 // Genesis is the module's genesis section. The consensus-key registry is
 // not part of it: the app fills it from the genesis validators CometBFT
 // passes to InitChain (and from staking's genesis election).
-type Genesis struct {
-	Params Params `json:"params"`
-}
+type Genesis = types.ParamsGenesis[Params]
 
 func parseGenesis(raw json.RawMessage) (Genesis, error) {
-	g := Genesis{Params: DefaultParams()}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	// A misspelt parameter must not silently fall back to its default.
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&g); err != nil {
-		return g, fmt.Errorf("randomness genesis: %w", err)
-	}
-	if dec.More() {
-		return g, fmt.Errorf("randomness genesis: trailing data after the JSON object")
-	}
-	if err := g.Params.Validate(); err != nil {
-		return g, fmt.Errorf("randomness genesis params: %w", err)
-	}
-	return g, nil
+	return types.ParseParamsGenesis(Name, raw, DefaultParams())
 }
 
 // Module implements types.Module and types.Querier. It has no messages

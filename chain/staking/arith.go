@@ -1,7 +1,6 @@
 package staking
 
 import (
-	"encoding/binary"
 	"math"
 	"math/big"
 
@@ -13,20 +12,7 @@ import (
 // exceed 128 bits (stake × reward, stake × fraction) go through npos's
 // exact 256-bit MulDivRounding; nothing is ever a float.
 
-func toU(a types.Amount) npos.Uint128 {
-	b := a.Bytes()
-	return npos.Uint128{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}
-}
-
-func fromU(u npos.Uint128) types.Amount {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], u.Hi)
-	binary.BigEndian.PutUint64(b[8:], u.Lo)
-	a, _ := types.AmountFromBytes(b[:])
-	return a
-}
-
-var maxAmount = fromU(npos.MaxUint128())
+var maxAmount = types.MaxAmount()
 
 // mulDiv returns ⌊a·b/c⌋, 0 when c is 0 and u128::MAX when the quotient
 // does not fit (callers bound their inputs so that it always does).
@@ -34,11 +20,11 @@ func mulDiv(a, b, c types.Amount) types.Amount {
 	if c.IsZero() {
 		return types.Amount{}
 	}
-	q, ok := npos.MulDivRounding(toU(a), toU(b), toU(c), npos.RoundDown)
+	q, ok := npos.MulDivRounding(a.Uint128(), b.Uint128(), c.Uint128(), npos.RoundDown)
 	if !ok {
-		return maxAmount
+		return types.MaxAmount()
 	}
-	return fromU(q)
+	return types.AmountFromUint128(q)
 }
 
 func toBig(a types.Amount) *big.Int { return new(big.Int).SetBytes(a.Bytes()) }
@@ -49,35 +35,12 @@ func fromBigSat(v *big.Int) types.Amount {
 		return types.Amount{}
 	}
 	if v.BitLen() > 128 {
-		return maxAmount
+		return types.MaxAmount()
 	}
 	var b [16]byte
 	v.FillBytes(b[:])
 	a, _ := types.AmountFromBytes(b[:])
 	return a
-}
-
-func addSat(a, b types.Amount) types.Amount {
-	s, ok := a.Add(b)
-	if !ok {
-		return maxAmount
-	}
-	return s
-}
-
-func subSat(a, b types.Amount) types.Amount {
-	d, ok := a.Sub(b)
-	if !ok {
-		return types.Amount{}
-	}
-	return d
-}
-
-func minAmount(a, b types.Amount) types.Amount {
-	if a.Cmp(b) <= 0 {
-		return a
-	}
-	return b
 }
 
 // voteFactor is Polkadot's U128CurrencyToVote factor: max(1, issuance /
@@ -108,5 +71,5 @@ func toVote(stake, factor types.Amount) uint64 {
 // vote·factor, which is exact while the factor is 1 and otherwise at
 // most the staker's real stake (so exposures never exceed bonds).
 func toCurrency(v npos.Uint128, factor types.Amount) types.Amount {
-	return mulDiv(fromU(v), factor, types.NewAmount(1))
+	return mulDiv(types.AmountFromUint128(v), factor, types.NewAmount(1))
 }

@@ -113,7 +113,7 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	toElect := min(int(p.ValidatorCount), len(ids))
 	var bal *npos.BalancingConfig
 	if p.BalancingIterations > 0 {
-		bal = &npos.BalancingConfig{Iterations: int(p.BalancingIterations), Tolerance: toU(p.BalancingTolerance)}
+		bal = &npos.BalancingConfig{Iterations: int(p.BalancingIterations), Tolerance: p.BalancingTolerance.Uint128()}
 	}
 	run := npos.SeqPhragmen[types.AccountID]
 	if p.Election == ElectionPhragMMS {
@@ -152,11 +152,11 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 				continue
 			}
 			if b.Voter == w.ID {
-				e.own = addSat(e.own, v)
+				e.own = e.own.AddSat(v)
 			} else {
 				e.others = append(e.others, &stakingv1.IndividualExposure{Who: append([]byte(nil), b.Voter[:]...), Value: v.String()})
 			}
-			e.total = addSat(e.total, v)
+			e.total = e.total.AddSat(v)
 		}
 		out.winners = append(out.winners, e)
 	}
@@ -322,7 +322,7 @@ func (m *Module) endEra(ctx *types.Context, p Params, era uint64) {
 	vals := eraValidators(s, era)
 	pts := make([]uint32, len(vals))
 	for i, v := range vals {
-		staked = addSat(staked, parseStored(v.ov.GetTotal(), "exposure total"))
+		staked = staked.AddSat(parseStored(v.ov.GetTotal(), "exposure total"))
 		st := v.stash
 		pts[i] = getU32(s, eraKey(era, "points", &st))
 		totalPoints += uint64(pts[i])

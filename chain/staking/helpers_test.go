@@ -322,8 +322,8 @@ func (e *env) checkInvariants() {
 	s := e.store
 	var sum types.Amount
 	e.bank.ForEach(s, func(_ types.AccountID, b bank.Balance) bool {
-		sum = addSat(sum, b.Free)
-		sum = addSat(sum, b.Reserved)
+		sum = sum.AddSat(b.Free)
+		sum = sum.AddSat(b.Reserved)
 		return true
 	})
 	if iss := e.bank.Issuance(s); iss != sum {
@@ -334,7 +334,7 @@ func (e *env) checkInvariants() {
 		l, _ := e.m.ledger(s, id)
 		t := l.Active
 		for _, c := range l.Unlocking {
-			t = addSat(t, c.Value)
+			t = t.AddSat(c.Value)
 		}
 		if t != l.Total {
 			e.t.Fatalf("height %d: ledger of %v: active+unlocking %s != total %s", e.height, id, t, l.Total)

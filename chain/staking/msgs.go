@@ -160,7 +160,7 @@ func (m *Module) unbond(ctx *types.Context, sender types.AccountID, msg *staking
 	merged := false
 	for i := range l.Unlocking {
 		if l.Unlocking[i].Era == era {
-			l.Unlocking[i].Value = addSat(l.Unlocking[i].Value, value)
+			l.Unlocking[i].Value = l.Unlocking[i].Value.AddSat(value)
 			merged = true
 		}
 	}
@@ -196,7 +196,7 @@ func (m *Module) withdrawUnbonded(ctx *types.Context, sender types.AccountID, _ 
 	kept := l.Unlocking[:0]
 	for _, c := range l.Unlocking {
 		if c.Era <= cur {
-			free = addSat(free, c.Value)
+			free = free.AddSat(c.Value)
 		} else {
 			kept = append(kept, c)
 		}
@@ -208,7 +208,7 @@ func (m *Module) withdrawUnbonded(ctx *types.Context, sender types.AccountID, _ 
 		return err
 	}
 	l.Unlocking = kept
-	l.Total = subSat(l.Total, free)
+	l.Total = l.Total.SubSat(free)
 	if l.Total.IsZero() {
 		s.Delete(LedgerKey(sender))
 		m.chill(s, sender)

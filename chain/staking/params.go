@@ -2,7 +2,6 @@ package staking
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -238,27 +237,13 @@ func (p Params) Validate() error {
 // validates them.
 func ParseParams(raw []byte) (Params, error) {
 	var p Params
-	if err := decodeStrict(raw, &p); err != nil {
+	if err := types.DecodeStrict(raw, &p); err != nil {
 		return p, fmt.Errorf("staking params: %w", err)
 	}
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("staking params: %w", err)
 	}
 	return p, nil
-}
-
-// decodeStrict decodes one JSON value into v, refusing unknown fields
-// and trailing data.
-func decodeStrict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
 }
 
 // MillisPerYear is a Julian year (365.25 days) in milliseconds, as

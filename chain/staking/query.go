@@ -3,7 +3,6 @@ package staking
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -199,9 +198,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 }
 
 func decodeArgs(args []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := types.DecodeStrict(args, v); err != nil {
 		return types.Errf(types.CodeInvalidRequest, "query arguments: %v", err)
 	}
 	return nil
@@ -289,7 +286,7 @@ func (m *Module) ledgerView(ctx *types.Context, id types.AccountID) (LedgerView,
 	for _, c := range l.Unlocking {
 		v.Unlocking = append(v.Unlocking, ChunkView{Value: c.Value, Era: c.Era})
 		if c.Era <= cur {
-			v.Withdrawable = addSat(v.Withdrawable, c.Value)
+			v.Withdrawable = v.Withdrawable.AddSat(c.Value)
 		}
 	}
 	if pr, ok := m.prefs(s, id); ok {

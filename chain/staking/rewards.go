@@ -93,8 +93,8 @@ type Reward struct {
 func splitReward(payout types.Amount, points, totalPoints uint32, commission Perbill, own, total types.Amount) (Reward, types.Amount) {
 	v := mulDiv(payout, types.NewAmount(uint64(points)), types.NewAmount(uint64(totalPoints)))
 	c := commission.MulFloor(v)
-	left := subSat(v, c)
-	return Reward{Validator: v, Commission: c, Own: addSat(c, mulDiv(left, own, total))}, left
+	left := v.SubSat(c)
+	return Reward{Validator: v, Commission: c, Own: c.AddSat(mulDiv(left, own, total))}, left
 }
 
 // eraPayoutInfo is what paying any validator of an ended era needs from

@@ -116,7 +116,7 @@ func TestRewardsPaidAfterEra(t *testing.T) {
 	bi := func(a types.Amount) *big.Int { return toBig(a) }
 	var staked types.Amount
 	for _, v := range eraValidators(e.store, 1) {
-		staked = addSat(staked, parseStored(v.ov.GetTotal(), ""))
+		staked = staked.AddSat(parseStored(v.ov.GetTotal(), ""))
 	}
 	x := new(big.Int).Quo(new(big.Int).Mul(bi(staked), big.NewInt(1e9)), bi(iss)).Int64()
 	adj := x * 1e9 / 750_000_000 // x is far below the ideal rate here
@@ -157,7 +157,7 @@ func TestRewardsPaidAfterEra(t *testing.T) {
 	}
 	minted := new(big.Int)
 	for _, a := range stakers {
-		got := bi(subSat(e.balance(a).Total(), before[a]))
+		got := bi(e.balance(a).Total().SubSat(before[a]))
 		w := want[a]
 		if w == nil {
 			w = new(big.Int)
@@ -174,7 +174,7 @@ func TestRewardsPaidAfterEra(t *testing.T) {
 	if b := e.balance(acct(1)); b.Free != tok(999_000) || b.Reserved.Cmp(tok(1000)) <= 0 {
 		t.Fatalf("validator reward not re-staked: %+v", b)
 	}
-	if d := bi(subSat(e.bank.Issuance(e.store), iss)); d.Cmp(minted) != 0 {
+	if d := bi(e.bank.Issuance(e.store).SubSat(iss)); d.Cmp(minted) != 0 {
 		t.Fatalf("issuance grew by %s, stakers got %s", d, minted)
 	}
 }
@@ -211,9 +211,9 @@ func TestPayoutBatching(t *testing.T) {
 	info, _ := eraInfo(e.store, 1)
 	var paid types.Amount
 	for _, ev := range e.eventsOf("reward") {
-		paid = addSat(paid, types.MustParseAmount(attr(ev, "amount")))
+		paid = paid.AddSat(types.MustParseAmount(attr(ev, "amount")))
 	}
-	if payout := parseStored(info.GetPayout(), ""); paid.Cmp(payout) > 0 || subSat(payout, paid).Cmp(amt(10)) > 0 {
+	if payout := parseStored(info.GetPayout(), ""); paid.Cmp(payout) > 0 || payout.SubSat(paid).Cmp(amt(10)) > 0 {
 		t.Fatalf("paid %s of %s", paid, payout)
 	}
 }

@@ -124,12 +124,12 @@ func (m *Module) applyEraSlashes(ctx *types.Context, era uint64) {
 		if !ok {
 			continue
 		}
-		delta := func(v types.Amount) types.Amount { return subSat(f.MulFloor(v), o.applied.MulFloor(v)) }
+		delta := func(v types.Amount) types.Amount { return f.MulFloor(v).SubSat(o.applied.MulFloor(v)) }
 		own := m.slashStaker(ctx, o.stash, delta(parseStored(ov.GetOwn(), "exposure own")))
 		var noms types.Amount
 		if ov.GetNominatorCount() > 0 {
 			for _, x := range others(s, era, o.stash) {
-				noms = addSat(noms, m.slashStaker(ctx, accountOf(x.GetWho()), delta(parseStored(x.GetValue(), "exposure value"))))
+				noms = noms.AddSat(m.slashStaker(ctx, accountOf(x.GetWho()), delta(parseStored(x.GetValue(), "exposure value"))))
 			}
 		}
 		setU32(s, key(prefixOffence, u64(era), o.stash[:]), uint32(f))
@@ -155,7 +155,7 @@ func (m *Module) slashStaker(ctx *types.Context, stash types.AccountID, amt type
 	if !ok {
 		return types.Amount{}
 	}
-	amt = minAmount(minAmount(amt, l.Total), m.bank.Get(s, stash).Reserved)
+	amt = amt.Min(l.Total).Min(m.bank.Get(s, stash).Reserved)
 	if amt.IsZero() {
 		return amt
 	}
@@ -164,11 +164,11 @@ func (m *Module) slashStaker(ctx *types.Context, stash types.AccountID, amt type
 		return types.Amount{}
 	}
 	rem := amt
-	take := minAmount(rem, l.Active)
-	l.Active, rem = subSat(l.Active, take), subSat(rem, take)
+	take := rem.Min(l.Active)
+	l.Active, rem = l.Active.SubSat(take), rem.SubSat(take)
 	for i := len(l.Unlocking) - 1; i >= 0 && !rem.IsZero(); i-- {
-		take = minAmount(rem, l.Unlocking[i].Value)
-		l.Unlocking[i].Value, rem = subSat(l.Unlocking[i].Value, take), subSat(rem, take)
+		take = rem.Min(l.Unlocking[i].Value)
+		l.Unlocking[i].Value, rem = l.Unlocking[i].Value.SubSat(take), rem.SubSat(take)
 	}
 	kept := l.Unlocking[:0]
 	for _, c := range l.Unlocking {
@@ -177,7 +177,7 @@ func (m *Module) slashStaker(ctx *types.Context, stash types.AccountID, amt type
 		}
 	}
 	l.Unlocking = kept
-	l.Total = subSat(l.Total, amt)
+	l.Total = l.Total.SubSat(amt)
 	m.setLedger(s, stash, l)
 	return amt
 }

@@ -50,13 +50,13 @@ func TestEquivocationSlash(t *testing.T) {
 	e.blockWith(equivocation(1, e.height))
 	half := types.MustParseAmount("562500000000000") // 56.25% of 1,000 tokens
 	l1 := e.ledger(1)
-	if l1.Active.IsZero() == false || l1.Total != subSat(tok(1000), half) || len(l1.Unlocking) != 1 || l1.Unlocking[0].Value != l1.Total {
+	if l1.Active.IsZero() == false || l1.Total != tok(1000).SubSat(half) || len(l1.Unlocking) != 1 || l1.Unlocking[0].Value != l1.Total {
 		t.Fatalf("validator ledger after slash %+v", l1)
 	}
-	if l := e.ledger(10); l.Active != subSat(tok(2000), types.MustParseAmount("1125000000000000")) {
+	if l := e.ledger(10); l.Active != tok(2000).SubSat(types.MustParseAmount("1125000000000000")) {
 		t.Fatalf("nominator ledger %+v", l)
 	}
-	if got := subSat(e.balance(auth.TreasuryAccount).Free, treasury0); got != types.MustParseAmount("1687500000000000") {
+	if got := e.balance(auth.TreasuryAccount).Free.SubSat(treasury0); got != types.MustParseAmount("1687500000000000") {
 		t.Fatalf("treasury received %s", got)
 	}
 	if got := updatesByStash(e, e.updates); len(got) != 1 || got[acct(1)] != 0 {
@@ -71,7 +71,7 @@ func TestEquivocationSlash(t *testing.T) {
 
 	// The same evidence again: nothing more.
 	e.blockWith(equivocation(1, e.height-1))
-	if e.ledger(1).Total != subSat(tok(1000), half) || len(e.updates) != 0 {
+	if e.ledger(1).Total != tok(1000).SubSat(half) || len(e.updates) != 0 {
 		t.Fatal("repeated report slashed again")
 	}
 	// A second offender: (3·2/4)² ≥ 1, both lose everything exposed.

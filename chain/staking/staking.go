@@ -158,7 +158,7 @@ type parsedGenesis struct {
 
 func parseGenesis(raw json.RawMessage, prefix uint16) (*parsedGenesis, error) {
 	var g Genesis
-	if err := decodeStrict(raw, &g); err != nil {
+	if err := types.DecodeStrict(raw, &g); err != nil {
 		return nil, fmt.Errorf("staking genesis: %w", err)
 	}
 	if err := g.Params.Validate(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"math/bits"
 	"strconv"
+
+	"github.com/veil-network/veil/npos"
 )
 
 // Amount is an unsigned 128-bit token amount in the smallest unit, as
@@ -146,6 +148,41 @@ func (a Amount) Bytes() []byte {
 	b := make([]byte, 16)
 	binary.BigEndian.PutUint64(b, a.hi)
 	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return b
+}
+
+// Uint128 converts to the NPoS library's u128, whose checked
+// multiply-divide (npos.MulDivRounding) the reward and slashing
+// arithmetic uses.
+func (a Amount) Uint128() npos.Uint128 { return npos.Uint128{Hi: a.hi, Lo: a.lo} }
+
+// AmountFromUint128 converts back from the NPoS library's u128.
+func AmountFromUint128(u npos.Uint128) Amount { return Amount{u.Hi, u.Lo} }
+
+// MaxAmount is 2^128 − 1, the largest amount.
+func MaxAmount() Amount { return Amount{^uint64(0), ^uint64(0)} }
+
+// AddSat is a+b, saturating at MaxAmount.
+func (a Amount) AddSat(b Amount) Amount {
+	if s, ok := a.Add(b); ok {
+		return s
+	}
+	return MaxAmount()
+}
+
+// SubSat is a−b, saturating at zero.
+func (a Amount) SubSat(b Amount) Amount {
+	if d, ok := a.Sub(b); ok {
+		return d
+	}
+	return Amount{}
+}
+
+// Min is the smaller of a and b.
+func (a Amount) Min(b Amount) Amount {
+	if a.Cmp(b) <= 0 {
+		return a
+	}
 	return b
 }
 

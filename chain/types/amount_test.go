@@ -121,3 +121,24 @@ func TestAmountBigRoundTrip(t *testing.T) {
 		t.Fatal("negative accepted")
 	}
 }
+
+func TestAmountSaturatingAndUint128(t *testing.T) {
+	max := MaxAmount()
+	if max.String() != "340282366920938463463374607431768211455" {
+		t.Fatalf("max %s", max)
+	}
+	one := NewAmount(1)
+	if max.AddSat(one) != max || NewAmount(5).AddSat(NewAmount(7)) != NewAmount(12) {
+		t.Fatal("AddSat")
+	}
+	if one.SubSat(NewAmount(2)) != (Amount{}) || NewAmount(7).SubSat(NewAmount(5)) != NewAmount(2) {
+		t.Fatal("SubSat")
+	}
+	if NewAmount(3).Min(NewAmount(9)) != NewAmount(3) || NewAmount(9).Min(NewAmount(3)) != NewAmount(3) {
+		t.Fatal("Min")
+	}
+	a := MustParseAmount("18446744073709551617")
+	if AmountFromUint128(a.Uint128()) != a || a.Uint128().Hi != 1 || a.Uint128().Lo != 1 {
+		t.Fatal("Uint128 round trip")
+	}
+}
