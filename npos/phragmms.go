@@ -247,12 +247,6 @@ func (s *mmsState) refresh() {
 	}
 }
 
-// calculateMaxScore is upstream's calculate_max_score computed from scratch.
-func (s *mmsState) calculateMaxScore() (int, Rational128, bool) {
-	s.refresh()
-	return s.selectBest()
-}
-
 // selectBest picks the first unelected candidate with the strictly highest
 // score approval·ACCURACY / denominator, compared exactly. A candidate
 // nobody approves scores zero and is never picked. (Upstream clamps the

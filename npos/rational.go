@@ -4,7 +4,8 @@ package npos
 // denominator, both u128. Upstream keeps them unreduced and compares by exact
 // cross-multiplication, and several of its operations ("lazy" add/sub) assume
 // equal denominators without checking. Those shortcuts change results, so
-// this type reproduces them rather than doing textbook rational arithmetic.
+// the engine reproduces them (on numerators, see seqPhragmenCore) rather
+// than doing textbook rational arithmetic.
 type Rational128 struct {
 	N, D Uint128
 }
@@ -37,23 +38,6 @@ func (r Rational128) Cmp(o Rational128) int {
 		return -1
 	}
 	return mul128(r.N, o.D).cmp(mul128(o.N, r.D))
-}
-
-// lazySaturatingAdd adds numerators and keeps r's denominator, as upstream
-// does (it assumes both denominators are equal).
-func (r Rational128) lazySaturatingAdd(o Rational128) Rational128 {
-	if o.IsZero() {
-		return r
-	}
-	return Rational128{r.N.AddSat(o.N), r.D}
-}
-
-// lazySaturatingSub subtracts numerators and keeps r's denominator.
-func (r Rational128) lazySaturatingSub(o Rational128) Rational128 {
-	if o.IsZero() {
-		return r
-	}
-	return Rational128{r.N.SubSat(o.N), r.D}
 }
 
 // toDen is Rational128::to_den: the numerator rescaled to denominator den,

@@ -388,3 +388,20 @@ func refPhragMMS(toElect int, candidates []string, voters []Voter[string], bal *
 	}
 	return res, nil
 }
+
+// lazySaturatingAdd adds numerators and keeps r's denominator, as upstream
+// does (it assumes both denominators are equal).
+func (r Rational128) lazySaturatingAdd(o Rational128) Rational128 {
+	if o.IsZero() {
+		return r
+	}
+	return Rational128{r.N.AddSat(o.N), r.D}
+}
+
+// lazySaturatingSub subtracts numerators and keeps r's denominator.
+func (r Rational128) lazySaturatingSub(o Rational128) Rational128 {
+	if o.IsZero() {
+		return r
+	}
+	return Rational128{r.N.SubSat(o.N), r.D}
+}

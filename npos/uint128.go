@@ -458,20 +458,8 @@ func (x divisor64) quo(hi, lo uint64) uint64 {
 		u1 = hi<<x.shift | lo>>(64-x.shift)
 		u0 = lo << x.shift
 	}
-	qh, ql := bits.Mul64(x.v, u1)
-	var c uint64
-	ql, c = bits.Add64(ql, u0, 0)
-	qh, _ = bits.Add64(qh, u1, c)
-	qh++
-	r := u0 - qh*x.d
-	if r > ql {
-		qh--
-		r += x.d
-	}
-	if r >= x.d {
-		qh++
-	}
-	return qh
+	q, _ := x.step(u1, u0)
+	return q
 }
 
 // step divides the normalised two-word value (u1, u0), u1 < d, returning the

@@ -520,3 +520,9 @@ func TestNposUpstreamReduce(t *testing.T) {
 		t.Fatalf("bound: %d %v", n, err)
 	}
 }
+
+// calculateMaxScore is upstream's calculate_max_score computed from scratch.
+func (s *mmsState) calculateMaxScore() (int, Rational128, bool) {
+	s.refresh()
+	return s.selectBest()
+}

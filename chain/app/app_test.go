@@ -375,6 +375,7 @@ func TestGenesisValidation(t *testing.T) {
 		"bad fee dest":    `{"auth":{"params":{"fee_destination":"moon","max_tx_bytes":1,"max_messages":1,"max_tx_lifetime":1}}}`,
 		"duplicate acct":  `{"bank":{"params":{"existential_deposit":"1"},"balances":[{"address":"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY","free":"1"},{"address":"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY","free":"1"}]}}`,
 		"bad prefix":      `{"chain":{"ss58_prefix":20000}}`,
+		"misspelt param":  `{"chain":{"ss58_prefx":7}}`,
 	} {
 		if _, _, err := ParseGenesis([]byte(st), mods); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -49,7 +49,7 @@ func ParseGenesis(raw []byte, mods []types.Module) (ChainParams, GenesisState, e
 	}
 	cp := DefaultChainParams()
 	if sec, ok := g[chainSection]; ok {
-		if err := json.Unmarshal(sec, &cp); err != nil {
+		if err := types.DecodeStrict(sec, &cp); err != nil {
 			return ChainParams{}, nil, fmt.Errorf("app_state.chain: %w", err)
 		}
 	}

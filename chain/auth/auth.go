@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -114,23 +113,13 @@ func (*Module) Name() string { return Name }
 
 // DefaultGenesis implements types.Module.
 func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(struct {
-		Params Params `json:"params"`
-	}{DefaultParams()})
+	b, _ := json.Marshal(types.ParamsGenesis[Params]{Params: DefaultParams()})
 	return b
 }
 
 func parseGenesis(raw json.RawMessage) (Params, error) {
-	g := struct {
-		Params Params `json:"params"`
-	}{DefaultParams()}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return Params{}, fmt.Errorf("auth genesis: %w", err)
-	}
-	if err := g.Params.Validate(); err != nil {
-		return Params{}, fmt.Errorf("auth genesis: %w", err)
-	}
-	return g.Params, nil
+	g, err := types.ParseParamsGenesis(Name, raw, DefaultParams())
+	return g.Params, err
 }
 
 // ValidateGenesis implements types.Module.
@@ -167,17 +156,9 @@ func NonceKey(a types.AccountID) []byte {
 }
 
 // Nonce is the account's next expected nonce.
-func Nonce(s types.KVStore, a types.AccountID) uint64 {
-	v := s.Get(NonceKey(a))
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
-}
+func Nonce(s types.KVStore, a types.AccountID) uint64 { return types.GetUint64(s, NonceKey(a)) }
 
-func setNonce(s types.KVStore, a types.AccountID, n uint64) {
-	s.Set(NonceKey(a), binary.BigEndian.AppendUint64(nil, n))
-}
+func setNonce(s types.KVStore, a types.AccountID, n uint64) { types.SetUint64(s, NonceKey(a), n) }
 
 // Ante authenticates tx against state (signature already verified) and
 // charges it: chain id, expiry, nonce, fee. On success the nonce is used

@@ -130,3 +130,44 @@ func FuzzDecode(f *testing.F) {
 		_ = VerifyBatch([]*Tx{tx, tx})
 	})
 }
+
+// TestVerifyBatchMalformedKey: an sr25519 public key that is no curve
+// point fails its own transaction only; the rest of the batch is judged
+// as usual.
+func TestVerifyBatchMalformedKey(t *testing.T) {
+	var txs []*Tx
+	for i := 0; i < 5; i++ {
+		scheme := keys.SchemeSr25519
+		if i%2 == 1 {
+			scheme = keys.SchemeEd25519
+		}
+		tx, err := Decode(signedTx(t, scheme), DefaultParams().Limits(), testRouter())
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+	}
+	for i := range txs[2].PubKey.Key {
+		txs[2].PubKey.Key[i] = 0xff
+	}
+	if err := keys.NewBatchVerifier().Add(txs[2].PubKey, txs[2].SignedBytes(), txs[2].Sig); err == nil {
+		t.Fatal("the test key is accepted as an sr25519 point")
+	}
+	for i, e := range VerifyBatch(txs) {
+		if bad := i == 2; bad != (e != nil) || (bad && types.CodeOf(e) != types.CodeInvalidSignature) {
+			t.Fatalf("tx %d: err %v", i, e)
+		}
+	}
+}
+
+// TestGenesisRefusesUnknownFields: a misspelt parameter is an error, not
+// a silent default.
+func TestGenesisRefusesUnknownFields(t *testing.T) {
+	m := New(bank.New())
+	if err := m.ValidateGenesis(m.DefaultGenesis(), 42); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ValidateGenesis([]byte(`{"params":{"fee_per_bite":"1"}}`), 42); err == nil {
+		t.Fatal("unknown parameter accepted")
+	}
+}

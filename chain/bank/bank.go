@@ -47,13 +47,7 @@ type Balance struct {
 }
 
 // Total is free + reserved (saturating: issuance bounds it anyway).
-func (b Balance) Total() types.Amount {
-	t, ok := b.Free.Add(b.Reserved)
-	if !ok {
-		return types.Amount{}
-	}
-	return t
-}
+func (b Balance) Total() types.Amount { return b.Free.AddSat(b.Reserved) }
 
 // Module implements types.Module and the balance operations other modules use.
 type Module struct {
@@ -91,7 +85,7 @@ func (*Module) DefaultGenesis() json.RawMessage {
 
 func parseGenesis(raw json.RawMessage, prefix uint16) (Genesis, []types.AccountID, error) {
 	var g Genesis
-	if err := json.Unmarshal(raw, &g); err != nil {
+	if err := types.DecodeStrict(raw, &g); err != nil {
 		return g, nil, fmt.Errorf("bank genesis: %w", err)
 	}
 	ids := make([]types.AccountID, len(g.Balances))

@@ -172,3 +172,22 @@ func TestGenesisValidation(t *testing.T) {
 		t.Fatal("prefix mismatch accepted")
 	}
 }
+
+// TestGenesisRefusesUnknownFields: a misspelt existential deposit is an
+// error, not a silent zero.
+func TestGenesisRefusesUnknownFields(t *testing.T) {
+	if err := New().ValidateGenesis([]byte(`{"params":{"existential_depost":"1"},"balances":[]}`), 42); err == nil {
+		t.Fatal("unknown parameter accepted")
+	}
+}
+
+// TestTotalSaturates: free + reserved beyond u128 is the largest amount,
+// never a wrapped or zero total.
+func TestTotalSaturates(t *testing.T) {
+	if got := (Balance{Free: types.MaxAmount(), Reserved: amt(1)}).Total(); got != types.MaxAmount() {
+		t.Fatalf("total %s", got)
+	}
+	if got := (Balance{Free: amt(2), Reserved: amt(3)}).Total(); got != amt(5) {
+		t.Fatalf("total %s", got)
+	}
+}

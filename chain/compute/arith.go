@@ -5,7 +5,6 @@ import (
 	"math/bits"
 
 	"github.com/veil-network/veil/chain/types"
-	"github.com/veil-network/veil/npos"
 )
 
 // The module's arithmetic is integer only. Amounts are u128; products that
@@ -18,30 +17,9 @@ const RewardScale = 1_000_000_000_000
 
 var rewardScale = types.NewAmount(RewardScale)
 
-var maxAmount = types.MaxAmount()
-
-// mulDiv returns ⌊a·b/c⌋ exactly; false when c is 0 or the quotient
-// exceeds u128.
-func mulDiv(a, b, c types.Amount) (types.Amount, bool) {
-	if c.IsZero() {
-		return types.Amount{}, false
-	}
-	q, ok := npos.MulDivRounding(a.Uint128(), b.Uint128(), c.Uint128(), npos.RoundDown)
-	if !ok {
-		return types.MaxAmount(), false
-	}
-	return types.AmountFromUint128(q), true
-}
-
-// mulDivSat is mulDiv saturating at u128::MAX (0 when c is 0).
-func mulDivSat(a, b, c types.Amount) types.Amount {
-	q, _ := mulDiv(a, b, c)
-	return q
-}
-
 // ppmOf returns ⌊a·ppm/10^6⌋ (never more than a for ppm ≤ 10^6).
 func ppmOf(a types.Amount, ppm uint32) types.Amount {
-	return mulDivSat(a, types.NewAmount(uint64(ppm)), types.NewAmount(PPM))
+	return a.MulDivSat(types.NewAmount(uint64(ppm)), types.NewAmount(PPM))
 }
 
 // wrapAdd and wrapSub are u128 arithmetic modulo 2^128, for the reward
@@ -92,7 +70,7 @@ func MinStake(k types.Amount, score uint64) (types.Amount, bool) {
 
 // initialValue is V₀ = stake in thousandths of a token, capped.
 func initialValue(stake, tokenUnit types.Amount, limit uint64) uint64 {
-	v, ok := mulDiv(stake, types.NewAmount(ValueUnitsPerToken), tokenUnit)
+	v, ok := stake.MulDiv(types.NewAmount(ValueUnitsPerToken), tokenUnit)
 	n, fits := v.Uint64()
 	if !ok || !fits || n > limit {
 		return limit
@@ -117,7 +95,9 @@ func decay(v uint64, ppm uint32) uint64 {
 	return v - d
 }
 
-func parseAmountOrZero(s string) types.Amount {
+// amountOf reads a stored decimal amount field (empty = 0); one that does
+// not parse is corrupted state.
+func amountOf(s string) types.Amount {
 	if s == "" {
 		return types.Amount{}
 	}

@@ -33,7 +33,6 @@ package compute
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -60,15 +59,12 @@ const (
 	HeartbeatDomain = "veil/compute/heartbeat/v1"
 	DrawDomain      = "veil/compute/draw/v1"
 	ExtraDrawDomain = "veil/compute/draw-extra/v1"
-	// NoRandomnessDomain seeds the draws when the chain has no randomness
-	// module (unit tests, or a chain wired without it): SHA-256(domain ‖
-	// height). It is predictable, which is acceptable only there.
-	NoRandomnessDomain = "veil/compute/no-randomness/v1"
 )
 
 // Fee weights (units of auth's fee_per_message). Stopping calls the
-// scheduling hook, which may reassign contracts (a walk over the worker
-// set, as contracts' MsgReassign); the others touch a handful of keys.
+// scheduling hook, which queues the worker's contracts for a redraw in
+// the block's EndBlock (priced as contracts' MsgReassign); the others
+// touch a handful of keys.
 const (
 	BindWeight       = 2
 	StartWeight      = 3
@@ -190,7 +186,7 @@ func (m *Module) notifyIneligible(ctx *types.Context, worker []byte) {
 	hctx := ctx.WithStore(sub)
 	if err := m.ineligible(hctx, worker); err != nil {
 		if ctx.Emitting() {
-			ctx.Emit("ineligible_hook_failed", types.Attr{Key: "worker", Value: hexID(worker)},
+			ctx.Emit("ineligible_hook_failed", types.Attr{Key: "worker", Value: types.HexID(worker)},
 				types.Attr{Key: "error", Value: err.Error()})
 		}
 		return
@@ -348,11 +344,6 @@ func saveGlobals(s types.KVStore, g globals) {
 	s.Set(keyGlobal, b)
 }
 
-func hexID(b []byte) string { return "0x" + hex.EncodeToString(b) }
-
-// amountOf reads a stored decimal amount field (empty = 0).
-func amountOf(s string) types.Amount { return parseAmountOrZero(s) }
-
 // workerArg checks a 32-byte identity and loads its compute record.
 func workerArg(s types.KVStore, id []byte) (*computev1.ComputeWorker, error) {
 	if len(id) != 32 {
@@ -360,7 +351,7 @@ func workerArg(s types.KVStore, id []byte) (*computev1.ComputeWorker, error) {
 	}
 	w := Worker(s, id)
 	if w == nil {
-		return nil, errf(CodeNotBound, "worker %s is not bound", hexID(id))
+		return nil, errf(CodeNotBound, "worker %s is not bound", types.HexID(id))
 	}
 	return w, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/veil-network/veil/chain/auth"
+	"github.com/veil-network/veil/chain/randomness"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
@@ -148,7 +149,7 @@ func TestHeartbeatFlow(t *testing.T) {
 		t.Fatalf("deadline %d for height %d", c.GetDeadline(), c.GetHeight())
 	}
 	// No randomness module here: the seed is SHA-256(domain ‖ height).
-	seed := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(NoRandomnessDomain), uint64(c.GetHeight())))
+	seed := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(randomness.NoRandomnessDomain), uint64(c.GetHeight())))
 	if !bytes.Equal(c.GetNonce(), ChallengeNonce(seed[:], w.ident())) || len(c.GetNonce()) != 32 {
 		t.Fatalf("nonce %x", c.GetNonce())
 	}
@@ -349,7 +350,7 @@ func TestRewardsProportional(t *testing.T) {
 			t.Fatalf("worker %d: paid %s, rewards_total %s", i, got, e.rec(w).GetRewardsTotal())
 		}
 		partN, _ := part.Mul64(n)
-		want := mulDivSat(partN, types.NewAmount(shares[i]), types.NewAmount(total))
+		want := partN.MulDivSat(types.NewAmount(shares[i]), types.NewAmount(total))
 		// Each block's accumulator step and the settlement round down.
 		if got.Cmp(want) > 0 || want.SubSat(got).Cmp(types.NewAmount(n+1)) > 0 {
 			t.Fatalf("worker %d (share %d of %d): paid %s, want %s", i, shares[i], total, got, want)
@@ -441,11 +442,11 @@ func TestEligible(t *testing.T) {
 	ids := func() []string {
 		var out []string
 		for _, c := range Eligible(e.ctx.Store, e.ctx.Height) {
-			out = append(out, hexID(c.Identity))
+			out = append(out, types.HexID(c.Identity))
 		}
 		return out
 	}
-	want := []string{hexID(good.ident()), hexID(silent.ident())}
+	want := []string{types.HexID(good.ident()), types.HexID(silent.ident())}
 	if bytes.Compare(good.ident(), silent.ident()) > 0 {
 		want[0], want[1] = want[1], want[0]
 	}
@@ -518,14 +519,14 @@ func TestQueries(t *testing.T) {
 		return v
 	}
 	ws := q("workers", nil).([]WorkerView)
-	if len(ws) != 1 || ws[0].Identity != hexID(w.ident()) || ws[0].State != "computing" || ws[0].Stake != toks(100).String() ||
+	if len(ws) != 1 || ws[0].Identity != types.HexID(w.ident()) || ws[0].State != "computing" || ws[0].Stake != toks(100).String() ||
 		ws[0].Challenge == nil || !ws[0].Eligible || ws[0].Operator != e.alice.Address(42) {
 		t.Fatalf("workers %+v", ws)
 	}
 	if ws[0].PendingRewards == "0" {
 		t.Fatal("no pending rewards after blocks")
 	}
-	if v := q("worker", map[string]string{"identity": hexID(w.ident())}).(WorkerView); v.Identity != ws[0].Identity {
+	if v := q("worker", map[string]string{"identity": types.HexID(w.ident())}).(WorkerView); v.Identity != ws[0].Identity {
 		t.Fatalf("worker %+v", v)
 	}
 	pv := q("pool", map[string]uint64{"id": 1}).(PoolView)
@@ -555,7 +556,7 @@ func TestQueries(t *testing.T) {
 		code types.Code
 	}{
 		{"worker", `{"identity":"0x12"}`, types.CodeInvalidRequest},
-		{"worker", `{"identity":"` + hexID(make([]byte, 32)) + `"}`, types.CodeNotFound},
+		{"worker", `{"identity":"` + types.HexID(make([]byte, 32)) + `"}`, types.CodeNotFound},
 		{"pool", `{"id":9}`, types.CodeNotFound},
 		{"contributions", `{"account":"nope"}`, types.CodeInvalidAddress},
 		{"nope", ``, types.CodeInvalidRequest},

@@ -99,17 +99,6 @@ func (m *Module) EndBlock(ctx *types.Context) error {
 	return nil
 }
 
-// blockSeed is the randomness the block's draws derive from: the
-// randomness module's latest output, or SHA-256(NoRandomnessDomain ‖
-// height) on a chain without that module (tests).
-func blockSeed(s types.KVStore, height int64) []byte {
-	if r := randomness.Latest(s); r != nil && len(r.GetOutput()) > 0 {
-		return r.GetOutput()
-	}
-	h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(NoRandomnessDomain), uint64(height)))
-	return h[:]
-}
-
 // hash64 is the first 8 bytes of SHA-256(domain ‖ seed ‖ height ‖ i) as a
 // big-endian integer. The height is mixed in so that a randomness output
 // seen twice (the module absent, or a missed update) never repeats a
@@ -162,7 +151,7 @@ func drawCount(p Params, active uint64, seed []byte, height int64) uint64 {
 // worker stays at most challenges_per_hour and the work per block is
 // bounded by the draw count.
 func (m *Module) drawChallenges(ctx *types.Context, p Params, active uint64) error {
-	seed := blockSeed(ctx.Store, ctx.Height)
+	seed := randomness.Seed(ctx.Store, ctx.Height)
 	n := drawCount(p, active, seed, ctx.Height)
 	deadline := ctx.Height + int64(p.ResponseWindowBlocks)
 	for i := range n {
@@ -180,7 +169,7 @@ func (m *Module) drawChallenges(ctx *types.Context, p Params, active uint64) err
 		putWorker(ctx.Store, w)
 		ctx.Store.Set(deadlineKey(deadline, id), []byte{})
 		if ctx.Emitting() {
-			ctx.Emit("heartbeat_challenge", types.Attr{Key: "worker", Value: hexID(id)},
+			ctx.Emit("heartbeat_challenge", types.Attr{Key: "worker", Value: types.HexID(id)},
 				types.Attr{Key: "deadline", Value: strconv.FormatInt(deadline, 10)},
 				types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)})
 		}
@@ -188,27 +177,36 @@ func (m *Module) drawChallenges(ctx *types.Context, p Params, active uint64) err
 	return nil
 }
 
+// due is an entry of a height-ordered index (deadlines, reclaims): its
+// key prefix ‖ u64be height ‖ identity.
+type due struct {
+	key []byte
+	h   int64
+	id  []byte
+}
+
+// dueAt lists the entries of the index under prefix due at or below
+// height, oldest first, at most max.
+func dueAt(s types.KVStore, prefix []byte, height int64, max int) []due {
+	var list []due
+	s.Iterate(prefix, func(k, _ []byte) bool {
+		if len(list) >= max || len(k) != len(prefix)+8+32 {
+			return false
+		}
+		h := int64(binary.BigEndian.Uint64(k[len(prefix):]))
+		if h > height {
+			return false
+		}
+		list = append(list, due{bytes.Clone(k), h, bytes.Clone(k[len(prefix)+8:])})
+		return true
+	})
+	return list
+}
+
 // sweepDeadlines turns open challenges due at or below this height into
 // misses, oldest first, at most MaxDeadlinesPerBlock.
 func (m *Module) sweepDeadlines(ctx *types.Context, p Params, g *globals) {
-	type due struct {
-		key []byte
-		h   int64
-		id  []byte
-	}
-	var list []due
-	ctx.Store.Iterate(prefixDeadline, func(k, _ []byte) bool {
-		if len(list) >= MaxDeadlinesPerBlock || len(k) != len(prefixDeadline)+8+32 {
-			return false
-		}
-		h := int64(binary.BigEndian.Uint64(k[len(prefixDeadline):]))
-		if h > ctx.Height {
-			return false
-		}
-		list = append(list, due{bytes.Clone(k), h, bytes.Clone(k[len(prefixDeadline)+8:])})
-		return true
-	})
-	for _, d := range list {
+	for _, d := range dueAt(ctx.Store, prefixDeadline, ctx.Height, MaxDeadlinesPerBlock) {
 		ctx.Store.Delete(d.key)
 		w := Worker(ctx.Store, d.id)
 		if w == nil || w.GetChallenge() == nil || w.GetChallenge().GetDeadline() != d.h {
@@ -249,12 +247,12 @@ func (m *Module) miss(ctx *types.Context, p Params, g *globals, w *computev1.Com
 	}
 	putWorker(ctx.Store, w)
 	if ctx.Emitting() {
-		ctx.Emit("heartbeat_missed", types.Attr{Key: "worker", Value: hexID(id)},
+		ctx.Emit("heartbeat_missed", types.Attr{Key: "worker", Value: types.HexID(id)},
 			types.Attr{Key: "misses", Value: strconv.FormatUint(w.GetMisses(), 10)},
 			types.Attr{Key: "value", Value: strconv.FormatUint(w.GetValue(), 10)})
 		if wasComputing {
-			ctx.Emit("worker_unresponsive", types.Attr{Key: "worker", Value: hexID(id)})
-			ctx.Emit("worker_slashed", types.Attr{Key: "worker", Value: hexID(id)},
+			ctx.Emit("worker_unresponsive", types.Attr{Key: "worker", Value: types.HexID(id)})
+			ctx.Emit("worker_slashed", types.Attr{Key: "worker", Value: types.HexID(id)},
 				types.Attr{Key: "amount", Value: slashed.String()}, types.Attr{Key: "stake", Value: w.GetStake()},
 				types.Attr{Key: "account", Value: ctx.Address(stakeAccount(w))})
 		}
@@ -291,11 +289,11 @@ func (m *Module) HandleEgress(ctx *types.Context, sender [32]byte, topic string,
 func (m *Module) answer(ctx *types.Context, id []byte, a *computev1.HeartbeatAnswer) error {
 	w := Worker(ctx.Store, id)
 	if w == nil {
-		return errf(CodeNotBound, "worker %s is not bound", hexID(id))
+		return errf(CodeNotBound, "worker %s is not bound", types.HexID(id))
 	}
 	c := w.GetChallenge()
 	if c == nil {
-		return errf(CodeNoChallenge, "worker %s has no open challenge", hexID(id))
+		return errf(CodeNoChallenge, "worker %s has no open challenge", types.HexID(id))
 	}
 	if a.GetChallengeHeight() != c.GetHeight() || !bytes.Equal(a.GetNonce(), c.GetNonce()) {
 		return errf(CodeWrongChallenge, "answer for the challenge of height %d does not match the open challenge of height %d", a.GetChallengeHeight(), c.GetHeight())
@@ -323,12 +321,12 @@ func (m *Module) answer(ctx *types.Context, id []byte, a *computev1.HeartbeatAns
 	putWorker(ctx.Store, w)
 	saveGlobals(ctx.Store, g)
 	if ctx.Emitting() {
-		ctx.Emit("heartbeat", types.Attr{Key: "worker", Value: hexID(id)},
+		ctx.Emit("heartbeat", types.Attr{Key: "worker", Value: types.HexID(id)},
 			types.Attr{Key: "challenge_height", Value: strconv.FormatInt(c.GetHeight(), 10)},
 			types.Attr{Key: "value", Value: strconv.FormatUint(w.GetValue(), 10)},
 			types.Attr{Key: "share", Value: strconv.FormatUint(w.GetShare(), 10)})
 		if recovered {
-			ctx.Emit("worker_recovered", types.Attr{Key: "worker", Value: hexID(id)})
+			ctx.Emit("worker_recovered", types.Attr{Key: "worker", Value: types.HexID(id)})
 		}
 	}
 	return nil
@@ -355,7 +353,7 @@ func (m *Module) benchmark(ctx *types.Context, id []byte, r *computev1.Benchmark
 		saveGlobals(ctx.Store, g)
 	}
 	if ctx.Emitting() {
-		ctx.Emit("score_reported", types.Attr{Key: "worker", Value: hexID(id)},
+		ctx.Emit("score_reported", types.Attr{Key: "worker", Value: types.HexID(id)},
 			types.Attr{Key: "score", Value: strconv.FormatUint(score, 10)},
 			types.Attr{Key: "reported", Value: strconv.FormatUint(r.GetScore(), 10)},
 			types.Attr{Key: "duration_ms", Value: strconv.FormatUint(r.GetDurationMs(), 10)},

@@ -16,15 +16,15 @@ func authorize(ctx *types.Context, sender types.AccountID, w *computev1.ComputeW
 	if id := w.GetPoolId(); id != 0 {
 		p := Pool(ctx.Store, id)
 		if p == nil {
-			return types.Errf(types.CodeInternal, "worker %s names missing pool %d", hexID(w.GetIdentity()), id)
+			return types.Errf(types.CodeInternal, "worker %s names missing pool %d", types.HexID(w.GetIdentity()), id)
 		}
 		if !bytes.Equal(p.GetOwner(), sender[:]) {
-			return errf(CodeNotPoolOwner, "worker %s belongs to pool %d, owned by %s", hexID(w.GetIdentity()), id, ctx.Address(types.AccountID(p.GetOwner())))
+			return errf(CodeNotPoolOwner, "worker %s belongs to pool %d, owned by %s", types.HexID(w.GetIdentity()), id, ctx.Address(types.AccountID(p.GetOwner())))
 		}
 		return nil
 	}
 	if !bytes.Equal(w.GetOperator(), sender[:]) {
-		return errf(CodeNotOperator, "worker %s is operated by %s", hexID(w.GetIdentity()), ctx.Address(types.AccountID(w.GetOperator())))
+		return errf(CodeNotOperator, "worker %s is operated by %s", types.HexID(w.GetIdentity()), ctx.Address(types.AccountID(w.GetOperator())))
 	}
 	return nil
 }
@@ -39,16 +39,16 @@ func (m *Module) bind(ctx *types.Context, sender types.AccountID, msg *computev1
 	}
 	rec := registry.Worker(ctx.Store, id)
 	if rec == nil {
-		return errf(CodeWorkerNotRegistered, "worker %s is not registered", hexID(id))
+		return errf(CodeWorkerNotRegistered, "worker %s is not registered", types.HexID(id))
 	}
 	if !bytes.Equal(rec.GetOperator(), sender[:]) {
-		return errf(CodeNotOperator, "worker %s is registered to operator %s", hexID(id), ctx.Address(types.AccountID(rec.GetOperator())))
+		return errf(CodeNotOperator, "worker %s is registered to operator %s", types.HexID(id), ctx.Address(types.AccountID(rec.GetOperator())))
 	}
 	if registry.IsStale(rec, ctx.Height) {
-		return errf(CodeWorkerStale, "worker %s is stale since height %d: re-attest first", hexID(id), rec.GetExpiresAt())
+		return errf(CodeWorkerStale, "worker %s is stale since height %d: re-attest first", types.HexID(id), rec.GetExpiresAt())
 	}
 	if ctx.Store.Has(WorkerKey(id)) {
-		return errf(CodeAlreadyBound, "worker %s is bound already", hexID(id))
+		return errf(CodeAlreadyBound, "worker %s is bound already", types.HexID(id))
 	}
 	score, at := Score(ctx.Store, id)
 	w := &computev1.ComputeWorker{
@@ -58,7 +58,7 @@ func (m *Module) bind(ctx *types.Context, sender types.AccountID, msg *computev1
 	}
 	putWorker(ctx.Store, w)
 	if ctx.Emitting() {
-		ctx.Emit("bound", types.Attr{Key: "worker", Value: hexID(id)}, types.Attr{Key: "operator", Value: ctx.Address(sender)},
+		ctx.Emit("bound", types.Attr{Key: "worker", Value: types.HexID(id)}, types.Attr{Key: "operator", Value: ctx.Address(sender)},
 			types.Attr{Key: "score", Value: strconv.FormatUint(score, 10)})
 	}
 	return nil
@@ -80,17 +80,17 @@ func (m *Module) startComputing(ctx *types.Context, sender types.AccountID, msg 
 		return err
 	}
 	if w.GetState() != computev1.WorkerState_WORKER_STATE_READY {
-		return errf(CodeNotReady, "worker %s is %s, start needs ready", hexID(w.GetIdentity()), stateName(w.GetState()))
+		return errf(CodeNotReady, "worker %s is %s, start needs ready", types.HexID(w.GetIdentity()), stateName(w.GetState()))
 	}
 	rec := registry.Worker(ctx.Store, w.GetIdentity())
 	if rec == nil {
-		return errf(CodeWorkerNotRegistered, "worker %s is no longer registered", hexID(w.GetIdentity()))
+		return errf(CodeWorkerNotRegistered, "worker %s is no longer registered", types.HexID(w.GetIdentity()))
 	}
 	if registry.IsStale(rec, ctx.Height) {
-		return errf(CodeWorkerStale, "worker %s is stale since height %d: re-attest first", hexID(w.GetIdentity()), rec.GetExpiresAt())
+		return errf(CodeWorkerStale, "worker %s is stale since height %d: re-attest first", types.HexID(w.GetIdentity()), rec.GetExpiresAt())
 	}
 	if w.GetScore() == 0 {
-		return errf(CodeNoScore, "worker %s has not reported a benchmark score yet", hexID(w.GetIdentity()))
+		return errf(CodeNoScore, "worker %s has not reported a benchmark score yet", types.HexID(w.GetIdentity()))
 	}
 	p := m.Params(ctx.Store)
 	min, ok := MinStake(p.MinStakeK, w.GetScore())
@@ -125,7 +125,7 @@ func (m *Module) startComputing(ctx *types.Context, sender types.AccountID, msg 
 	putWorker(ctx.Store, w)
 	saveGlobals(ctx.Store, g)
 	if ctx.Emitting() {
-		ctx.Emit("computing_started", types.Attr{Key: "worker", Value: hexID(w.GetIdentity())},
+		ctx.Emit("computing_started", types.Attr{Key: "worker", Value: types.HexID(w.GetIdentity())},
 			types.Attr{Key: "stake", Value: stake.String()}, types.Attr{Key: "account", Value: ctx.Address(account)},
 			types.Attr{Key: "value", Value: strconv.FormatUint(w.GetValue(), 10)},
 			types.Attr{Key: "share", Value: strconv.FormatUint(w.GetShare(), 10)},
@@ -143,7 +143,7 @@ func (m *Module) stopComputing(ctx *types.Context, sender types.AccountID, msg *
 		return err
 	}
 	if !isActive(w.GetState()) {
-		return errf(CodeNotComputing, "worker %s is %s, stop needs computing or unresponsive", hexID(w.GetIdentity()), stateName(w.GetState()))
+		return errf(CodeNotComputing, "worker %s is %s, stop needs computing or unresponsive", types.HexID(w.GetIdentity()), stateName(w.GetState()))
 	}
 	p := m.Params(ctx.Store)
 	g := loadGlobals(ctx.Store)
@@ -161,10 +161,10 @@ func (m *Module) reclaim(ctx *types.Context, sender types.AccountID, msg *comput
 		return err
 	}
 	if w.GetState() != computev1.WorkerState_WORKER_STATE_COOLING_DOWN {
-		return errf(CodeNotCoolingDown, "worker %s is %s, reclaim needs cooling down", hexID(w.GetIdentity()), stateName(w.GetState()))
+		return errf(CodeNotCoolingDown, "worker %s is %s, reclaim needs cooling down", types.HexID(w.GetIdentity()), stateName(w.GetState()))
 	}
 	if ctx.Height < w.GetCooldownEndsAt() {
-		return errf(CodeCooldownNotOver, "worker %s cools down until height %d (now %d)", hexID(w.GetIdentity()), w.GetCooldownEndsAt(), ctx.Height)
+		return errf(CodeCooldownNotOver, "worker %s cools down until height %d (now %d)", types.HexID(w.GetIdentity()), w.GetCooldownEndsAt(), ctx.Height)
 	}
 	g := loadGlobals(ctx.Store)
 	if err := m.reclaimWorker(ctx, &g, w); err != nil {
@@ -199,7 +199,7 @@ func (m *Module) stopWorker(ctx *types.Context, p Params, g *globals, w *compute
 	}
 	putWorker(ctx.Store, w)
 	if ctx.Emitting() {
-		ctx.Emit("computing_stopped", types.Attr{Key: "worker", Value: hexID(id)},
+		ctx.Emit("computing_stopped", types.Attr{Key: "worker", Value: types.HexID(id)},
 			types.Attr{Key: "cooldown_ends_at", Value: strconv.FormatInt(w.CooldownEndsAt, 10)},
 			types.Attr{Key: "forced", Value: strconv.FormatBool(forced)})
 	}
@@ -214,7 +214,7 @@ func (m *Module) reclaimWorker(ctx *types.Context, g *globals, w *computev1.Comp
 	account := stakeAccount(w)
 	if !stake.IsZero() {
 		if err := m.bank.Unreserve(ctx, account, stake); err != nil {
-			return types.Errf(types.CodeInternal, "release stake of %s: %v", hexID(w.GetIdentity()), err)
+			return types.Errf(types.CodeInternal, "release stake of %s: %v", types.HexID(w.GetIdentity()), err)
 		}
 	}
 	g.TotalStake = g.TotalStake.SubSat(stake)
@@ -224,7 +224,7 @@ func (m *Module) reclaimWorker(ctx *types.Context, g *globals, w *computev1.Comp
 	w.Stake, w.State = "0", computev1.WorkerState_WORKER_STATE_READY
 	putWorker(ctx.Store, w)
 	if ctx.Emitting() {
-		ctx.Emit("reclaimed", types.Attr{Key: "worker", Value: hexID(w.GetIdentity())},
+		ctx.Emit("reclaimed", types.Attr{Key: "worker", Value: types.HexID(w.GetIdentity())},
 			types.Attr{Key: "stake", Value: stake.String()}, types.Attr{Key: "account", Value: ctx.Address(account)},
 			types.Attr{Key: "forced", Value: strconv.FormatBool(w.GetForcedStop())})
 	}

@@ -56,11 +56,8 @@ func (m *Module) createPool(ctx *types.Context, sender types.AccountID, msg *com
 	if c := msg.GetCommissionPpm(); c > PPM {
 		return errf(CodeInvalidCommission, "commission %d ppm is above %d (100%%)", c, PPM)
 	}
-	id := uint64(1)
-	if v := ctx.Store.Get(keyNextPool); len(v) == 8 {
-		id = binary.BigEndian.Uint64(v)
-	}
-	ctx.Store.Set(keyNextPool, u64(id+1))
+	id := max(types.GetUint64(ctx.Store, keyNextPool), 1)
+	types.SetUint64(ctx.Store, keyNextPool, id+1)
 	account := PoolAccount(id)
 	putPool(ctx.Store, &computev1.Pool{Id: id, Owner: sender[:], CommissionPpm: msg.GetCommissionPpm(), Account: account[:],
 		TotalShares: "0", CreatedAt: ctx.Height, CommissionTotal: "0"})
@@ -85,13 +82,13 @@ func (m *Module) addWorker(ctx *types.Context, sender types.AccountID, msg *comp
 		return err
 	}
 	if !bytes.Equal(w.GetOperator(), sender[:]) {
-		return errf(CodeNotOperator, "worker %s is operated by %s", hexID(w.GetIdentity()), ctx.Address(types.AccountID(w.GetOperator())))
+		return errf(CodeNotOperator, "worker %s is operated by %s", types.HexID(w.GetIdentity()), ctx.Address(types.AccountID(w.GetOperator())))
 	}
 	if w.GetPoolId() != 0 {
-		return errf(CodeWorkerInPool, "worker %s belongs to pool %d", hexID(w.GetIdentity()), w.GetPoolId())
+		return errf(CodeWorkerInPool, "worker %s belongs to pool %d", types.HexID(w.GetIdentity()), w.GetPoolId())
 	}
 	if w.GetState() != computev1.WorkerState_WORKER_STATE_READY {
-		return errf(CodeNotReady, "worker %s is %s, only a ready worker joins a pool", hexID(w.GetIdentity()), stateName(w.GetState()))
+		return errf(CodeNotReady, "worker %s is %s, only a ready worker joins a pool", types.HexID(w.GetIdentity()), stateName(w.GetState()))
 	}
 	if max := m.Params(ctx.Store).MaxPoolWorkers; uint32(len(pool.GetWorkers())) >= max {
 		return errf(CodePoolFull, "pool %d has %d workers, the maximum", pool.GetId(), max)
@@ -102,7 +99,7 @@ func (m *Module) addWorker(ctx *types.Context, sender types.AccountID, msg *comp
 	putPool(ctx.Store, pool)
 	if ctx.Emitting() {
 		ctx.Emit("pool_worker_added", types.Attr{Key: "pool_id", Value: strconv.FormatUint(pool.GetId(), 10)},
-			types.Attr{Key: "worker", Value: hexID(w.GetIdentity())})
+			types.Attr{Key: "worker", Value: types.HexID(w.GetIdentity())})
 	}
 	return nil
 }
@@ -128,7 +125,7 @@ func (m *Module) contribute(ctx *types.Context, sender types.AccountID, msg *com
 			return errf(CodePoolInsolvent, "pool %d has %s shares and no value left", id, total)
 		}
 		var ok bool
-		if shares, ok = mulDiv(amount, total, value); !ok {
+		if shares, ok = amount.MulDiv(total, value); !ok {
 			return types.Errf(types.CodeOverflow, "shares for %s overflow", amount)
 		}
 		if shares.IsZero() {
@@ -146,14 +143,14 @@ func (m *Module) contribute(ctx *types.Context, sender types.AccountID, msg *com
 	}
 	setShares(ctx.Store, sender, id, sharesOf(ctx.Store, sender, id).AddSat(shares))
 	pool.TotalShares = newTotal.String()
-	putPool(ctx.Store, pool)
 	if ctx.Emitting() {
 		ctx.Emit("contributed", types.Attr{Key: "pool_id", Value: strconv.FormatUint(id, 10)},
 			types.Attr{Key: "account", Value: ctx.Address(sender)}, types.Attr{Key: "amount", Value: amount.String()},
 			types.Attr{Key: "shares", Value: shares.String()})
 	}
-	// New free funds serve waiting withdrawals first.
-	m.serveQueue(ctx, id)
+	// New free funds serve waiting withdrawals first (serveQueue writes
+	// the pool).
+	m.serveQueue(ctx, pool)
 	return nil
 }
 
@@ -191,11 +188,9 @@ func (m *Module) withdraw(ctx *types.Context, sender types.AccountID, msg *compu
 	}
 	entry.Shares = amountOf(entry.GetShares()).AddSat(shares).String()
 	setShares(ctx.Store, sender, id, held.SubSat(shares))
-	putPool(ctx.Store, pool)
-	ctx.Store.Set(queuedKey(id), []byte{})
-	m.serveQueue(ctx, id)
+	m.serveQueue(ctx, pool)
 	if ctx.Emitting() {
-		for _, r := range Pool(ctx.Store, id).GetWithdrawQueue() {
+		for _, r := range pool.GetWithdrawQueue() {
 			if bytes.Equal(r.GetAccount(), sender[:]) {
 				ctx.Emit("withdraw_queued", types.Attr{Key: "pool_id", Value: strconv.FormatUint(id, 10)},
 					types.Attr{Key: "account", Value: ctx.Address(sender)}, types.Attr{Key: "shares", Value: r.GetShares()},
@@ -206,17 +201,15 @@ func (m *Module) withdraw(ctx *types.Context, sender types.AccountID, msg *compu
 	return nil
 }
 
-// serveQueue pays pool id's withdraw queue from its free balance, head
+// serveQueue pays pool's withdraw queue from its free balance, head
 // first: a request the free balance covers is paid in full (its shares
 // burned at the current price); otherwise the shares the free balance can
 // buy back are burned and paid and the rest waits. Payments round down, so
 // what remains in the pool never falls below what the remaining shares
-// are worth.
-func (m *Module) serveQueue(ctx *types.Context, id uint64) {
-	pool := Pool(ctx.Store, id)
-	if pool == nil {
-		return
-	}
+// are worth. It writes pool (and its queued marker), so callers that
+// changed it need not.
+func (m *Module) serveQueue(ctx *types.Context, pool *computev1.Pool) {
+	id := pool.GetId()
 	account := PoolAccount(id)
 	total := amountOf(pool.GetTotalShares())
 	served := 0
@@ -224,10 +217,10 @@ func (m *Module) serveQueue(ctx *types.Context, id uint64) {
 		r := pool.GetWithdrawQueue()[served]
 		want := amountOf(r.GetShares())
 		free, value := m.poolFunds(ctx.Store, id)
-		burn, pay := want, mulDivSat(want, value, total)
+		burn, pay := want, want.MulDivSat(value, total)
 		if pay.Cmp(free) > 0 {
-			burn = mulDivSat(free, total, value)
-			pay = mulDivSat(burn, value, total)
+			burn = free.MulDivSat(total, value)
+			pay = burn.MulDivSat(value, total)
 		}
 		if burn.IsZero() {
 			break
@@ -263,24 +256,7 @@ func (m *Module) serveQueue(ctx *types.Context, id uint64) {
 // ended, oldest first, at most MaxReclaimsPerBlock; the released funds
 // land in the pool's free balance for its withdraw queue.
 func (m *Module) autoReclaim(ctx *types.Context, g *globals) error {
-	type due struct {
-		key []byte
-		h   int64
-		id  []byte
-	}
-	var list []due
-	ctx.Store.Iterate(prefixReclaim, func(k, _ []byte) bool {
-		if len(list) >= MaxReclaimsPerBlock || len(k) != len(prefixReclaim)+8+32 {
-			return false
-		}
-		h := int64(binary.BigEndian.Uint64(k[len(prefixReclaim):]))
-		if h > ctx.Height {
-			return false
-		}
-		list = append(list, due{bytes.Clone(k), h, bytes.Clone(k[len(prefixReclaim)+8:])})
-		return true
-	})
-	for _, d := range list {
+	for _, d := range dueAt(ctx.Store, prefixReclaim, ctx.Height, MaxReclaimsPerBlock) {
 		ctx.Store.Delete(d.key)
 		w := Worker(ctx.Store, d.id)
 		if w == nil || w.GetState() != computev1.WorkerState_WORKER_STATE_COOLING_DOWN || !w.GetForcedStop() || w.GetCooldownEndsAt() != d.h {
@@ -299,10 +275,7 @@ func (m *Module) autoReclaim(ctx *types.Context, g *globals) error {
 // withdraw_grace_blocks: their stakes return to the pool when their
 // cool-down ends (autoReclaim) and pay the queue.
 func (m *Module) serveQueues(ctx *types.Context, p Params, g *globals) {
-	var cursor uint64
-	if v := ctx.Store.Get(keyQueueCursor); len(v) == 8 {
-		cursor = binary.BigEndian.Uint64(v)
-	}
+	cursor := types.GetUint64(ctx.Store, keyQueueCursor)
 	var after, wrapped []uint64
 	ctx.Store.Iterate(prefixQueued, func(k, _ []byte) bool {
 		if len(k) != len(prefixQueued)+8 {
@@ -321,8 +294,11 @@ func (m *Module) serveQueues(ctx *types.Context, p Params, g *globals) {
 		ids = ids[:MaxQueuedPoolsPerBlock]
 	}
 	for _, id := range ids {
-		m.serveQueue(ctx, id)
 		pool := Pool(ctx.Store, id)
+		if pool == nil {
+			continue
+		}
+		m.serveQueue(ctx, pool)
 		q := pool.GetWithdrawQueue()
 		if len(q) == 0 || ctx.Height-q[0].GetRequestedAt() < int64(p.WithdrawGraceBlocks) {
 			continue
@@ -334,7 +310,7 @@ func (m *Module) serveQueues(ctx *types.Context, p Params, g *globals) {
 		}
 	}
 	if len(ids) > 0 {
-		ctx.Store.Set(keyQueueCursor, u64(ids[len(ids)-1]))
+		types.SetUint64(ctx.Store, keyQueueCursor, ids[len(ids)-1])
 	}
 }
 
@@ -345,7 +321,7 @@ func priceString(value, shares types.Amount) string {
 		return "1.000000000000"
 	}
 	const scale = 1_000_000_000_000
-	q := mulDivSat(value, types.NewAmount(scale), shares)
+	q := value.MulDivSat(types.NewAmount(scale), shares)
 	whole, frac := q.DivMod64(scale)
 	f := strconv.FormatUint(frac, 10)
 	for len(f) < 12 {

@@ -126,7 +126,7 @@ func TestPoolRewardsAndSlash(t *testing.T) {
 	// Contributions after the slash buy at the lower price.
 	total, value := amountOf(e.pool(1).GetTotalShares()), e.balance(PoolAccount(1)).Total()
 	e.mustExec(e.ferdie, &computev1.MsgContribute{PoolId: 1, Amount: toks(50).String()})
-	want := mulDivSat(toks(50), total, value)
+	want := toks(50).MulDivSat(total, value)
 	if got := sharesOf(e.ctx.Store, e.ferdie, 1); got.Cmp(want) != 0 || got.Cmp(toks(50)) <= 0 {
 		t.Fatalf("ferdie's shares %s, want %s (> 50 tokens' worth at a price below 1)", got, want)
 	}

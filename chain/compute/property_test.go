@@ -146,7 +146,7 @@ func randomOps(t *testing.T, r *rand.Rand, steps int) {
 			held := sharesOf(e.ctx.Store, who, id)
 			shares := amount(300)
 			if !held.IsZero() && r.IntN(3) > 0 {
-				shares = mulDivSat(held, types.NewAmount(1+r.Uint64N(100)), types.NewAmount(90)) // sometimes above
+				shares = held.MulDivSat(types.NewAmount(1+r.Uint64N(100)), types.NewAmount(90)) // sometimes above
 			}
 			run(who, &computev1.MsgWithdraw{PoolId: id, Shares: shares.String()})
 		default:

@@ -3,11 +3,11 @@ package compute
 import (
 	"cmp"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strings"
 
+	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
 )
@@ -95,7 +95,7 @@ type TotalsView struct {
 // WorkerViewOf renders a worker record for queries.
 func WorkerViewOf(ctx *types.Context, w *computev1.ComputeWorker, acc types.Amount) WorkerView {
 	v := WorkerView{
-		Identity: hexID(w.GetIdentity()), Operator: ctx.Address(types.AccountID(w.GetOperator())), PoolID: w.GetPoolId(),
+		Identity: types.HexID(w.GetIdentity()), Operator: ctx.Address(types.AccountID(w.GetOperator())), PoolID: w.GetPoolId(),
 		State: stateName(w.GetState()), Stake: amountOf(w.GetStake()).String(), Score: w.GetScore(),
 		ScoreReportedAt: w.GetScoreReportedAt(), Value: w.GetValue(), Share: w.GetShare(),
 		LastHeartbeat: w.GetLastHeartbeat(), Heartbeats: w.GetHeartbeats(), Misses: w.GetMisses(),
@@ -105,7 +105,7 @@ func WorkerViewOf(ctx *types.Context, w *computev1.ComputeWorker, acc types.Amou
 		Eligible: IsEligible(ctx.Store, ctx.Height, w.GetIdentity()),
 	}
 	if c := w.GetChallenge(); c != nil {
-		v.Challenge = &ChallengeView{Height: c.GetHeight(), Nonce: hexID(c.GetNonce()), Deadline: c.GetDeadline()}
+		v.Challenge = &ChallengeView{Height: c.GetHeight(), Nonce: types.HexID(c.GetNonce()), Deadline: c.GetDeadline()}
 	}
 	return v
 }
@@ -122,7 +122,7 @@ func (m *Module) PoolViewOf(ctx *types.Context, p *computev1.Pool) PoolView {
 		CreatedAt: p.GetCreatedAt(),
 	}
 	for _, w := range p.GetWorkers() {
-		v.Workers = append(v.Workers, hexID(w))
+		v.Workers = append(v.Workers, types.HexID(w))
 	}
 	for _, r := range p.GetWithdrawQueue() {
 		v.WithdrawQueue = append(v.WithdrawQueue, WithdrawView{Account: ctx.Address(types.AccountID(r.GetAccount())),
@@ -154,7 +154,6 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 			return nil, types.Errf(types.CodeInvalidRequest, "arguments: %v", err)
 		}
 	}
-	acc := loadGlobals(ctx.Store).Acc
 	switch path {
 	case "workers":
 		var ws []*computev1.ComputeWorker
@@ -164,22 +163,22 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 			ws = append(ws, w)
 			return true
 		})
+		acc := loadGlobals(ctx.Store).Acc
 		out := make([]WorkerView, 0, len(ws))
 		for _, w := range ws {
 			out = append(out, WorkerViewOf(ctx, w, acc))
 		}
 		return out, nil
 	case "worker":
-		s := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(a.Identity), "0x"), "0X")
-		id, err := hex.DecodeString(s)
-		if err != nil || len(id) != 32 {
-			return nil, types.Errf(types.CodeInvalidRequest, "identity must be 32 bytes of hex")
+		id, err := registry.ParseIdentity(a.Identity)
+		if err != nil {
+			return nil, err
 		}
 		w := Worker(ctx.Store, id)
 		if w == nil {
-			return nil, types.Errf(types.CodeNotFound, "worker %s is not bound", hexID(id))
+			return nil, types.Errf(types.CodeNotFound, "worker %s is not bound", types.HexID(id))
 		}
-		return WorkerViewOf(ctx, w, acc), nil
+		return WorkerViewOf(ctx, w, loadGlobals(ctx.Store).Acc), nil
 	case "pools":
 		var ps []*computev1.Pool
 		ctx.Store.Iterate(prefixPool, func(_, v []byte) bool {
@@ -241,7 +240,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 			pool := Pool(ctx.Store, id)
 			_, value := m.poolFunds(ctx.Store, id)
 			out = append(out, ContributionView{PoolID: id, Shares: shares.String(), QueuedShares: queued[id].String(),
-				Value: mulDivSat(shares, value, amountOf(pool.GetTotalShares())).String()})
+				Value: shares.MulDivSat(value, amountOf(pool.GetTotalShares())).String()})
 		}
 		for _, h := range hs {
 			add(h.id, h.shares)

@@ -23,7 +23,7 @@ func pendingReward(w *computev1.ComputeWorker, acc types.Amount) types.Amount {
 		return types.Amount{}
 	}
 	diff := wrapSub(acc, amountOf(w.GetRewardDebt()))
-	return mulDivSat(types.NewAmount(w.GetShare()), diff, rewardScale)
+	return types.NewAmount(w.GetShare()).MulDivSat(diff, rewardScale)
 }
 
 // rebalance settles w's rewards at its current (old) share, then sets the
@@ -80,7 +80,7 @@ func (m *Module) settle(ctx *types.Context, g *globals, w *computev1.ComputeWork
 	}
 	w.RewardsTotal = amountOf(w.GetRewardsTotal()).AddSat(due).String()
 	if ctx.Emitting() {
-		attrs := []types.Attr{{Key: "worker", Value: hexID(w.GetIdentity())}, {Key: "amount", Value: due.String()},
+		attrs := []types.Attr{{Key: "worker", Value: types.HexID(w.GetIdentity())}, {Key: "amount", Value: due.String()},
 			{Key: "to", Value: ctx.Address(stakeAccount(w))}}
 		if pool != nil {
 			attrs = append(attrs, types.Attr{Key: "pool_id", Value: strconv.FormatUint(pool.GetId(), 10)},
@@ -123,31 +123,18 @@ func (m *Module) distributeBlockReward(ctx *types.Context, p Params, g *globals)
 	if err := m.bank.Mint(ctx, PotAccount, part); err != nil {
 		return err
 	}
-	num := new(big.Int).Mul(toBig(part), big.NewInt(RewardScale))
-	num.Add(num, toBig(g.Carry))
-	q, r := new(big.Int).QuoRem(num, toBig(g.TotalShare), new(big.Int))
+	num := new(big.Int).Mul(part.Big(), big.NewInt(RewardScale))
+	num.Add(num, g.Carry.Big())
+	q, r := new(big.Int).QuoRem(num, g.TotalShare.Big(), new(big.Int))
 	// q < 2^128: part ≤ 10^21 and SCALE = 10^12 (Params.Validate), carry <
-	// total share.
-	g.Acc = wrapAdd(g.Acc, fromBig(q))
-	g.Carry = fromBig(r)
+	// total share; r < total share.
+	step, _ := types.AmountFromBig(q)
+	g.Acc = wrapAdd(g.Acc, step)
+	g.Carry, _ = types.AmountFromBig(r)
 	if ctx.Emitting() {
 		ctx.Emit("block_reward", types.Attr{Key: "minted", Value: p.RewardPerBlock.String()},
 			types.Attr{Key: "treasury", Value: cut.String()}, types.Attr{Key: "workers", Value: part.String()},
 			types.Attr{Key: "total_share", Value: g.TotalShare.String()})
 	}
 	return nil
-}
-
-func toBig(a types.Amount) *big.Int { return new(big.Int).SetBytes(a.Bytes()) }
-
-// fromBig converts a non-negative integer below 2^128 (the low 128 bits
-// otherwise, which callers' bounds exclude).
-func fromBig(v *big.Int) types.Amount {
-	var b [16]byte
-	if v.BitLen() > 128 {
-		v = new(big.Int).And(v, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1)))
-	}
-	v.FillBytes(b[:])
-	a, _ := types.AmountFromBytes(b[:])
-	return a
 }

@@ -37,12 +37,29 @@ import (
 // decide whether a partial assignment is acceptable (a replacement keeps
 // the contract running, an instantiation refuses).
 func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([][]byte, error) {
+	return newDraw(s, height).assign(id, k, keep)
+}
+
+// draw is what every assignment at one height shares: the eligible
+// workers and the seed. EndBlock reads them once for all the contracts it
+// reschedules; its writes (contract records, the worker index, mq
+// messages) change neither.
+type draw struct {
+	cands []compute.Candidate // sorted by identity
+	seed  []byte
+}
+
+func newDraw(s types.KVStore, height int64) *draw {
+	return &draw{cands: compute.Eligible(s, height), seed: randomness.Seed(s, height)}
+}
+
+// assign is Assign over the draw's candidates and seed.
+func (d *draw) assign(id [32]byte, k int, keep [][]byte) ([][]byte, error) {
 	if k <= 0 {
 		return nil, errf(CodeInvalidReplicas, "replicas must be positive, got %d", k)
 	}
-	cands := compute.Eligible(s, height)
 	isEligible := func(w []byte) bool {
-		_, found := slices.BinarySearchFunc(cands, w, func(c compute.Candidate, t []byte) int {
+		_, found := slices.BinarySearchFunc(d.cands, w, func(c compute.Candidate, t []byte) int {
 			return bytes.Compare(c.Identity, t)
 		})
 		return found
@@ -56,20 +73,25 @@ func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([
 			out = append(out, bytes.Clone(w))
 		}
 	}
-	pool := make([]compute.Candidate, 0, len(cands))
+	type weighted struct {
+		identity []byte
+		stake    *big.Int
+	}
+	pool := make([]weighted, 0, len(d.cands))
 	total := new(big.Int)
-	for _, c := range cands {
+	for _, c := range d.cands {
 		if contains(out, c.Identity) || c.Stake.IsZero() {
 			continue
 		}
-		pool = append(pool, c)
-		total.Add(total, c.Stake.Big())
+		w := weighted{c.Identity, c.Stake.Big()}
+		pool = append(pool, w)
+		total.Add(total, w.stake)
 	}
-	seed := drawSeed(s, height)
+	acc := new(big.Int)
 	for j := 0; len(out) < k && len(pool) > 0; j++ {
 		h := sha256.New()
 		h.Write([]byte("veil/contracts/assign/v1"))
-		h.Write(seed)
+		h.Write(d.seed)
 		h.Write(id[:])
 		var jb [4]byte
 		binary.BigEndian.PutUint32(jb[:], uint32(j))
@@ -79,34 +101,20 @@ func Assign(s types.KVStore, height int64, id [32]byte, k int, keep [][]byte) ([
 		r := new(big.Int).SetBytes(h.Sum(nil))
 		r.Mod(r, total)
 		pick := 0
-		acc := new(big.Int)
+		acc.SetInt64(0)
 		for i, c := range pool {
-			acc.Add(acc, c.Stake.Big())
+			acc.Add(acc, c.stake)
 			if r.Cmp(acc) < 0 {
 				pick = i
 				break
 			}
 		}
-		out = append(out, bytes.Clone(pool[pick].Identity))
-		total.Sub(total, pool[pick].Stake.Big())
+		out = append(out, bytes.Clone(pool[pick].identity))
+		total.Sub(total, pool[pick].stake)
 		pool = slices.Delete(pool, pick, pick+1)
 	}
 	if len(out) < k {
 		return out, errf(CodeNotEnoughWorkers, "%d eligible workers, the contract needs %d (eligible: bound, computing with stake, responsive to heartbeats, attested and syncing)", len(out), k)
 	}
 	return out, nil
-}
-
-// drawSeed is the current block's VRF output (chain/randomness applies it
-// before any module runs). Without the randomness module (unit tests of
-// this package alone) it falls back to SHA-256 of the height, which is
-// predictable: production chains always run the module.
-func drawSeed(s types.KVStore, height int64) []byte {
-	if r := randomness.Latest(s); r != nil {
-		return r.GetOutput()
-	}
-	var hb [8]byte
-	binary.BigEndian.PutUint64(hb[:], uint64(height))
-	sum := sha256.Sum256(append([]byte("veil/contracts/no-randomness/v1"), hb[:]...))
-	return sum[:]
 }

@@ -76,13 +76,13 @@ func (m *Module) uploadCode(ctx *types.Context, sender types.AccountID, msg *con
 	}
 	hash := sha256.Sum256(raw)
 	if ctx.Store.Has(CodeRecordKey(hash)) {
-		return errf(CodeCodeExists, "code %s is already stored", hexID(hash[:]))
+		return errf(CodeCodeExists, "code %s is already stored", types.HexID(hash[:]))
 	}
 	ctx.Store.Set(CodeKey(hash), raw)
 	types.SetProto(ctx.Store, CodeRecordKey(hash), &contractsv1.CodeRecord{
 		CodeHash: hash[:], Size: uint64(len(raw)), Uploader: sender[:], UploadedAt: ctx.Height})
 	if ctx.Emitting() {
-		ctx.Emit("code_uploaded", types.Attr{Key: "code_hash", Value: hexID(hash[:])},
+		ctx.Emit("code_uploaded", types.Attr{Key: "code_hash", Value: types.HexID(hash[:])},
 			types.Attr{Key: "size", Value: strconv.Itoa(len(raw))},
 			types.Attr{Key: "uploader", Value: ctx.Address(sender)})
 	}

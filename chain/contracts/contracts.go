@@ -31,7 +31,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"slices"
 
@@ -248,12 +247,10 @@ func contractArg(s types.KVStore, b []byte) ([32]byte, *contractsv1.ContractReco
 	id := [32]byte(b)
 	r := Contract(s, id)
 	if r == nil {
-		return id, nil, errf(CodeContractNotFound, "no contract %s", hexID(id[:]))
+		return id, nil, errf(CodeContractNotFound, "no contract %s", types.HexID(id[:]))
 	}
 	return id, r, nil
 }
-
-func hexID(b []byte) string { return "0x" + hex.EncodeToString(b) }
 
 func isAssigned(r *contractsv1.ContractRecord, worker []byte) bool {
 	return contains(r.GetWorkers(), worker)

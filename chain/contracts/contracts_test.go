@@ -32,7 +32,7 @@ func TestUploadCode(t *testing.T) {
 	if r := Code(e.ctx.Store, h); r.GetSize() != uint64(len(code)) || !bytes.Equal(r.GetUploader(), e.bob[:]) || r.GetUploadedAt() != 1 {
 		t.Fatalf("record %v", r)
 	}
-	if ev := e.lastEvent("code_uploaded"); attr(ev, "code_hash") != hexID(h[:]) {
+	if ev := e.lastEvent("code_uploaded"); attr(ev, "code_hash") != types.HexID(h[:]) {
 		t.Fatalf("event %v", ev)
 	}
 	// gzip of another module is inflated and stored raw.
@@ -248,7 +248,7 @@ func TestContractLifecycle(t *testing.T) {
 		t.Fatalf("record %v", rec)
 	}
 	ev := e.lastEvent("contract_instantiated")
-	if attr(ev, "contract") != hexID(id[:]) || attr(ev, "address") != e.ctx.Address(acct) || attr(ev, "code_hash") != hexID(ce.code[:]) {
+	if attr(ev, "contract") != types.HexID(id[:]) || attr(ev, "address") != e.ctx.Address(acct) || attr(ev, "code_hash") != types.HexID(ce.code[:]) {
 		t.Fatalf("event %v", ev)
 	}
 	var cm contractsv1.ContractMessage
@@ -338,7 +338,7 @@ func TestContractLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev = e.lastEvent("contract_command")
-	if attr(ev, "contract") != hexID(id[:]) || attr(ev, "sequence") != "1" {
+	if attr(ev, "contract") != types.HexID(id[:]) || attr(ev, "sequence") != "1" {
 		t.Fatalf("event %v", ev)
 	}
 	e.message(mq.ContractTopic(id), 1, Name, &cm)
@@ -420,7 +420,7 @@ func TestContractLifecycle(t *testing.T) {
 	e.mustEgress(wa, TopicState, report(2, root(3)))
 	for _, ev := range e.events[n:] {
 		if ev.Type == "contract_state_discrepancy" {
-			if attr(ev, "sequence") != "2" || attr(ev, "state_root") != hexID(root(2)) || attr(ev, "other_state_root") != hexID(root(3)) {
+			if attr(ev, "sequence") != "2" || attr(ev, "state_root") != types.HexID(root(2)) || attr(ev, "other_state_root") != types.HexID(root(3)) {
 				t.Fatalf("event %v", ev)
 			}
 			n = -1
@@ -432,8 +432,8 @@ func TestContractLifecycle(t *testing.T) {
 	var roots struct {
 		Roots []RootView `json:"roots"`
 	}
-	queryInto(t, e, "roots", QueryArgs{ID: hexID(id[:])}, &roots)
-	if len(roots.Roots) != 2 || roots.Roots[0].Disputed || !roots.Roots[1].Disputed || roots.Roots[1].StateRoot != hexID(root(2)) {
+	queryInto(t, e, "roots", QueryArgs{ID: types.HexID(id[:])}, &roots)
+	if len(roots.Roots) != 2 || roots.Roots[0].Disputed || !roots.Roots[1].Disputed || roots.Roots[1].StateRoot != types.HexID(root(2)) {
 		t.Fatalf("roots %+v", roots)
 	}
 
@@ -467,9 +467,9 @@ func TestContractLifecycle(t *testing.T) {
 
 	// Queries.
 	var v ContractView
-	queryInto(t, e, "contract", QueryArgs{ID: hexID(id[:])}, &v)
-	if v.ID != hexID(id[:]) || v.Account != e.ctx.Address(acct) || !v.KeysPublished || v.NextSequence != 3 || len(v.Workers) != 2 ||
-		v.SigningPublicKey != hexID(keys.sign.Public().(ed25519.PublicKey)) || !bytes.Equal(v.HPKEPublicKey, keys.hpke.PublicKey().Bytes()) ||
+	queryInto(t, e, "contract", QueryArgs{ID: types.HexID(id[:])}, &v)
+	if v.ID != types.HexID(id[:]) || v.Account != e.ctx.Address(acct) || !v.KeysPublished || v.NextSequence != 3 || len(v.Workers) != 2 ||
+		v.SigningPublicKey != types.HexID(keys.sign.Public().(ed25519.PublicKey)) || !bytes.Equal(v.HPKEPublicKey, keys.hpke.PublicKey().Bytes()) ||
 		v.Deployer != e.ctx.Address(e.bob) || len(v.History) != 1 || v.EgressAfter != 2 {
 		t.Fatalf("view %+v", v)
 	}
@@ -495,7 +495,7 @@ func TestContractsQueryPagination(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := ContractID(e.bob, ce.code, []byte{byte(i)})
-		ids = append(ids, hexID(id[:]))
+		ids = append(ids, types.HexID(id[:]))
 	}
 	var got []string
 	after := ""

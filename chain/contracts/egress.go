@@ -64,10 +64,10 @@ func (m *Module) handleKeys(ctx *types.Context, sender [32]byte, p *contractsv1.
 		return err
 	}
 	if !registry.IsGatekeeper(ctx.Store, sender[:]) {
-		return errf(CodeNotGatekeeper, "worker %s is not a gatekeeper", hexID(sender[:]))
+		return errf(CodeNotGatekeeper, "worker %s is not a gatekeeper", types.HexID(sender[:]))
 	}
 	if p.GetEpoch() != rec.GetKeyEpoch() {
-		return errf(CodeWrongKeyEpoch, "keys for epoch %d, contract %s uses epoch %d", p.GetEpoch(), hexID(id[:]), rec.GetKeyEpoch())
+		return errf(CodeWrongKeyEpoch, "keys for epoch %d, contract %s uses epoch %d", p.GetEpoch(), types.HexID(id[:]), rec.GetKeyEpoch())
 	}
 	if !registry.ValidHPKEPublicKey(p.GetHpkePublicKey()) {
 		return errf(CodeInvalidContractKey, "HPKE public key is not a valid X-Wing key (%d bytes)", len(p.GetHpkePublicKey()))
@@ -84,13 +84,13 @@ func (m *Module) handleKeys(ctx *types.Context, sender [32]byte, p *contractsv1.
 		rec.HpkePublicKey, rec.SigningPublicKey, rec.KeysPublishedAt = p.GetHpkePublicKey(), p.GetSigningPublicKey(), ctx.Height
 		putContract(ctx.Store, rec)
 		if ctx.Emitting() {
-			ctx.Emit("contract_keys_published", types.Attr{Key: "contract", Value: hexID(id[:])},
-				types.Attr{Key: "gatekeeper", Value: hexID(sender[:])},
+			ctx.Emit("contract_keys_published", types.Attr{Key: "contract", Value: types.HexID(id[:])},
+				types.Attr{Key: "gatekeeper", Value: types.HexID(sender[:])},
 				types.Attr{Key: "epoch", Value: strconv.FormatUint(rec.GetKeyEpoch(), 10)})
 		}
 	} else if !bytes.Equal(rec.GetHpkePublicKey(), p.GetHpkePublicKey()) || !bytes.Equal(rec.GetSigningPublicKey(), p.GetSigningPublicKey()) {
-		ctx.Emit("contract_key_mismatch", types.Attr{Key: "contract", Value: hexID(id[:])},
-			types.Attr{Key: "gatekeeper", Value: hexID(sender[:])},
+		ctx.Emit("contract_key_mismatch", types.Attr{Key: "contract", Value: types.HexID(id[:])},
+			types.Attr{Key: "gatekeeper", Value: types.HexID(sender[:])},
 			types.Attr{Key: "epoch", Value: strconv.FormatUint(rec.GetKeyEpoch(), 10)})
 		return nil
 	}
@@ -107,8 +107,8 @@ func (m *Module) handleKeys(ctx *types.Context, sender [32]byte, p *contractsv1.
 			return err
 		}
 		if ctx.Emitting() {
-			ctx.Emit("contract_key_delivered", types.Attr{Key: "contract", Value: hexID(id[:])},
-				types.Attr{Key: "worker", Value: hexID(w)}, types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)})
+			ctx.Emit("contract_key_delivered", types.Attr{Key: "contract", Value: types.HexID(id[:])},
+				types.Attr{Key: "worker", Value: types.HexID(w)}, types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)})
 		}
 	}
 	return nil
@@ -124,13 +124,13 @@ func (m *Module) handleState(ctx *types.Context, sender [32]byte, r *contractsv1
 		return err
 	}
 	if !isAssigned(rec, sender[:]) {
-		return errf(CodeNotAssigned, "worker %s is not assigned to contract %s", hexID(sender[:]), hexID(id[:]))
+		return errf(CodeNotAssigned, "worker %s is not assigned to contract %s", types.HexID(sender[:]), types.HexID(id[:]))
 	}
 	if len(r.GetStateRoot()) != 32 {
 		return types.Errf(types.CodeInvalidRequest, "state root has %d bytes, want 32", len(r.GetStateRoot()))
 	}
 	if next := mq.NextSequence(ctx.Store, mq.ContractTopic(id)); r.GetSequence() >= next {
-		return errf(CodeSequenceUnknown, "contract %s has %d messages, no sequence %d", hexID(id[:]), next, r.GetSequence())
+		return errf(CodeSequenceUnknown, "contract %s has %d messages, no sequence %d", types.HexID(id[:]), next, r.GetSequence())
 	}
 	k := RootKey(id, r.GetSequence())
 	first := &contractsv1.StateRootRecord{}
@@ -147,12 +147,12 @@ func (m *Module) handleState(ctx *types.Context, sender [32]byte, r *contractsv1
 	}
 	if ctx.Emitting() {
 		ctx.Emit("contract_state_discrepancy",
-			types.Attr{Key: "contract", Value: hexID(id[:])},
+			types.Attr{Key: "contract", Value: types.HexID(id[:])},
 			types.Attr{Key: "sequence", Value: strconv.FormatUint(r.GetSequence(), 10)},
-			types.Attr{Key: "worker", Value: hexID(first.GetWorker())},
-			types.Attr{Key: "state_root", Value: hexID(first.GetStateRoot())},
-			types.Attr{Key: "other_worker", Value: hexID(sender[:])},
-			types.Attr{Key: "other_state_root", Value: hexID(r.GetStateRoot())})
+			types.Attr{Key: "worker", Value: types.HexID(first.GetWorker())},
+			types.Attr{Key: "state_root", Value: types.HexID(first.GetStateRoot())},
+			types.Attr{Key: "other_worker", Value: types.HexID(sender[:])},
+			types.Attr{Key: "other_state_root", Value: types.HexID(r.GetStateRoot())})
 	}
 	return nil
 }
@@ -174,20 +174,20 @@ func (m *Module) handleContractEgress(ctx *types.Context, sender [32]byte, e *co
 		return err
 	}
 	if !isAssigned(rec, sender[:]) {
-		return errf(CodeNotAssigned, "worker %s is not assigned to contract %s", hexID(sender[:]), hexID(id[:]))
+		return errf(CodeNotAssigned, "worker %s is not assigned to contract %s", types.HexID(sender[:]), types.HexID(id[:]))
 	}
 	if len(rec.GetSigningPublicKey()) != ed25519.PublicKeySize {
-		return errf(CodeKeysNotPublished, "contract %s has no signing key yet", hexID(id[:]))
+		return errf(CodeKeysNotPublished, "contract %s has no signing key yet", types.HexID(id[:]))
 	}
 	if len(e.GetSignature()) != ed25519.SignatureSize || !ed25519.Verify(rec.GetSigningPublicKey(), EgressSigningBytes(e.GetBody()), e.GetSignature()) {
-		return errf(CodeEgressSignature, "contract egress is not signed by contract %s", hexID(id[:]))
+		return errf(CodeEgressSignature, "contract egress is not signed by contract %s", types.HexID(id[:]))
 	}
 	seq := body.GetSequence()
 	if rec.GetHasEgress() && seq <= rec.GetEgressAfter() {
-		return errf(CodeEgressDuplicate, "contract %s egress %d: sequences up to %d are done", hexID(id[:]), seq, rec.GetEgressAfter())
+		return errf(CodeEgressDuplicate, "contract %s egress %d: sequences up to %d are done", types.HexID(id[:]), seq, rec.GetEgressAfter())
 	}
 	if next := mq.NextSequence(ctx.Store, mq.ContractTopic(id)); seq >= next {
-		return errf(CodeSequenceUnknown, "contract %s has %d messages, no sequence %d", hexID(id[:]), next, seq)
+		return errf(CodeSequenceUnknown, "contract %s has %d messages, no sequence %d", types.HexID(id[:]), next, seq)
 	}
 	if len(body.GetTransfers()) > MaxTransfers {
 		return types.Errf(types.CodeInvalidRequest, "%d transfers, at most %d", len(body.GetTransfers()), MaxTransfers)
@@ -211,7 +211,7 @@ func (m *Module) handleContractEgress(ctx *types.Context, sender [32]byte, e *co
 			return err
 		}
 		if ctx.Emitting() {
-			ctx.Emit("contract_transfer", types.Attr{Key: "contract", Value: hexID(id[:])},
+			ctx.Emit("contract_transfer", types.Attr{Key: "contract", Value: types.HexID(id[:])},
 				types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)},
 				types.Attr{Key: "to", Value: ctx.Address(to)},
 				types.Attr{Key: "amount", Value: amount.String()})
@@ -220,9 +220,9 @@ func (m *Module) handleContractEgress(ctx *types.Context, sender [32]byte, e *co
 	rec.EgressAfter, rec.HasEgress = seq, true
 	putContract(ctx.Store, rec)
 	if ctx.Emitting() {
-		ctx.Emit("contract_egress", types.Attr{Key: "contract", Value: hexID(id[:])},
+		ctx.Emit("contract_egress", types.Attr{Key: "contract", Value: types.HexID(id[:])},
 			types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)},
-			types.Attr{Key: "worker", Value: hexID(sender[:])},
+			types.Attr{Key: "worker", Value: types.HexID(sender[:])},
 			types.Attr{Key: "transfers", Value: strconv.Itoa(len(body.GetTransfers()))})
 	}
 	return nil

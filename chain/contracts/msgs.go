@@ -41,7 +41,7 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 		return errf(CodeInvalidReplicas, "%d replicas, at most %d", replicas, p.MaxReplicas)
 	}
 	if !ctx.Store.Has(CodeRecordKey(codeHash)) {
-		return errf(CodeCodeNotFound, "no code %s (upload it first)", hexID(codeHash[:]))
+		return errf(CodeCodeNotFound, "no code %s (upload it first)", types.HexID(codeHash[:]))
 	}
 	epoch, ok := registry.LatestPublishedEpoch(ctx.Store)
 	if !ok {
@@ -49,7 +49,7 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 	}
 	id := ContractID(sender, codeHash, msg.GetSalt())
 	if ctx.Store.Has(ContractKey(id)) {
-		return errf(CodeContractExists, "contract %s exists (choose another salt)", hexID(id[:]))
+		return errf(CodeContractExists, "contract %s exists (choose another salt)", types.HexID(id[:]))
 	}
 	topic := mq.ContractTopic(id)
 	if n := mq.NextSequence(ctx.Store, topic); n != 0 {
@@ -73,7 +73,7 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 		return err
 	}
 	if seq != 0 {
-		return types.Errf(types.CodeInternal, "init of %s got sequence %d, want 0", hexID(id[:]), seq)
+		return types.Errf(types.CodeInternal, "init of %s got sequence %d, want 0", types.HexID(id[:]), seq)
 	}
 	// setWorkers stores the record, indexes the workers and asks the
 	// gatekeepers for the keys.
@@ -82,9 +82,9 @@ func (m *Module) instantiate(ctx *types.Context, sender types.AccountID, msg *co
 	}
 	if ctx.Emitting() {
 		ctx.Emit("contract_instantiated",
-			types.Attr{Key: "contract", Value: hexID(id[:])},
+			types.Attr{Key: "contract", Value: types.HexID(id[:])},
 			types.Attr{Key: "address", Value: ctx.Address(account)},
-			types.Attr{Key: "code_hash", Value: hexID(codeHash[:])},
+			types.Attr{Key: "code_hash", Value: types.HexID(codeHash[:])},
 			types.Attr{Key: "deployer", Value: ctx.Address(sender)},
 			types.Attr{Key: "key_epoch", Value: strconv.FormatUint(epoch, 10)},
 			types.Attr{Key: "workers", Value: joinHex(workers)})
@@ -109,7 +109,7 @@ func (m *Module) pushCommand(ctx *types.Context, sender types.AccountID, msg *co
 		return err
 	}
 	if len(rec.GetHpkePublicKey()) == 0 {
-		return errf(CodeKeysNotPublished, "contract keys not published yet: the gatekeepers have not answered for %s", hexID(id[:]))
+		return errf(CodeKeysNotPublished, "contract keys not published yet: the gatekeepers have not answered for %s", types.HexID(id[:]))
 	}
 	env := msg.GetEnvelope()
 	if max := m.Params(ctx.Store).MaxEnvelopeBytes; len(env) > max {
@@ -126,7 +126,7 @@ func (m *Module) pushCommand(ctx *types.Context, sender types.AccountID, msg *co
 		return err
 	}
 	if ctx.Emitting() {
-		ctx.Emit("contract_command", types.Attr{Key: "contract", Value: hexID(id[:])},
+		ctx.Emit("contract_command", types.Attr{Key: "contract", Value: types.HexID(id[:])},
 			types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)},
 			types.Attr{Key: "sender", Value: ctx.Address(sender)})
 	}
@@ -185,7 +185,7 @@ func (m *Module) deposit(ctx *types.Context, sender types.AccountID, msg *contra
 		return err
 	}
 	if ctx.Emitting() {
-		ctx.Emit("contract_deposit", types.Attr{Key: "contract", Value: hexID(id[:])},
+		ctx.Emit("contract_deposit", types.Attr{Key: "contract", Value: types.HexID(id[:])},
 			types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)},
 			types.Attr{Key: "sender", Value: ctx.Address(sender)},
 			types.Attr{Key: "amount", Value: amount.String()})
@@ -208,7 +208,7 @@ func (m *Module) reassign(ctx *types.Context, sender types.AccountID, msg *contr
 		return err
 	}
 	if sameWorkers(next, rec.GetWorkers()) {
-		return errf(CodeAssignmentUnchanged, "every assigned worker of %s is eligible", hexID(id[:]))
+		return errf(CodeAssignmentUnchanged, "every assigned worker of %s is eligible", types.HexID(id[:]))
 	}
 	return m.setWorkers(ctx, rec, next, ReasonReassigned)
 }

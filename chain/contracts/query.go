@@ -66,7 +66,7 @@ type RootView struct {
 func hexList(ws [][]byte) []string {
 	out := make([]string, len(ws))
 	for i, w := range ws {
-		out[i] = hexID(w)
+		out[i] = types.HexID(w)
 	}
 	return out
 }
@@ -76,7 +76,7 @@ func View(s types.KVStore, r *contractsv1.ContractRecord, prefix uint16) Contrac
 	dep, _ := types.AccountFromBytes(r.GetDeployer())
 	acc, _ := types.AccountFromBytes(r.GetAccount())
 	v := ContractView{
-		ID: hexID(r.GetId()), CodeHash: hexID(r.GetCodeHash()), Deployer: dep.Address(prefix), Account: acc.Address(prefix),
+		ID: types.HexID(r.GetId()), CodeHash: types.HexID(r.GetCodeHash()), Deployer: dep.Address(prefix), Account: acc.Address(prefix),
 		Replicas: r.GetReplicas(), Label: r.GetLabel(), InstantiatedAt: r.GetInstantiatedAt(), KeyEpoch: r.GetKeyEpoch(),
 		HPKEPublicKey: r.GetHpkePublicKey(), KeysPublished: len(r.GetHpkePublicKey()) > 0, KeysPublishedAt: r.GetKeysPublishedAt(),
 		Workers: hexList(r.GetWorkers()), History: []AssignmentView{},
@@ -84,7 +84,7 @@ func View(s types.KVStore, r *contractsv1.ContractRecord, prefix uint16) Contrac
 		EgressAfter:  r.GetEgressAfter(), HasEgress: r.GetHasEgress(),
 	}
 	if len(r.GetSigningPublicKey()) > 0 {
-		v.SigningPublicKey = hexID(r.GetSigningPublicKey())
+		v.SigningPublicKey = types.HexID(r.GetSigningPublicKey())
 	}
 	for _, h := range r.GetHistory() {
 		v.History = append(v.History, AssignmentView{Height: h.GetHeight(), Workers: hexList(h.GetWorkers()), Reason: h.GetReason()})
@@ -136,7 +136,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		}
 		r := Contract(ctx.Store, id)
 		if r == nil {
-			return nil, types.Errf(types.CodeNotFound, "no contract %s", hexID(id[:]))
+			return nil, types.Errf(types.CodeNotFound, "no contract %s", types.HexID(id[:]))
 		}
 		return View(ctx.Store, r, ctx.SS58Prefix), nil
 	case "contracts":
@@ -181,17 +181,17 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		}
 		r := Code(ctx.Store, h)
 		if r == nil {
-			return nil, types.Errf(types.CodeNotFound, "no code %s", hexID(h[:]))
+			return nil, types.Errf(types.CodeNotFound, "no code %s", types.HexID(h[:]))
 		}
 		up, _ := types.AccountFromBytes(r.GetUploader())
-		return CodeView{CodeHash: hexID(r.GetCodeHash()), Size: r.GetSize(), Uploader: up.Address(ctx.SS58Prefix), UploadedAt: r.GetUploadedAt()}, nil
+		return CodeView{CodeHash: types.HexID(r.GetCodeHash()), Size: r.GetSize(), Uploader: up.Address(ctx.SS58Prefix), UploadedAt: r.GetUploadedAt()}, nil
 	case "roots":
 		id, err := ParseHash32(a.ID, "id")
 		if err != nil {
 			return nil, err
 		}
 		if Contract(ctx.Store, id) == nil {
-			return nil, types.Errf(types.CodeNotFound, "no contract %s", hexID(id[:]))
+			return nil, types.Errf(types.CodeNotFound, "no contract %s", types.HexID(id[:]))
 		}
 		out := struct {
 			Roots []RootView `json:"roots"`
@@ -207,8 +207,8 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 			}
 			r := &contractsv1.StateRootRecord{}
 			types.DecodeProto(v, r)
-			out.Roots = append(out.Roots, RootView{Sequence: binary.BigEndian.Uint64(k[len(p):]), Worker: hexID(r.GetWorker()),
-				StateRoot: hexID(r.GetStateRoot()), Height: r.GetHeight(), Disputed: r.GetDisputed()})
+			out.Roots = append(out.Roots, RootView{Sequence: binary.BigEndian.Uint64(k[len(p):]), Worker: types.HexID(r.GetWorker()),
+				StateRoot: types.HexID(r.GetStateRoot()), Height: r.GetHeight(), Disputed: r.GetDisputed()})
 			return true
 		})
 		return out, nil

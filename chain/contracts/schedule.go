@@ -117,13 +117,17 @@ func (m *Module) EndBlock(ctx *types.Context) error {
 		due = append(due, entry{h, bytes.Clone(k[len(prefixReplace)+8:])})
 		return true
 	})
+	var d *draw // read once, for the first contract that needs it
 	for _, e := range due {
 		dequeueReplacement(ctx.Store, e.due, e.id)
 		rec := Contract(ctx.Store, [32]byte(e.id))
 		if rec == nil {
 			continue
 		}
-		next, err := Assign(ctx.Store, ctx.Height, [32]byte(e.id), int(rec.GetReplicas()), rec.GetWorkers())
+		if d == nil {
+			d = newDraw(ctx.Store, ctx.Height)
+		}
+		next, err := d.assign([32]byte(e.id), int(rec.GetReplicas()), rec.GetWorkers())
 		var terr *types.Error
 		switch {
 		case err == nil:
@@ -131,7 +135,7 @@ func (m *Module) EndBlock(ctx *types.Context) error {
 			// Serve with what there is, and look again later.
 			m.queueReplacement(ctx.Store, e.id, ctx.Height+UnderstaffedRetryBlocks)
 			if ctx.Emitting() {
-				ctx.Emit("contract_understaffed", types.Attr{Key: "contract", Value: hexID(e.id)},
+				ctx.Emit("contract_understaffed", types.Attr{Key: "contract", Value: types.HexID(e.id)},
 					types.Attr{Key: "workers", Value: strconv.Itoa(len(next))},
 					types.Attr{Key: "replicas", Value: strconv.FormatUint(uint64(rec.GetReplicas()), 10)},
 					types.Attr{Key: "retry_at", Value: strconv.FormatInt(ctx.Height+UnderstaffedRetryBlocks, 10)})
@@ -204,7 +208,7 @@ func (m *Module) setWorkers(ctx *types.Context, rec *contractsv1.ContractRecord,
 		}
 	}
 	if ctx.Emitting() && len(old) > 0 {
-		ctx.Emit("contract_reassigned", types.Attr{Key: "contract", Value: hexID(id[:])},
+		ctx.Emit("contract_reassigned", types.Attr{Key: "contract", Value: types.HexID(id[:])},
 			types.Attr{Key: "workers", Value: joinHex(next)},
 			types.Attr{Key: "added", Value: joinHex(added)},
 			types.Attr{Key: "removed", Value: joinHex(removed)},

@@ -125,6 +125,14 @@ type Params struct {
 // DefaultParams allow 64 KiB payloads.
 func DefaultParams() Params { return Params{MaxPayloadBytes: 64 << 10} }
 
+// Validate checks parameter sanity.
+func (p Params) Validate() error {
+	if p.MaxPayloadBytes <= 0 {
+		return fmt.Errorf("max_payload_bytes must be positive")
+	}
+	return nil
+}
+
 // EgressSenders authorizes egress signers: the registry answers whether an
 // identity is a registered, non-stale worker. Fail closed: without one,
 // no egress is accepted.
@@ -175,23 +183,13 @@ func (*Module) Name() string { return Name }
 
 // DefaultGenesis implements types.Module.
 func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(struct {
-		Params Params `json:"params"`
-	}{DefaultParams()})
+	b, _ := json.Marshal(types.ParamsGenesis[Params]{Params: DefaultParams()})
 	return b
 }
 
 func parseGenesis(raw json.RawMessage) (Params, error) {
-	g := struct {
-		Params Params `json:"params"`
-	}{DefaultParams()}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return Params{}, fmt.Errorf("mq genesis: %w", err)
-	}
-	if g.Params.MaxPayloadBytes <= 0 {
-		return Params{}, fmt.Errorf("mq genesis: max_payload_bytes must be positive")
-	}
-	return g.Params, nil
+	g, err := types.ParseParamsGenesis(Name, raw, DefaultParams())
+	return g.Params, err
 }
 
 // ValidateGenesis implements types.Module.
@@ -214,19 +212,14 @@ func (*Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
 // Params reads the parameters.
 func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
 
-func getUint(s types.KVStore, k []byte) uint64 {
-	if v := s.Get(k); len(v) == 8 {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
 // NextSequence is topic's next ingress sequence (= messages so far).
-func NextSequence(s types.KVStore, topic string) uint64 { return getUint(s, NextSequenceKey(topic)) }
+func NextSequence(s types.KVStore, topic string) uint64 {
+	return types.GetUint64(s, NextSequenceKey(topic))
+}
 
 // NextEgressSequence is the sequence the chain accepts next from sender.
 func NextEgressSequence(s types.KVStore, sender [32]byte) uint64 {
-	return getUint(s, EgressSequenceKey(sender))
+	return types.GetUint64(s, EgressSequenceKey(sender))
 }
 
 // Sender enqueues chain-module messages (Module implements it); modules
@@ -276,7 +269,7 @@ func (m *Module) Send(ctx *types.Context, origin *mqv1.Origin, topic string, pay
 		return 0, fmt.Errorf("encode message: %w", err)
 	}
 	ctx.Store.Set(MessageKey(topic, seq), b)
-	ctx.Store.Set(NextSequenceKey(topic), binary.BigEndian.AppendUint64(nil, seq+1))
+	types.SetUint64(ctx.Store, NextSequenceKey(topic), seq+1)
 	if ctx.Emitting() {
 		ctx.Emit("mq_message", types.Attr{Key: "topic", Value: topic}, types.Attr{Key: "sequence", Value: strconv.FormatUint(seq, 10)})
 	}
@@ -344,7 +337,7 @@ func (m *Module) RegisterMessages(r *types.Router) {
 		// the destination refuses is processed (refused), and must not
 		// block every later message of this worker. The handler's own
 		// writes are all or nothing.
-		ctx.Store.Set(EgressSequenceKey(sender), binary.BigEndian.AppendUint64(nil, next+1))
+		types.SetUint64(ctx.Store, EgressSequenceKey(sender), next+1)
 		sub := store.NewCache(ctx.Store)
 		hctx := ctx.WithStore(sub)
 		status := "accepted"
@@ -398,9 +391,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		out := []map[string]any{}
 		for seq := a.From; seq < next && len(out) < a.Limit; seq++ {
 			var msg mqv1.Message
-			if err := proto.Unmarshal(ctx.Store.Get(MessageKey(a.Topic, seq)), &msg); err != nil {
-				return nil, fmt.Errorf("stored message %d: %w", seq, err)
-			}
+			types.DecodeProto(ctx.Store.Get(MessageKey(a.Topic, seq)), &msg)
 			out = append(out, map[string]any{"sequence": seq, "height": msg.GetHeight(), "payload": msg.GetPayload(), "origin": originString(ctx, msg.GetOrigin())})
 		}
 		return map[string]any{"topic": a.Topic, "next_sequence": next, "messages": out}, nil

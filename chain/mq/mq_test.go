@@ -189,3 +189,17 @@ func FuzzEgressDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestGenesisRefusesUnknownFields: a misspelt parameter is an error, not
+// a silent default; a non-positive payload bound is refused.
+func TestGenesisRefusesUnknownFields(t *testing.T) {
+	m := New()
+	if err := m.ValidateGenesis(m.DefaultGenesis(), 42); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{`{"params":{"max_payload_byte":1}}`, `{"params":{"max_payload_bytes":0}}`} {
+		if err := m.ValidateGenesis([]byte(g), 42); err == nil {
+			t.Fatalf("%s accepted", g)
+		}
+	}
+}

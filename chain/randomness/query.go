@@ -34,7 +34,7 @@ func ViewOf(r *randomnessv1.BlockRandomness) View {
 		if len(b) == 0 {
 			return ""
 		}
-		return hex0x(b)
+		return types.HexID(b)
 	}
 	return View{
 		Height: r.GetHeight(), Output: hx(r.GetOutput()), Proof: hx(r.GetProof()), Proposer: hx(r.GetProposer()),

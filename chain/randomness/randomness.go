@@ -136,14 +136,20 @@ func Input(chainID string, height int64, prev []byte) []byte {
 	return append(b, prev...)
 }
 
+// prevOutput is the latest recorded randomness (nil before the first) and
+// the "previous output" the next input chains: its output, or GenesisSeed.
+func prevOutput(s types.KVStore, genesisHash [32]byte) (*randomnessv1.BlockRandomness, []byte) {
+	if l := Latest(s); l != nil {
+		return l, l.GetOutput()
+	}
+	return nil, GenesisSeed(genesisHash)
+}
+
 // inputAt is the input of height over the randomness recorded in s.
 func inputAt(s types.KVStore, chainID string, genesisHash [32]byte, height int64) ([]byte, error) {
-	prev := GenesisSeed(genesisHash)
-	if l := Latest(s); l != nil {
-		if l.GetHeight() >= height {
-			return nil, errf(CodeWrongHeight, "randomness of height %d is already recorded (latest %d)", height, l.GetHeight())
-		}
-		prev = l.GetOutput()
+	l, prev := prevOutput(s, genesisHash)
+	if l != nil && l.GetHeight() >= height {
+		return nil, errf(CodeWrongHeight, "randomness of height %d is already recorded (latest %d)", height, l.GetHeight())
 	}
 	return Input(chainID, height, prev), nil
 }
@@ -252,10 +258,7 @@ func Verify(s types.KVStore, chainID string, genesisHash [32]byte, height int64,
 // advance, so the record is flagged and consumers may treat it as
 // biasable.
 func Fallback(s types.KVStore, chainID string, genesisHash [32]byte, height int64, proposerAddr []byte) *randomnessv1.BlockRandomness {
-	prev := GenesisSeed(genesisHash)
-	if l := Latest(s); l != nil {
-		prev = l.GetOutput()
-	}
+	_, prev := prevOutput(s, genesisHash)
 	alpha := Input(chainID, height, prev)
 	out := sha512.Sum512(alpha)
 	return &randomnessv1.BlockRandomness{
@@ -278,11 +281,9 @@ func (m *Module) Apply(ctx *types.Context, r *randomnessv1.BlockRandomness) {
 	if ctx.Emitting() {
 		ctx.Emit(Name,
 			types.Attr{Key: "height", Value: strconv.FormatInt(r.GetHeight(), 10)},
-			types.Attr{Key: "output", Value: hex0x(r.GetOutput())},
-			types.Attr{Key: "proposer", Value: hex0x(r.GetProposer())},
+			types.Attr{Key: "output", Value: types.HexID(r.GetOutput())},
+			types.Attr{Key: "proposer", Value: types.HexID(r.GetProposer())},
 			types.Attr{Key: "fallback", Value: strconv.FormatBool(r.GetFallback())},
 		)
 	}
 }
-
-func hex0x(b []byte) string { return "0x" + hex.EncodeToString(b) }

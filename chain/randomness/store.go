@@ -19,6 +19,7 @@ package randomness
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 
 	"github.com/veil-network/veil/chain/staking"
@@ -90,6 +91,23 @@ func Latest(s types.KVStore) *randomnessv1.BlockRandomness {
 		return nil
 	}
 	return r
+}
+
+// NoRandomnessDomain seeds Seed on a chain without the randomness module
+// (unit tests of a single module): SHA-256(domain ‖ u64be(height)). It is
+// predictable, which is acceptable only there.
+const NoRandomnessDomain = "veil/no-randomness/v1"
+
+// Seed is what the draws of the block at height derive from (heartbeat
+// challenges, worker scheduling): the latest output, which during
+// FinalizeBlock is the block's own (the proof is applied before any
+// module runs). Production chains always run the module.
+func Seed(s types.KVStore, height int64) []byte {
+	if r := Latest(s); r != nil && len(r.GetOutput()) > 0 {
+		return r.GetOutput()
+	}
+	h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(NoRandomnessDomain), uint64(height)))
+	return h[:]
 }
 
 // put records height's randomness as the latest.

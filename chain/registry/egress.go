@@ -29,10 +29,10 @@ func SyncedKey(identity []byte) []byte {
 func (m *Module) AuthorizeEgress(ctx *types.Context, identity [32]byte) error {
 	rec := Worker(ctx.Store, identity[:])
 	if rec == nil {
-		return errf(CodeWorkerNotRegistered, "worker %s is not registered: its egress is not accepted", hexID(identity[:]))
+		return errf(CodeWorkerNotRegistered, "worker %s is not registered: its egress is not accepted", types.HexID(identity[:]))
 	}
 	if IsStale(rec, ctx.Height) {
-		return errf(CodeWorkerStale, "worker %s is stale since height %d: its egress is accepted again once it re-attests", hexID(identity[:]), rec.GetExpiresAt())
+		return errf(CodeWorkerStale, "worker %s is stale since height %d: its egress is accepted again once it re-attests", types.HexID(identity[:]), rec.GetExpiresAt())
 	}
 	return nil
 }
@@ -60,8 +60,10 @@ func (m *Module) HandleEgress(ctx *types.Context, sender [32]byte, topic string,
 // hash its light client verified) and answers with a report naming the
 // ping's sequence, which lands here as an event.
 func handleSynced(ctx *types.Context, sender [32]byte, payload []byte) error {
+	// Unknown fields are dropped: the record keeps only what this version
+	// understands, so a worker cannot park arbitrary bytes in state.
 	var rep registryv1.SyncReport
-	if err := proto.Unmarshal(payload, &rep); err != nil {
+	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(payload, &rep); err != nil {
 		return types.Errf(types.CodeInvalidRequest, "malformed sync report: %v", err)
 	}
 	// A worker can only have verified headers the chain has produced.
@@ -74,7 +76,7 @@ func handleSynced(ctx *types.Context, sender [32]byte, payload []byte) error {
 	types.SetProto(ctx.Store, SyncedKey(sender[:]), &registryv1.WorkerSync{Report: &rep, ReportedAt: ctx.Height})
 	if ctx.Emitting() {
 		attrs := []types.Attr{
-			{Key: "worker", Value: hexID(sender[:])},
+			{Key: "worker", Value: types.HexID(sender[:])},
 			{Key: "synced_height", Value: strconv.FormatInt(rep.GetSyncedHeight(), 10)},
 		}
 		if rep.GetPing() {

@@ -73,7 +73,7 @@ func FuzzQuery(f *testing.F) {
 	if err := e.exec(e.oper, w.register(f, e.oper)); err != nil {
 		f.Fatal(err)
 	}
-	f.Add("worker", []byte(`{"identity":"`+hexID(w.pub())+`"}`))
+	f.Add("worker", []byte(`{"identity":"`+types.HexID(w.pub())+`"}`))
 	f.Add("workers", []byte(nil))
 	f.Add("worker", []byte(`{"identity":1}`))
 	f.Fuzz(func(t *testing.T, path string, args []byte) {

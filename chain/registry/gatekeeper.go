@@ -88,13 +88,6 @@ func handoverKey(recipient []byte, epoch uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, epoch)
 }
 
-func getU64(s types.KVStore, k []byte) uint64 {
-	if v := s.Get(k); len(v) == 8 {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
 // Gatekeeper reads a gatekeeper's record (nil if the identity is none).
 func Gatekeeper(s types.KVStore, identity []byte) *registryv1.GatekeeperRecord {
 	r := &registryv1.GatekeeperRecord{}
@@ -163,7 +156,7 @@ func published(r *registryv1.MasterKeyRecord) bool { return r != nil && r.GetPub
 // CurrentMasterEpoch is the latest requested master-key epoch (0: none
 // yet) and whether its generator has published it.
 func CurrentMasterEpoch(s types.KVStore) (epoch uint64, isPublished bool) {
-	epoch = getU64(s, keyMasterEpoch)
+	epoch = types.GetUint64(s, keyMasterEpoch)
 	if epoch == 0 {
 		return 0, false
 	}
@@ -200,23 +193,23 @@ func (m *Module) registerGatekeeper(ctx *types.Context, sender types.AccountID, 
 	}
 	w := Worker(ctx.Store, id)
 	if w == nil {
-		return errf(CodeWorkerNotRegistered, "worker %s is not registered: only a registered worker can be a gatekeeper", hexID(id))
+		return errf(CodeWorkerNotRegistered, "worker %s is not registered: only a registered worker can be a gatekeeper", types.HexID(id))
 	}
 	if IsStale(w, ctx.Height) {
-		return errf(CodeWorkerStale, "worker %s is stale since height %d: it must re-attest before it can be a gatekeeper", hexID(id), w.GetExpiresAt())
+		return errf(CodeWorkerStale, "worker %s is stale since height %d: it must re-attest before it can be a gatekeeper", types.HexID(id), w.GetExpiresAt())
 	}
 	if IsGatekeeper(ctx.Store, id) {
-		return errf(CodeGatekeeperExists, "worker %s is already a gatekeeper", hexID(id))
+		return errf(CodeGatekeeperExists, "worker %s is already a gatekeeper", types.HexID(id))
 	}
-	idx := getU64(ctx.Store, keyGKNextIndex)
+	idx := types.GetUint64(ctx.Store, keyGKNextIndex)
 	rec := &registryv1.GatekeeperRecord{Identity: id, AddedAt: ctx.Height, Index: idx}
 	types.SetProto(ctx.Store, GatekeeperKey(id), rec)
-	ctx.Store.Set(keyGKNextIndex, binary.BigEndian.AppendUint64(nil, idx+1))
+	types.SetUint64(ctx.Store, keyGKNextIndex, idx+1)
 	if err := m.sendGatekeepers(ctx, &contractsv1.GatekeeperMessage{Kind: &contractsv1.GatekeeperMessage_GatekeeperAdded{
 		GatekeeperAdded: &contractsv1.GatekeeperAdded{Identity: id, HpkePublicKey: w.GetHpkePublicKey()}}}); err != nil {
 		return err
 	}
-	ctx.Emit("gatekeeper_added", types.Attr{Key: "gatekeeper", Value: hexID(id)},
+	ctx.Emit("gatekeeper_added", types.Attr{Key: "gatekeeper", Value: types.HexID(id)},
 		types.Attr{Key: "index", Value: strconv.FormatUint(idx, 10)})
 	cur, _ := CurrentMasterEpoch(ctx.Store)
 	if cur == 0 {
@@ -231,17 +224,17 @@ func (m *Module) removeGatekeeper(ctx *types.Context, sender types.AccountID, ms
 	}
 	id := msg.GetIdentity()
 	if !IsGatekeeper(ctx.Store, id) {
-		return errf(CodeNotGatekeeper, "%s is not a gatekeeper", hexID(id))
+		return errf(CodeNotGatekeeper, "%s is not a gatekeeper", types.HexID(id))
 	}
 	if _, ok := LatestPublishedEpoch(ctx.Store); ok && len(Gatekeepers(ctx.Store)) == 1 {
-		return errf(CodeLastGatekeeper, "%s is the last gatekeeper and a master key exists: designate another gatekeeper first", hexID(id))
+		return errf(CodeLastGatekeeper, "%s is the last gatekeeper and a master key exists: designate another gatekeeper first", types.HexID(id))
 	}
 	ctx.Store.Delete(GatekeeperKey(id))
 	if err := m.sendGatekeepers(ctx, &contractsv1.GatekeeperMessage{Kind: &contractsv1.GatekeeperMessage_GatekeeperRemoved{
 		GatekeeperRemoved: &contractsv1.GatekeeperRemoved{Identity: id}}}); err != nil {
 		return err
 	}
-	ctx.Emit("gatekeeper_removed", types.Attr{Key: "gatekeeper", Value: hexID(id)})
+	ctx.Emit("gatekeeper_removed", types.Attr{Key: "gatekeeper", Value: types.HexID(id)})
 	return m.repairPendingEpoch(ctx)
 }
 
@@ -259,7 +252,7 @@ func (m *Module) rotateMasterKey(ctx *types.Context, sender types.AccountID, _ *
 	if cur != 0 && !pub {
 		rec := MasterKey(ctx.Store, cur)
 		if activeGatekeeper(ctx.Store, rec.GetGenerator(), ctx.Height) {
-			return errf(CodeMasterKeyPending, "master-key epoch %d is still awaiting publication by %s", cur, hexID(rec.GetGenerator()))
+			return errf(CodeMasterKeyPending, "master-key epoch %d is still awaiting publication by %s", cur, types.HexID(rec.GetGenerator()))
 		}
 		gen := firstActiveGatekeeper(ctx.Store, ctx.Height)
 		if gen == nil {
@@ -305,13 +298,13 @@ func (m *Module) repairPendingEpoch(ctx *types.Context) error {
 // requestMasterKey records epoch as requested from generator and asks it.
 func (m *Module) requestMasterKey(ctx *types.Context, epoch uint64, generator []byte, reason string) error {
 	types.SetProto(ctx.Store, MasterKeyKey(epoch), &registryv1.MasterKeyRecord{Epoch: epoch, Generator: generator, RequestedAt: ctx.Height})
-	ctx.Store.Set(keyMasterEpoch, binary.BigEndian.AppendUint64(nil, epoch))
+	types.SetUint64(ctx.Store, keyMasterEpoch, epoch)
 	if err := m.sendGatekeepers(ctx, &contractsv1.GatekeeperMessage{Kind: &contractsv1.GatekeeperMessage_MasterKeyRequest{
 		MasterKeyRequest: &contractsv1.MasterKeyRequest{Epoch: epoch, Generator: generator}}}); err != nil {
 		return err
 	}
 	ctx.Emit("master_key_requested", types.Attr{Key: "epoch", Value: strconv.FormatUint(epoch, 10)},
-		types.Attr{Key: "generator", Value: hexID(generator)}, types.Attr{Key: "reason", Value: reason})
+		types.Attr{Key: "generator", Value: types.HexID(generator)}, types.Attr{Key: "reason", Value: reason})
 	return nil
 }
 
@@ -327,7 +320,7 @@ func (m *Module) handleMasterKey(ctx *types.Context, sender [32]byte, payload []
 		return errf(CodeMasterKeyNotPending, "master-key epoch %d is not awaiting publication", p.GetEpoch())
 	}
 	if !bytes.Equal(rec.GetGenerator(), sender[:]) {
-		return errf(CodeNotGenerator, "epoch %d was requested from %s, not %s", p.GetEpoch(), hexID(rec.GetGenerator()), hexID(sender[:]))
+		return errf(CodeNotGenerator, "epoch %d was requested from %s, not %s", p.GetEpoch(), types.HexID(rec.GetGenerator()), types.HexID(sender[:]))
 	}
 	if !ValidHPKEPublicKey(p.GetHpkePublicKey()) {
 		return errf(CodeInvalidMasterKey, "HPKE public key is not a valid X-Wing key (%d bytes, want %d)", len(p.GetHpkePublicKey()), HPKEPublicKeySize)
@@ -338,7 +331,7 @@ func (m *Module) handleMasterKey(ctx *types.Context, sender [32]byte, payload []
 	rec.HpkePublicKey, rec.SigningPublicKey, rec.PublishedAt = p.GetHpkePublicKey(), p.GetSigningPublicKey(), ctx.Height
 	types.SetProto(ctx.Store, MasterKeyKey(rec.GetEpoch()), rec)
 	ctx.Emit("master_key_published", types.Attr{Key: "epoch", Value: strconv.FormatUint(rec.GetEpoch(), 10)},
-		types.Attr{Key: "generator", Value: hexID(sender[:])})
+		types.Attr{Key: "generator", Value: types.HexID(sender[:])})
 	return nil
 }
 
@@ -351,11 +344,11 @@ func (m *Module) handleHandover(ctx *types.Context, sender [32]byte, payload []b
 		return types.Errf(types.CodeInvalidRequest, "malformed master-key handover: %v", err)
 	}
 	if !IsGatekeeper(ctx.Store, sender[:]) {
-		return errf(CodeNotGatekeeper, "handover sender %s is not a gatekeeper", hexID(sender[:]))
+		return errf(CodeNotGatekeeper, "handover sender %s is not a gatekeeper", types.HexID(sender[:]))
 	}
 	rcpt := h.GetRecipient()
 	if !IsGatekeeper(ctx.Store, rcpt) {
-		return errf(CodeNotGatekeeper, "handover recipient %s is not a gatekeeper", hexID(rcpt))
+		return errf(CodeNotGatekeeper, "handover recipient %s is not a gatekeeper", types.HexID(rcpt))
 	}
 	if bytes.Equal(rcpt, sender[:]) {
 		return types.Errf(types.CodeInvalidRequest, "a gatekeeper cannot hand the master key over to itself")
@@ -368,15 +361,15 @@ func (m *Module) handleHandover(ctx *types.Context, sender [32]byte, payload []b
 	}
 	mk := handoverKey(rcpt, h.GetLatestEpoch())
 	if ctx.Store.Has(mk) {
-		return errf(CodeHandoverDuplicate, "master-key history up to epoch %d was already handed to %s", h.GetLatestEpoch(), hexID(rcpt))
+		return errf(CodeHandoverDuplicate, "master-key history up to epoch %d was already handed to %s", h.GetLatestEpoch(), types.HexID(rcpt))
 	}
 	ctx.Store.Set(mk, []byte{})
 	if err := m.send(ctx, mq.WorkerTopic([32]byte(rcpt)), &contractsv1.WorkerMessage{Kind: &contractsv1.WorkerMessage_MasterKey{
 		MasterKey: &contractsv1.MasterKeyDelivery{LatestEpoch: h.GetLatestEpoch(), Sealed: h.GetSealed(), From: sender[:]}}}); err != nil {
 		return err
 	}
-	ctx.Emit("master_key_handover", types.Attr{Key: "from", Value: hexID(sender[:])},
-		types.Attr{Key: "to", Value: hexID(rcpt)}, types.Attr{Key: "latest_epoch", Value: strconv.FormatUint(h.GetLatestEpoch(), 10)})
+	ctx.Emit("master_key_handover", types.Attr{Key: "from", Value: types.HexID(sender[:])},
+		types.Attr{Key: "to", Value: types.HexID(rcpt)}, types.Attr{Key: "latest_epoch", Value: strconv.FormatUint(h.GetLatestEpoch(), 10)})
 	return nil
 }
 
@@ -407,15 +400,15 @@ type GatekeepersView struct {
 func gatekeepersView(s types.KVStore) GatekeepersView {
 	v := GatekeepersView{Gatekeepers: []GatekeeperView{}, MasterKeys: []MasterKeyView{}}
 	for _, g := range Gatekeepers(s) {
-		v.Gatekeepers = append(v.Gatekeepers, GatekeeperView{Identity: hexID(g.GetIdentity()), Index: g.GetIndex(), AddedAt: g.GetAddedAt()})
+		v.Gatekeepers = append(v.Gatekeepers, GatekeeperView{Identity: types.HexID(g.GetIdentity()), Index: g.GetIndex(), AddedAt: g.GetAddedAt()})
 	}
 	s.Iterate(prefixMaster, func(_, b []byte) bool {
 		r := &registryv1.MasterKeyRecord{}
 		types.DecodeProto(b, r)
-		mv := MasterKeyView{Epoch: r.GetEpoch(), Generator: hexID(r.GetGenerator()), RequestedAt: r.GetRequestedAt(),
+		mv := MasterKeyView{Epoch: r.GetEpoch(), Generator: types.HexID(r.GetGenerator()), RequestedAt: r.GetRequestedAt(),
 			PublishedAt: r.GetPublishedAt(), HPKEPublicKey: r.GetHpkePublicKey()}
 		if len(r.GetSigningPublicKey()) > 0 {
-			mv.SigningPublicKey = hexID(r.GetSigningPublicKey())
+			mv.SigningPublicKey = types.HexID(r.GetSigningPublicKey())
 		}
 		v.MasterKeys = append(v.MasterKeys, mv)
 		return true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hpke"
 	"encoding/json"
+	"google.golang.org/protobuf/encoding/protowire"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -244,9 +245,9 @@ func TestGatekeepersAndMasterKeys(t *testing.T) {
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Gatekeepers) != 1 || out.Gatekeepers[0].Identity != hexID(id2[:]) || out.Gatekeepers[0].Index != 1 ||
+	if len(out.Gatekeepers) != 1 || out.Gatekeepers[0].Identity != types.HexID(id2[:]) || out.Gatekeepers[0].Index != 1 ||
 		len(out.MasterKeys) != 2 || out.CurrentEpoch != 2 || !bytes.Equal(out.MasterKeys[0].HPKEPublicKey, hk) ||
-		out.MasterKeys[1].Generator != hexID(id2[:]) || out.MasterKeys[0].SigningPublicKey != hexID(sk) {
+		out.MasterKeys[1].Generator != types.HexID(id2[:]) || out.MasterKeys[0].SigningPublicKey != types.HexID(sk) {
 		t.Fatalf("query %s", b)
 	}
 }
@@ -305,4 +306,24 @@ func sameStore(a, b memStore) bool {
 		}
 	}
 	return true
+}
+
+// TestSyncReportKeepsKnownFieldsOnly: a worker cannot park arbitrary
+// bytes in state through unknown fields of its sync report.
+func TestSyncReportKeepsKnownFieldsOnly(t *testing.T) {
+	e := gkEnv(t, 10)
+	w := newSimWorker(t, DevWorkerMeasurement())
+	if err := e.exec(e.oper, w.register(t, e.oper)); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(3)
+	payload := protowire.AppendVarint(protowire.AppendTag(enc(t, &registryv1.SyncReport{SyncedHeight: 2}), 99, protowire.BytesType), 4)
+	payload = append(payload, "junk"...)
+	if err := e.m.HandleEgress(e.ctx, [32]byte(w.pub()), TopicSynced, payload); err != nil {
+		t.Fatal(err)
+	}
+	got := WorkerSynced(e.ctx.Store, w.pub())
+	if got.GetReport().GetSyncedHeight() != 2 || len(got.GetReport().ProtoReflect().GetUnknown()) != 0 {
+		t.Fatalf("stored report %v with unknown fields %x", got.GetReport(), got.GetReport().ProtoReflect().GetUnknown())
+	}
 }

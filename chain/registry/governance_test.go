@@ -147,6 +147,17 @@ func TestGenesisValidation(t *testing.T) {
 	if err := m.ValidateGenesis(json.RawMessage(`[]`), 42); err == nil {
 		t.Fatal("non-object genesis accepted")
 	}
+	// A misspelt field is refused rather than silently defaulted.
+	for _, raw := range []string{
+		`{"params":{"attestation_validity_block":100}}`,
+		`{"params":{"tcb_polcy":[]}}`,
+		`{"measurement":[]}`,
+		`{"params":{}} {}`,
+	} {
+		if err := m.ValidateGenesis(json.RawMessage(raw), 42); err == nil {
+			t.Errorf("genesis %s accepted", raw)
+		}
+	}
 	// The dev genesis allows the dev worker.
 	var dev Genesis
 	if err := json.Unmarshal(m.DefaultGenesis(), &dev); err != nil || !dev.Params.AllowSimulatedTEE || dev.Measurements[0].ID != SimulatedMeasurementID(DevWorkerMeasurement()) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/types"
 )
 
 // Params are the registry's parameters, stored as JSON under
@@ -171,12 +172,13 @@ func ProductionGenesis() Genesis {
 	return Genesis{Params: ProductionParams(), Measurements: []GenesisMeasurement{}}
 }
 
-// parseGenesis decodes a genesis section. Fields left out take the
-// production defaults, so a hand-written genesis that forgets
-// allow_simulated_tee does not accept simulated workers.
+// parseGenesis decodes a genesis section strictly (a misspelt field is an
+// error, not a silent default). Fields left out take the production
+// defaults, so a hand-written genesis that forgets allow_simulated_tee
+// does not accept simulated workers.
 func parseGenesis(raw json.RawMessage) (Genesis, error) {
 	g := Genesis{Params: ProductionParams()}
-	if err := json.Unmarshal(raw, &g); err != nil {
+	if err := types.DecodeStrict(raw, &g); err != nil {
 		return g, fmt.Errorf("registry genesis: %w", err)
 	}
 	if err := g.Params.Validate(); err != nil {

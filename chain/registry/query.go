@@ -72,11 +72,11 @@ func View(r *registryv1.WorkerRecord, height int64, prefix uint16) WorkerView {
 	}
 	s := r.GetHpkeSuite()
 	return WorkerView{
-		Identity: hexID(r.GetIdentity()), Operator: op.Address(prefix), TEEKind: r.GetTeeKind(),
+		Identity: types.HexID(r.GetIdentity()), Operator: op.Address(prefix), TEEKind: r.GetTeeKind(),
 		Measurement: r.GetMeasurementId(), TCBStatus: r.GetTcbStatus(), AdvisoryIDs: adv,
 		Confidence: r.GetConfidence(), RegisteredAt: r.GetRegisteredAt(), AttestedAt: r.GetAttestedAt(),
 		ExpiresAt: r.GetExpiresAt(), Stale: IsStale(r, height), Simulated: r.GetSimulated(),
-		Version: r.GetVersion(), HPKEPublicKey: hexID(r.GetHpkePublicKey()),
+		Version: r.GetVersion(), HPKEPublicKey: types.HexID(r.GetHpkePublicKey()),
 		HPKESuite: HPKESuiteView{KEM: s.GetKemId(), KDF: s.GetKdfId(), AEAD: s.GetAeadId()},
 	}
 }
@@ -123,7 +123,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		}
 		r := Worker(ctx.Store, id)
 		if r == nil {
-			return nil, types.Errf(types.CodeNotFound, "no worker %s", hexID(id))
+			return nil, types.Errf(types.CodeNotFound, "no worker %s", types.HexID(id))
 		}
 		return withSync(ctx.Store, View(r, ctx.Height, ctx.SS58Prefix), id), nil
 	case "measurements":

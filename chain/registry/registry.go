@@ -25,7 +25,6 @@ import (
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -337,7 +336,7 @@ func (m *Module) admit(ctx *types.Context, sender types.AccountID, wi *registryv
 	ctx.Store.Set(expiryKey(rec.ExpiresAt, identity), []byte{})
 	if ctx.Emitting() {
 		ctx.Emit(event,
-			types.Attr{Key: "worker", Value: hexID(identity)},
+			types.Attr{Key: "worker", Value: types.HexID(identity)},
 			types.Attr{Key: "operator", Value: ctx.Address(sender)},
 			types.Attr{Key: "tee_kind", Value: rec.TeeKind},
 			types.Attr{Key: "measurement", Value: mid},
@@ -386,8 +385,6 @@ func judgeTCB(res *attest.Result, p Params) (uint32, error) {
 	return c, nil
 }
 
-func hexID(b []byte) string { return "0x" + hex.EncodeToString(b) }
-
 // EndBlock announces workers whose attestation expired at this height. It
 // visits at most MaxStalePerBlock index entries per block, oldest first, so
 // a mass expiry cannot make a block slow; staleness itself is computed from
@@ -424,7 +421,7 @@ func (m *Module) EndBlock(ctx *types.Context) error {
 		if ctx.Emitting() {
 			op, _ := types.AccountFromBytes(rec.GetOperator())
 			ctx.Emit("worker_stale",
-				types.Attr{Key: "worker", Value: hexID(d.identity)},
+				types.Attr{Key: "worker", Value: types.HexID(d.identity)},
 				types.Attr{Key: "operator", Value: ctx.Address(op)},
 				types.Attr{Key: "expires_at", Value: strconv.FormatInt(d.height, 10)})
 		}

@@ -54,12 +54,12 @@ func TestRegisterRefreshAndQuery(t *testing.T) {
 		t.Fatalf("expiry index has %d entries", n)
 	}
 
-	v, err := e.query("worker", WorkerQuery{Identity: hexID(w.pub())})
+	v, err := e.query("worker", WorkerQuery{Identity: types.HexID(w.pub())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wv := v.(WorkerView)
-	if wv.Stale || wv.Operator != e.oper.Address(42) || wv.Identity != hexID(w.pub()) || wv.HPKESuite.KEM != HPKEKEMID {
+	if wv.Stale || wv.Operator != e.oper.Address(42) || wv.Identity != types.HexID(w.pub()) || wv.HPKESuite.KEM != HPKEKEMID {
 		t.Fatalf("view %+v", wv)
 	}
 	if _, err := e.query("worker", WorkerQuery{Identity: strings.Repeat("00", 32)}); types.CodeOf(err) != types.CodeNotFound {
@@ -127,7 +127,7 @@ func TestWorkersSortedAndStaleSweep(t *testing.T) {
 	}
 	v, _ = e.query("workers", nil)
 	for _, wv := range v.([]WorkerView) {
-		if wv.Stale != (wv.Identity != hexID(late.pub())) {
+		if wv.Stale != (wv.Identity != types.HexID(late.pub())) {
 			t.Fatalf("worker %s stale=%v at height %d (expires %d)", wv.Identity, wv.Stale, e.ctx.Height, wv.ExpiresAt)
 		}
 	}
@@ -137,7 +137,7 @@ func TestWorkersSortedAndStaleSweep(t *testing.T) {
 	if evs := e.advance(14); len(evs) != 0 {
 		t.Fatalf("events %v", evs)
 	}
-	if evs := e.advance(15); len(evs) != 1 || evs[0].Attrs[0].Value != hexID(late.pub()) {
+	if evs := e.advance(15); len(evs) != 1 || evs[0].Attrs[0].Value != types.HexID(late.pub()) {
 		t.Fatalf("late worker: %v", evs)
 	}
 	// A stale worker re-registers and is fresh again; its old index entry

@@ -12,35 +12,15 @@ import (
 // exceed 128 bits (stake × reward, stake × fraction) go through npos's
 // exact 256-bit MulDivRounding; nothing is ever a float.
 
-var maxAmount = types.MaxAmount()
-
-// mulDiv returns ⌊a·b/c⌋, 0 when c is 0 and u128::MAX when the quotient
-// does not fit (callers bound their inputs so that it always does).
-func mulDiv(a, b, c types.Amount) types.Amount {
-	if c.IsZero() {
-		return types.Amount{}
-	}
-	q, ok := npos.MulDivRounding(a.Uint128(), b.Uint128(), c.Uint128(), npos.RoundDown)
-	if !ok {
-		return types.MaxAmount()
-	}
-	return types.AmountFromUint128(q)
-}
-
-func toBig(a types.Amount) *big.Int { return new(big.Int).SetBytes(a.Bytes()) }
-
 // fromBigSat converts a non-negative integer, saturating at u128::MAX.
 func fromBigSat(v *big.Int) types.Amount {
-	if v.Sign() <= 0 {
+	if a, ok := types.AmountFromBig(v); ok {
+		return a
+	}
+	if v.Sign() < 0 {
 		return types.Amount{}
 	}
-	if v.BitLen() > 128 {
-		return types.MaxAmount()
-	}
-	var b [16]byte
-	v.FillBytes(b[:])
-	a, _ := types.AmountFromBytes(b[:])
-	return a
+	return types.MaxAmount()
 }
 
 // voteFactor is Polkadot's U128CurrencyToVote factor: max(1, issuance /
@@ -59,7 +39,7 @@ func voteFactor(issuance types.Amount) types.Amount {
 // saturating at u64::MAX (it cannot exceed it while the stake is at most
 // the issuance).
 func toVote(stake, factor types.Amount) uint64 {
-	q := mulDiv(stake, types.NewAmount(1), factor)
+	q := stake.MulDivSat(types.NewAmount(1), factor)
 	v, ok := q.Uint64()
 	if !ok {
 		return math.MaxUint64
@@ -71,5 +51,5 @@ func toVote(stake, factor types.Amount) uint64 {
 // vote·factor, which is exact while the factor is 1 and otherwise at
 // most the staker's real stake (so exposures never exceed bonds).
 func toCurrency(v npos.Uint128, factor types.Amount) types.Amount {
-	return mulDiv(types.AmountFromUint128(v), factor, types.NewAmount(1))
+	return types.AmountFromUint128(v).MulDivSat(factor, types.NewAmount(1))
 }

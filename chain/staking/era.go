@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/types"
 	stakingv1 "github.com/veil-network/veil/gen/veil/staking/v1"
@@ -58,9 +56,7 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	var cands []cand
 	s.Iterate(prefixValidator, func(k, v []byte) bool {
 		var pr stakingv1.ValidatorPrefs
-		if err := proto.Unmarshal(v, &pr); err != nil {
-			failf("decode validator prefs %q: %v", k, err)
-		}
+		types.DecodeProto(v, &pr)
 		cands = append(cands, cand{accountOf(k[len(prefixValidator):]), &pr})
 		return true
 	})
@@ -71,9 +67,7 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	var noms []nom
 	s.Iterate(prefixNominator, func(k, v []byte) bool {
 		var n stakingv1.Nominations
-		if err := proto.Unmarshal(v, &n); err != nil {
-			failf("decode nominations %q: %v", k, err)
-		}
+		types.DecodeProto(v, &n)
 		noms = append(noms, nom{accountOf(k[len(prefixNominator):]), n.GetTargets()})
 		return true
 	})
@@ -126,7 +120,9 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	if len(res.Winners) < int(p.MinValidatorCount) {
 		return out, FailTooFewElected
 	}
-	oc, err := res.Outcome()
+	// The staked view only: res.Outcome would also build supports in
+	// winner order and a score, which nothing here uses.
+	normalized, err := npos.AssignmentRatioToStakedNormalized(res.Accuracy, res.Assignments)
 	if err != nil {
 		return out, FailElectionError
 	}
@@ -136,9 +132,9 @@ func (m *Module) elect(s types.KVStore, p Params) (electionOutcome, string) {
 	// so the stored exposures and the payouts of an era shrink from up to
 	// 16 per nominator to about one. On an error the unreduced
 	// assignments are used.
-	staked := slices.Clone(oc.Staked) // Reduce replaces each Distribution
+	staked := slices.Clone(normalized) // Reduce replaces each Distribution
 	if _, err := npos.Reduce(staked); err != nil {
-		staked = oc.Staked
+		staked = normalized
 	}
 	support := make(map[types.AccountID]npos.Support[types.AccountID], len(res.Winners))
 	for _, sp := range npos.ToSupports(staked) {
@@ -225,12 +221,12 @@ func Powers(totals []types.Amount, unit uint64) []int64 {
 func (m *Module) writeExposures(s types.KVStore, era uint64, out electionOutcome) {
 	for _, w := range out.winners {
 		st := w.stash
-		setProto(s, eraKey(era, "overview", &st), &stakingv1.ExposureOverview{
+		types.SetProto(s, eraKey(era, "overview", &st), &stakingv1.ExposureOverview{
 			Total: w.total.String(), Own: w.own.String(), NominatorCount: uint32(len(w.others)),
 			Commission: w.prefs.GetCommission(), ConsensusPubkey: w.prefs.GetConsensusPubkey(), Power: w.power,
 		})
 		if len(w.others) > 0 {
-			setProto(s, eraKey(era, "others", &st), &stakingv1.ExposureOthers{Others: w.others})
+			types.SetProto(s, eraKey(era, "others", &st), &stakingv1.ExposureOthers{Others: w.others})
 		}
 	}
 }
@@ -262,7 +258,7 @@ func (m *Module) applySet(ctx *types.Context, out electionOutcome, upd map[[32]b
 		if _, changed := next[pub]; !changed {
 			continue
 		}
-		setProto(s, key(prefixActive, pub[:]), &stakingv1.ActiveValidator{Stash: append([]byte(nil), w.stash[:]...), Power: w.power})
+		types.SetProto(s, key(prefixActive, pub[:]), &stakingv1.ActiveValidator{Stash: append([]byte(nil), w.stash[:]...), Power: w.power})
 		upd[pub] = w.power
 	}
 }
@@ -295,9 +291,9 @@ func (m *Module) rotate(ctx *types.Context, p Params, upd map[[32]byte]int64) {
 	}
 	m.endEra(ctx, p, cur)
 	next := cur + 1
-	setProto(s, eraKey(next, "info", nil), &stakingv1.EraInfo{StartHeight: ctx.Height + 1, StartTimeMs: ctx.Time.UnixMilli()})
+	types.SetProto(s, eraKey(next, "info", nil), &stakingv1.EraInfo{StartHeight: ctx.Height + 1, StartTimeMs: ctx.Time.UnixMilli()})
 	m.writeExposures(s, next, out)
-	s.Set(keyCurrentEra, u64(next))
+	types.SetUint64(s, keyCurrentEra, next)
 	m.applySet(ctx, out, upd)
 	m.prune(s, p, next)
 	ctx.Emit("new_era",
@@ -335,7 +331,7 @@ func (m *Module) endEra(ctx *types.Context, p Params, era uint64) {
 	info.Payout = payout.String()
 	info.TotalStaked = staked.String()
 	info.Ended = true
-	setProto(s, eraKey(era, "info", nil), info)
+	types.SetProto(s, eraKey(era, "info", nil), info)
 	if totalPoints > 0 && !payout.IsZero() {
 		for i, v := range vals {
 			if pts[i] > 0 {
@@ -367,7 +363,7 @@ func (m *Module) prune(s types.KVStore, p Params, cur uint64) {
 		return
 	}
 	cutoff := cur - uint64(p.HistoryDepth) // eras ≤ cutoff go
-	oldest := getU64(s, keyOldestEra)
+	oldest := types.GetUint64(s, keyOldestEra)
 	for n := 0; oldest <= cutoff && n < 4; n++ {
 		queued := false
 		s.Iterate(key(prefixPayQueue, u64(oldest)), func(_, _ []byte) bool { queued = true; return false })
@@ -382,7 +378,7 @@ func (m *Module) prune(s types.KVStore, p Params, cur uint64) {
 		}
 		oldest++
 	}
-	s.Set(keyOldestEra, u64(oldest))
+	types.SetUint64(s, keyOldestEra, oldest)
 }
 
 // consensusEra finds the era whose elected set signed height h: era 0's
@@ -390,7 +386,7 @@ func (m *Module) prune(s types.KVStore, p Params, cur uint64) {
 // from its start height + 1 (updates apply at H+2 after the electing
 // block H). ok is false for heights before the kept history.
 func consensusEra(s types.KVStore, h int64) (uint64, bool) {
-	oldest := getU64(s, keyOldestEra)
+	oldest := types.GetUint64(s, keyOldestEra)
 	for e := CurrentEra(s); ; e-- {
 		info, ok := eraInfo(s, e)
 		if !ok {

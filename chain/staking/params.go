@@ -19,7 +19,7 @@ const PerbillOne Perbill = 1_000_000_000
 
 // MulFloor returns ⌊a·p⌋.
 func (p Perbill) MulFloor(a types.Amount) types.Amount {
-	return mulDiv(a, types.NewAmount(uint64(p)), types.NewAmount(uint64(PerbillOne)))
+	return a.MulDivSat(types.NewAmount(uint64(p)), types.NewAmount(uint64(PerbillOne)))
 }
 
 // String renders p as a percentage ("5%", "12.5%") for events and text
@@ -312,7 +312,7 @@ func EraPayout(staked, issuance types.Amount, eraMillis int64, in Inflation) (st
 	// Clamp before narrowing: staked can exceed issuance only through
 	// saturation, and a quotient above 2^32 must not wrap into range.
 	x := PerbillOne
-	if q, ok := mulDiv(staked, types.NewAmount(uint64(PerbillOne)), issuance).Uint64(); ok && q < uint64(PerbillOne) {
+	if q, ok := staked.MulDivSat(types.NewAmount(uint64(PerbillOne)), issuance).Uint64(); ok && q < uint64(PerbillOne) {
 		x = Perbill(q)
 	}
 	adj := computeInflation(x, in.Ideal, in.Falloff)
@@ -320,7 +320,7 @@ func EraPayout(staked, issuance types.Amount, eraMillis int64, in Inflation) (st
 	rate := uint64(in.Min) + delta*uint64(adj)/uint64(PerbillOne)
 	den := new(big.Int).Mul(big.NewInt(int64(PerbillOne)), big.NewInt(MillisPerYear))
 	pay := func(rate uint64) *big.Int {
-		v := new(big.Int).Mul(toBig(issuance), new(big.Int).SetUint64(rate))
+		v := new(big.Int).Mul(issuance.Big(), new(big.Int).SetUint64(rate))
 		v.Mul(v, big.NewInt(eraMillis))
 		return v.Quo(v, den)
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/veil-network/veil/chain/types"
 	stakingv1 "github.com/veil-network/veil/gen/veil/staking/v1"
 )
@@ -147,9 +145,7 @@ func (m *Module) Query(ctx *types.Context, path string, args []byte) (any, error
 		out := []CandidateView{}
 		s.Iterate(prefixValidator, func(k, v []byte) bool {
 			var pr stakingv1.ValidatorPrefs
-			if err := proto.Unmarshal(v, &pr); err != nil {
-				failf("decode validator prefs %q: %v", k, err)
-			}
+			types.DecodeProto(v, &pr)
 			id := accountOf(k[len(prefixValidator):])
 			ids = append(ids, id)
 			out = append(out, CandidateView{Stash: id.Address(ctx.SS58Prefix),
@@ -312,9 +308,7 @@ func (m *Module) queryNominators(ctx *types.Context, filter *types.AccountID) []
 	var list []entry
 	s.Iterate(prefixNominator, func(k, v []byte) bool {
 		n := new(stakingv1.Nominations)
-		if err := proto.Unmarshal(v, n); err != nil {
-			failf("decode nominations %q: %v", k, err)
-		}
+		types.DecodeProto(v, n)
 		if filter == nil || slices.ContainsFunc(n.GetTargets(), func(t []byte) bool { return bytes.Equal(t, filter[:]) }) {
 			list = append(list, entry{accountOf(k[len(prefixNominator):]), n})
 		}

@@ -91,10 +91,10 @@ type Reward struct {
 // splitReward computes a validator's reward and the share of a stake of
 // value within its exposure total: ⌊(reward − commission) × value / total⌋.
 func splitReward(payout types.Amount, points, totalPoints uint32, commission Perbill, own, total types.Amount) (Reward, types.Amount) {
-	v := mulDiv(payout, types.NewAmount(uint64(points)), types.NewAmount(uint64(totalPoints)))
+	v := payout.MulDivSat(types.NewAmount(uint64(points)), types.NewAmount(uint64(totalPoints)))
 	c := commission.MulFloor(v)
 	left := v.SubSat(c)
-	return Reward{Validator: v, Commission: c, Own: c.AddSat(mulDiv(left, own, total))}, left
+	return Reward{Validator: v, Commission: c, Own: c.AddSat(left.MulDivSat(own, total))}, left
 }
 
 // eraPayoutInfo is what paying any validator of an ended era needs from
@@ -138,7 +138,7 @@ func (m *Module) payValidator(ctx *types.Context, ei *eraPayoutInfo, stash types
 			m.pay(ctx, era, stash, r.Own)
 		} else {
 			o := oth[next-1]
-			m.pay(ctx, era, accountOf(o.GetWho()), mulDiv(left, parseStored(o.GetValue(), "exposure value"), total))
+			m.pay(ctx, era, accountOf(o.GetWho()), left.MulDivSat(parseStored(o.GetValue(), "exposure value"), total))
 		}
 		next++
 		*budget--

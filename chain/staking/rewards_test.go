@@ -14,7 +14,7 @@ func TestRewardSplitExact(t *testing.T) {
 	if r != (Reward{Validator: amt(300_000), Commission: amt(30_000), Own: amt(97_500)}) || left != amt(270_000) {
 		t.Fatalf("split %+v left %s", r, left)
 	}
-	if n := mulDiv(left, amt(3000), amt(4000)); n != amt(202_500) {
+	if n := left.MulDivSat(amt(3000), amt(4000)); n != amt(202_500) {
 		t.Fatalf("nominator %s", n)
 	}
 	// Rounding down at every step: 7/13 of 1,000,003 with 33.3333333%
@@ -23,7 +23,7 @@ func TestRewardSplitExact(t *testing.T) {
 	if r != (Reward{Validator: amt(538_463), Commission: amt(179_487), Own: amt(223_789)}) || left != amt(358_976) {
 		t.Fatalf("split %+v left %s", r, left)
 	}
-	if n := mulDiv(left, amt(8765), amt(9999)); n != amt(314_673) {
+	if n := left.MulDivSat(amt(8765), amt(9999)); n != amt(314_673) {
 		t.Fatalf("nominator %s", n)
 	}
 	// 100% commission: everything to the validator.
@@ -113,7 +113,7 @@ func TestRewardsPaidAfterEra(t *testing.T) {
 	}
 
 	// Independent computation.
-	bi := func(a types.Amount) *big.Int { return toBig(a) }
+	bi := func(a types.Amount) *big.Int { return a.Big() }
 	var staked types.Amount
 	for _, v := range eraValidators(e.store, 1) {
 		staked = staked.AddSat(parseStored(v.ov.GetTotal(), ""))

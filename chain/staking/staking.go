@@ -253,9 +253,9 @@ func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
 	}
 	s := ctx.Store
 	m.SetParams(s, pg.g.Params)
-	setProto(s, eraKey(0, "info", nil), &stakingv1.EraInfo{StartHeight: ctx.Height, StartTimeMs: ctx.Time.UnixMilli()})
-	s.Set(keyCurrentEra, u64(0))
-	s.Set(keyOldestEra, u64(0))
+	types.SetProto(s, eraKey(0, "info", nil), &stakingv1.EraInfo{StartHeight: ctx.Height, StartTimeMs: ctx.Time.UnixMilli()})
+	types.SetUint64(s, keyCurrentEra, 0)
+	types.SetUint64(s, keyOldestEra, 0)
 	staked := Payee{Kind: stakingv1.PayeeKind_PAYEE_KIND_STAKED}
 	for i, v := range pg.g.Validators {
 		id := pg.vals[i]

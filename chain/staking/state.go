@@ -85,36 +85,6 @@ func failf(format string, args ...any) {
 	panic(&types.StoreFailure{Err: fmt.Errorf(format, args...)})
 }
 
-func getProto(s types.KVStore, k []byte, m proto.Message) bool {
-	b := s.Get(k)
-	if b == nil {
-		return false
-	}
-	if err := proto.Unmarshal(b, m); err != nil {
-		failf("decode %s under %q: %v", proto.MessageName(m), k, err)
-	}
-	return true
-}
-
-func setProto(s types.KVStore, k []byte, m proto.Message) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		failf("encode %s: %v", proto.MessageName(m), err)
-	}
-	s.Set(k, b)
-}
-
-func getU64(s types.KVStore, k []byte) uint64 {
-	b := s.Get(k)
-	if b == nil {
-		return 0
-	}
-	if len(b) != 8 {
-		failf("%q holds %d bytes, want 8", k, len(b))
-	}
-	return binary.BigEndian.Uint64(b)
-}
-
 func getU32(s types.KVStore, k []byte) uint32 {
 	b := s.Get(k)
 	if b == nil {
@@ -186,7 +156,7 @@ func belowMinimum(active, minimum types.Amount) bool {
 
 func (m *Module) ledger(s types.KVStore, stash types.AccountID) (Ledger, bool) {
 	var pb stakingv1.Ledger
-	if !getProto(s, LedgerKey(stash), &pb) {
+	if !types.GetProto(s, LedgerKey(stash), &pb) {
 		return Ledger{}, false
 	}
 	l := Ledger{
@@ -205,7 +175,7 @@ func (m *Module) setLedger(s types.KVStore, stash types.AccountID, l Ledger) {
 	for _, c := range l.Unlocking {
 		pb.Unlocking = append(pb.Unlocking, &stakingv1.UnlockChunk{Value: c.Value.String(), Era: c.Era})
 	}
-	setProto(s, LedgerKey(stash), pb)
+	types.SetProto(s, LedgerKey(stash), pb)
 }
 
 func payeeProto(p Payee) *stakingv1.Payee {
@@ -218,7 +188,7 @@ func payeeProto(p Payee) *stakingv1.Payee {
 
 func (m *Module) prefs(s types.KVStore, stash types.AccountID) (*stakingv1.ValidatorPrefs, bool) {
 	var pb stakingv1.ValidatorPrefs
-	if !getProto(s, key(prefixValidator, stash[:]), &pb) {
+	if !types.GetProto(s, key(prefixValidator, stash[:]), &pb) {
 		return nil, false
 	}
 	return &pb, true
@@ -226,7 +196,7 @@ func (m *Module) prefs(s types.KVStore, stash types.AccountID) (*stakingv1.Valid
 
 func (m *Module) nominations(s types.KVStore, stash types.AccountID) (*stakingv1.Nominations, bool) {
 	var pb stakingv1.Nominations
-	if !getProto(s, key(prefixNominator, stash[:]), &pb) {
+	if !types.GetProto(s, key(prefixNominator, stash[:]), &pb) {
 		return nil, false
 	}
 	return &pb, true
@@ -247,7 +217,7 @@ func setIntent(s types.KVStore, prefix, countKey []byte, stash types.AccountID, 
 	if !s.Has(k) {
 		addCount(s, countKey, 1)
 	}
-	setProto(s, k, m)
+	types.SetProto(s, k, m)
 }
 
 // removeIntent deletes a stash's intention under prefix (uncounting it);
@@ -314,11 +284,11 @@ func AddrOwner(s types.KVStore, addr []byte) (types.AccountID, bool) {
 }
 
 // CurrentEra is the era the chain is in.
-func CurrentEra(s types.KVStore) uint64 { return getU64(s, keyCurrentEra) }
+func CurrentEra(s types.KVStore) uint64 { return types.GetUint64(s, keyCurrentEra) }
 
 func eraInfo(s types.KVStore, era uint64) (*stakingv1.EraInfo, bool) {
 	var pb stakingv1.EraInfo
-	if !getProto(s, eraKey(era, "info", nil), &pb) {
+	if !types.GetProto(s, eraKey(era, "info", nil), &pb) {
 		return nil, false
 	}
 	return &pb, true
@@ -326,7 +296,7 @@ func eraInfo(s types.KVStore, era uint64) (*stakingv1.EraInfo, bool) {
 
 func overview(s types.KVStore, era uint64, stash types.AccountID) (*stakingv1.ExposureOverview, bool) {
 	var pb stakingv1.ExposureOverview
-	if !getProto(s, eraKey(era, "overview", &stash), &pb) {
+	if !types.GetProto(s, eraKey(era, "overview", &stash), &pb) {
 		return nil, false
 	}
 	return &pb, true
@@ -334,7 +304,7 @@ func overview(s types.KVStore, era uint64, stash types.AccountID) (*stakingv1.Ex
 
 func others(s types.KVStore, era uint64, stash types.AccountID) []*stakingv1.IndividualExposure {
 	var pb stakingv1.ExposureOthers
-	getProto(s, eraKey(era, "others", &stash), &pb)
+	types.GetProto(s, eraKey(era, "others", &stash), &pb)
 	return pb.GetOthers()
 }
 
@@ -350,9 +320,7 @@ func eraValidators(s types.KVStore, era uint64) []eraStash {
 	var out []eraStash
 	s.Iterate(p, func(k, v []byte) bool {
 		var ov stakingv1.ExposureOverview
-		if err := proto.Unmarshal(v, &ov); err != nil {
-			failf("decode exposure overview %q: %v", k, err)
-		}
+		types.DecodeProto(v, &ov)
 		out = append(out, eraStash{stash: accountOf(k[len(p):]), ov: &ov})
 		return true
 	})
@@ -371,9 +339,7 @@ func activeSet(s types.KVStore) []activeEntry {
 	var out []activeEntry
 	s.Iterate(prefixActive, func(k, v []byte) bool {
 		var a stakingv1.ActiveValidator
-		if err := proto.Unmarshal(v, &a); err != nil {
-			failf("decode active validator %q: %v", k, err)
-		}
+		types.DecodeProto(v, &a)
 		var e activeEntry
 		copy(e.pub[:], k[len(prefixActive):])
 		e.stash, e.power = accountOf(a.GetStash()), a.GetPower()

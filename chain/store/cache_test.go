@@ -121,3 +121,59 @@ func TestTreeCommitProofAndReopen(t *testing.T) {
 		t.Fatalf("reopened at %d", tr.Version())
 	}
 }
+
+// TestSnapshotIterateChunks: a committed snapshot iterates a range longer
+// than one chunk in order, stops when told, lets fn read the store, and
+// keeps reading its own version when a commit falls between chunks.
+func TestSnapshotIterateChunks(t *testing.T) {
+	tr, err := Open(t.TempDir(), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	const n = 2*snapshotChunk + 17
+	var want []string
+	for i := range n {
+		k, v := fmt.Sprintf("p/%04d", i), fmt.Sprintf("v%d", i)
+		tr.Working().Set([]byte(k), []byte(v))
+		want = append(want, k+"="+v)
+	}
+	tr.Working().Set([]byte("q/0"), []byte("outside"))
+	if _, _, err := tr.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	snap := tr.Committed()
+	if got := dump(snap, []byte("p/")); !slices.Equal(got, want) {
+		t.Fatalf("iterated %d entries, want %d", len(got), len(want))
+	}
+	seen := 0
+	snap.Iterate([]byte("p/"), func(k, v []byte) bool {
+		if !bytes.Equal(snap.Get(k), v) {
+			t.Fatalf("read of %s inside the iteration", k)
+		}
+		seen++
+		return seen < snapshotChunk+3
+	})
+	if seen != snapshotChunk+3 {
+		t.Fatalf("stopped after %d entries", seen)
+	}
+	var got []string
+	snap.Iterate([]byte("p/"), func(k, v []byte) bool {
+		if len(got) == 1 {
+			// A new version between chunks: rewrite and delete entries the
+			// next chunks read.
+			for i := snapshotChunk; i < n; i += 2 {
+				tr.Working().Set(fmt.Appendf(nil, "p/%04d", i), []byte("new"))
+				tr.Working().Delete(fmt.Appendf(nil, "p/%04d", i+1))
+			}
+			if _, _, err := tr.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, string(k)+"="+string(v))
+		return true
+	})
+	if !slices.Equal(got, want) {
+		t.Fatal("the snapshot's iteration saw a later version")
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -189,17 +190,11 @@ func (s *Tree) GetProven(key []byte, version int64, prove bool) (*Proven, error)
 	if err != nil {
 		return nil, err
 	}
-	val, err := t.Get(key)
+	p, err := readAt(t, key, prove)
 	if err != nil {
-		return nil, fmt.Errorf("read key at version %d: %w", t.Version(), err)
+		return nil, err
 	}
-	p := &Proven{Key: key, Value: val, Exists: val != nil, Version: t.Version()}
 	p.Root = t.Hash()
-	if prove {
-		if p.Proof, err = t.GetProof(key); err != nil {
-			return nil, fmt.Errorf("proof at version %d: %w", t.Version(), err)
-		}
-	}
 	return p, nil
 }
 
@@ -290,28 +285,46 @@ func (s snapshotStore) Set(key, value []byte) {
 }
 func (s snapshotStore) Delete(key []byte) { panic("store: delete in a committed snapshot") }
 
-// Iterate collects the range under the read lock and calls fn after
-// releasing it, so fn may read the store again without a recursive read
-// lock (which would deadlock behind a waiting Commit).
+// snapshotChunk bounds how many entries Iterate reads under one hold of
+// the read lock.
+const snapshotChunk = 256
+
+// Iterate reads the range in chunks under the read lock and calls fn on
+// each chunk after releasing it, so fn may read the store again without a
+// recursive read lock (which would deadlock behind a waiting Commit), and
+// a caller that stops early (a paginated query) reads little more than it
+// uses. Every chunk reads the same version, even if a commit falls
+// between two of them.
 func (s snapshotStore) Iterate(prefix []byte, fn func(key, value []byte) bool) {
 	if s.t == nil {
 		return
 	}
-	var kvs [][2][]byte
-	s.saving.RLock()
-	it, err := s.t.Iterator(prefix, types.PrefixEnd(prefix), true)
-	func() {
-		defer s.saving.RUnlock()
-		iterate(it, err, func(k, v []byte) bool {
-			kvs = append(kvs, [2][]byte{k, v})
-			return true
-		})
-	}()
-	for _, kv := range kvs {
-		if !fn(kv[0], kv[1]) {
+	start, end := prefix, types.PrefixEnd(prefix)
+	for {
+		kvs := s.chunk(start, end)
+		for _, kv := range kvs {
+			if !fn(kv[0], kv[1]) {
+				return
+			}
+		}
+		if len(kvs) < snapshotChunk {
 			return
 		}
+		start = append(bytes.Clone(kvs[len(kvs)-1][0]), 0) // strictly after
 	}
+}
+
+// chunk reads up to snapshotChunk entries of [start, end).
+func (s snapshotStore) chunk(start, end []byte) [][2][]byte {
+	s.saving.RLock()
+	defer s.saving.RUnlock()
+	var kvs [][2][]byte
+	it, err := s.t.Iterator(start, end, true)
+	iterate(it, err, func(k, v []byte) bool {
+		kvs = append(kvs, [2][]byte{k, v})
+		return len(kvs) < snapshotChunk
+	})
+	return kvs
 }
 
 // iavlLogger adapts slog to IAVL's logger interface.

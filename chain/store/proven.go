@@ -22,7 +22,7 @@ func (s *Tree) GetProvenBatch(keys [][]byte, version int64) ([]*Proven, error) {
 	root := t.Hash()
 	out := make([]*Proven, len(keys))
 	for i, k := range keys {
-		p, err := proveAt(t, k)
+		p, err := readAt(t, k, true)
 		if err != nil {
 			return nil, err
 		}
@@ -32,14 +32,18 @@ func (s *Tree) GetProvenBatch(keys [][]byte, version int64) ([]*Proven, error) {
 	return out, nil
 }
 
-func proveAt(t *iavl.ImmutableTree, key []byte) (*Proven, error) {
+// readAt reads key in t, with its existence or non-existence proof when
+// prove is set.
+func readAt(t *iavl.ImmutableTree, key []byte, prove bool) (*Proven, error) {
 	val, err := t.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("read key at version %d: %w", t.Version(), err)
 	}
 	p := &Proven{Key: key, Value: val, Exists: val != nil, Version: t.Version()}
-	if p.Proof, err = t.GetProof(key); err != nil {
-		return nil, fmt.Errorf("proof at version %d: %w", t.Version(), err)
+	if prove {
+		if p.Proof, err = t.GetProof(key); err != nil {
+			return nil, fmt.Errorf("proof at version %d: %w", t.Version(), err)
+		}
 	}
 	return p, nil
 }

@@ -39,7 +39,7 @@ func (*Module) DefaultGenesis() json.RawMessage {
 
 func parse(raw json.RawMessage, prefix uint16) (types.AccountID, error) {
 	var g Genesis
-	if err := json.Unmarshal(raw, &g); err != nil {
+	if err := types.DecodeStrict(raw, &g); err != nil {
 		return types.AccountID{}, fmt.Errorf("sudo genesis: %w", err)
 	}
 	id, err := types.ParseAddress(g.Key, prefix)

@@ -41,3 +41,11 @@ func TestSetSudoKey(t *testing.T) {
 		t.Fatal("key not handed over")
 	}
 }
+
+// TestGenesisRefusesUnknownFields: a misspelt key field is an error.
+func TestGenesisRefusesUnknownFields(t *testing.T) {
+	g := `{"key":"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY","kee":"x"}`
+	if err := New().ValidateGenesis([]byte(g), 42); err == nil {
+		t.Fatal("unknown field accepted")
+	}
+}

@@ -159,6 +159,25 @@ func (a Amount) Uint128() npos.Uint128 { return npos.Uint128{Hi: a.hi, Lo: a.lo}
 // AmountFromUint128 converts back from the NPoS library's u128.
 func AmountFromUint128(u npos.Uint128) Amount { return Amount{u.Hi, u.Lo} }
 
+// MulDiv is ⌊a·b/c⌋ with a 256-bit intermediate product. ok is false when
+// c is 0 (the result is then 0) or the quotient exceeds u128 (MaxAmount).
+func (a Amount) MulDiv(b, c Amount) (Amount, bool) {
+	if c.IsZero() {
+		return Amount{}, false
+	}
+	q, ok := npos.MulDivRounding(a.Uint128(), b.Uint128(), c.Uint128(), npos.RoundDown)
+	if !ok {
+		return MaxAmount(), false
+	}
+	return AmountFromUint128(q), true
+}
+
+// MulDivSat is MulDiv saturating at MaxAmount (0 when c is 0).
+func (a Amount) MulDivSat(b, c Amount) Amount {
+	q, _ := a.MulDiv(b, c)
+	return q
+}
+
 // MaxAmount is 2^128 − 1, the largest amount.
 func MaxAmount() Amount { return Amount{^uint64(0), ^uint64(0)} }
 

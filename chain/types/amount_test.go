@@ -142,3 +142,20 @@ func TestAmountSaturatingAndUint128(t *testing.T) {
 		t.Fatal("Uint128 round trip")
 	}
 }
+
+func TestAmountMulDiv(t *testing.T) {
+	max := MaxAmount()
+	// A product above 2^128 with a quotient below it is exact.
+	if q, ok := max.MulDiv(NewAmount(6), NewAmount(12)); !ok || q != MustParseAmount("170141183460469231731687303715884105727") {
+		t.Fatalf("max·6/12 = %s, %v", q, ok)
+	}
+	if q, ok := NewAmount(7).MulDiv(NewAmount(3), NewAmount(2)); !ok || q != NewAmount(10) {
+		t.Fatalf("7·3/2 = %s, %v", q, ok)
+	}
+	if q, ok := max.MulDiv(NewAmount(2), NewAmount(1)); ok || q != max || max.MulDivSat(NewAmount(2), NewAmount(1)) != max {
+		t.Fatal("overflow not saturated and reported")
+	}
+	if q, ok := NewAmount(5).MulDiv(NewAmount(5), Amount{}); ok || !q.IsZero() {
+		t.Fatal("division by zero not reported as 0, false")
+	}
+}

@@ -1,6 +1,7 @@
 package types
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -71,3 +72,20 @@ func SetProto(s KVStore, key []byte, msg proto.Message) {
 	}
 	s.Set(key, b)
 }
+
+// GetUint64 reads a counter stored as 8 big-endian bytes (0 when absent).
+// Any other length is corrupted state: it panics with a *StoreFailure
+// rather than silently restarting the counter at 0.
+func GetUint64(s KVStore, key []byte) uint64 {
+	b := s.Get(key)
+	if b == nil {
+		return 0
+	}
+	if len(b) != 8 {
+		panic(&StoreFailure{Err: fmt.Errorf("counter %q holds %d bytes, want 8", key, len(b))})
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// SetUint64 stores a counter as 8 big-endian bytes.
+func SetUint64(s KVStore, key []byte, v uint64) { s.Set(key, binary.BigEndian.AppendUint64(nil, v)) }

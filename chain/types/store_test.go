@@ -35,3 +35,21 @@ func TestProtoHelpers(t *testing.T) {
 	}()
 	GetProto(s, []byte("bad"), &got)
 }
+
+func TestUint64Counters(t *testing.T) {
+	s := mapStore{}
+	if GetUint64(s, []byte("c")) != 0 {
+		t.Fatal("absent counter not 0")
+	}
+	SetUint64(s, []byte("c"), 1<<40+7)
+	if GetUint64(s, []byte("c")) != 1<<40+7 {
+		t.Fatal("round trip")
+	}
+	s.Set([]byte("c"), []byte{1, 2, 3})
+	defer func() {
+		if _, ok := recover().(*StoreFailure); !ok {
+			t.Fatal("a corrupt counter did not fail as a store failure")
+		}
+	}()
+	GetUint64(s, []byte("c"))
+}
