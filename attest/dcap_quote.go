@@ -127,8 +127,6 @@ type dcapQuote struct {
 	version    uint16
 	attKeyType uint16
 	teeType    uint32
-	qeSVN      uint16 // v3 header only
-	pceSVN     uint16 // v3 header only
 	qeVendorID [16]byte
 	bodyType   uint16
 	sgx        *sgxReport
@@ -205,8 +203,6 @@ func parseQuote(raw []byte) (*dcapQuote, error) {
 	q.version = binary.LittleEndian.Uint16(hdr[0:])
 	q.attKeyType = binary.LittleEndian.Uint16(hdr[2:])
 	q.teeType = binary.LittleEndian.Uint32(hdr[4:])
-	q.qeSVN = binary.LittleEndian.Uint16(hdr[8:])
-	q.pceSVN = binary.LittleEndian.Uint16(hdr[10:])
 	copy(q.qeVendorID[:], hdr[12:28])
 
 	if q.attKeyType != attestationKeyECDSAP256 {

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -146,7 +147,7 @@ func (v *Verifier) verifyDCAP(kind Kind, raw, collateral []byte, now time.Time) 
 		res.Debug = r.attributes[0]&sgxAttributeDebug != 0
 		res.SGX = &SGXMeasurement{
 			MREnclave: r.mrEnclave, MRSigner: r.mrSigner, ISVProdID: r.isvProdID, ISVSVN: r.isvSVN,
-			Attributes: r.attributes, MiscSelect: leUint32(r.miscSelect), CPUSVN: r.cpuSVN,
+			Attributes: r.attributes, MiscSelect: binary.LittleEndian.Uint32(r.miscSelect[:]), CPUSVN: r.cpuSVN,
 			ConfigID: r.configID, ConfigSVN: r.configSVN, ISVExtProdID: r.isvExtProdID, ISVFamilyID: r.isvFamilyID,
 		}
 	} else {
@@ -161,10 +162,6 @@ func (v *Verifier) verifyDCAP(kind Kind, raw, collateral []byte, now time.Time) 
 		}
 	}
 	return res, nil
-}
-
-func leUint32(b [4]byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 // verifyPCKChain checks the PCK certificate chain embedded in the quote and

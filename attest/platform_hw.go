@@ -148,6 +148,7 @@ func (p *SEVSNPPlatform) SealingKey(ctx context.Context, label string) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("SEV-SNP sealing key: derive: %w", err)
 	}
+	defer clear(resp.Data[:]) // the chip-derived root of every label's key
 	key, err := hkdf.Key(sha256.New, resp.Data[:], []byte("veil/attest/sev-snp/sealing/v1"), label, 32)
 	if err != nil {
 		return nil, fmt.Errorf("SEV-SNP sealing key: %w", err)

@@ -61,6 +61,16 @@ func NewSimulatedPlatform(seed []byte, measurement []byte) (*SimulatedPlatform, 
 	}, nil
 }
 
+// Format prints the platform's public key and measurement only, whatever
+// the verb: the seed and the signing key it holds are secret.
+func (p SimulatedPlatform) Format(f fmt.State, _ rune) {
+	var pub []byte
+	if p.priv != nil {
+		pub = p.priv[ed25519.SeedSize:]
+	}
+	fmt.Fprintf(f, "attest.SimulatedPlatform{key: %x, measurement: %x, seed: redacted}", pub, p.measurement)
+}
+
 // Kind returns KindSimulated.
 func (p *SimulatedPlatform) Kind() Kind { return KindSimulated }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,29 @@ func TestAttestSimulatedSealingKey(t *testing.T) {
 	}
 	if _, err := p.Evidence(cancelled, [64]byte{}); err == nil {
 		t.Error("cancelled context ignored")
+	}
+}
+
+func TestAttestSimulatedPlatformDoesNotPrintSecrets(t *testing.T) {
+	seed := testSeed(7)
+	p, err := NewSimulatedPlatform(seed, []byte("m1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{hex.EncodeToString(seed), hex.EncodeToString(p.priv.Seed()), fmt.Sprint(seed[:4]), fmt.Sprint(p.priv.Seed()[:4])}
+	type holder struct{ P Platform }
+	for _, v := range []any{p, *p, holder{p}, []Platform{p}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%d", "%q"} {
+			out := strings.ToLower(fmt.Sprintf(verb, v))
+			for _, sec := range secrets {
+				if strings.Contains(out, strings.ToLower(sec)) {
+					t.Errorf("fmt %s of %T prints secret material: %s", verb, v, out)
+				}
+			}
+		}
+	}
+	if out := fmt.Sprint(p); !strings.Contains(out, hex.EncodeToString(p.PublicKey())) {
+		t.Errorf("fmt of the platform = %s, want its public key", out)
 	}
 }
 

@@ -61,7 +61,9 @@ func entropyFromPhrase(phrase string) ([]byte, error) {
 
 // wordIndex finds w in the wordlist by a constant-time scan of fixed-width
 // words, so that the time taken does not depend on which (secret) word it
-// is. 2048 comparisons per word is negligible next to PBKDF2.
+// is. 2048 comparisons per word is negligible next to PBKDF2. The lengths
+// are compared too: the zero padding must not let "abandon\x00" match
+// "abandon".
 func wordIndex(w string) (int, bool) {
 	if len(w) == 0 || len(w) > maxWordLen {
 		return 0, false
@@ -72,7 +74,7 @@ func wordIndex(w string) (int, bool) {
 	for i, word := range wordlist() {
 		cand = [maxWordLen]byte{}
 		copy(cand[:], word)
-		eq := subtle.ConstantTimeCompare(in[:], cand[:])
+		eq := subtle.ConstantTimeCompare(in[:], cand[:]) & subtle.ConstantTimeEq(int32(len(w)), int32(len(word)))
 		idx = subtle.ConstantTimeSelect(eq, i, idx)
 		found |= eq
 	}

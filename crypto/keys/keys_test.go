@@ -644,7 +644,7 @@ func TestPhrases(t *testing.T) {
 			t.Fatalf("wordIndex(%q) = %d, %v", w, idx, ok)
 		}
 	}
-	for _, w := range []string{"", "abando", "abandonn", "zooo", "Abandon", "averyverylongword"} {
+	for _, w := range []string{"", "abando", "abandonn", "zooo", "Abandon", "averyverylongword", "abandon\x00", "zoo\x00"} {
 		if _, ok := wordIndex(w); ok {
 			t.Errorf("wordIndex(%q) found", w)
 		}
@@ -695,6 +695,9 @@ func TestPhrases(t *testing.T) {
 	}
 	if err := ValidatePhrase("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon"); !errors.Is(err, ErrInvalidPhrase) {
 		t.Errorf("bad checksum: %v", err)
+	}
+	if err := ValidatePhrase("abandon\x00 abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"); !errors.Is(err, ErrInvalidPhrase) {
+		t.Errorf("NUL-padded word accepted: %v", err)
 	}
 }
 
