@@ -194,6 +194,64 @@ func TestWorkerRunsContract(t *testing.T) {
 	}
 }
 
+// TestRestoreHandsChainNextToExecutor: the contract log lengths a sealed
+// checkpoint proved reach the executor when the worker restarts, so a
+// restarted worker that has executed the whole log answers reads at once
+// instead of refusing them until the relayer proves the length again.
+func TestRestoreHandsChainNextToExecutor(t *testing.T) {
+	code := buildHelloWorld(t)
+	ctx := context.Background()
+	home := t.TempDir()
+	w, _ := newTestWorker(t, home, nil)
+	withTrustRoot(t, w)
+	id := sha256.Sum256([]byte("a contract"))
+	master, _ := keyderiv.NewMaster([32]byte{42})
+	sec, _ := master.ContractSecrets(id)
+	self := [32]byte(w.Identity())
+	sealed, err := envelope.SealContractSecrets(w.keys.HPKE.PublicKey(), self, id, 1, sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := sha256.Sum256(code)
+	feed(t, w, mq.WorkerTopic(self), 0, moduleOrigin, mustProto(t, &contractsv1.WorkerMessage{Kind: &contractsv1.WorkerMessage_ContractKey{ContractKey: &contractsv1.ContractKeyDelivery{
+		ContractId: id[:], Epoch: 1, CodeHash: hash[:], Sealed: sealed}}}))
+	if _, err := w.exec.ProvideCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sync.subscribeReady(); err != nil {
+		t.Fatal(err)
+	}
+	ct := mq.ContractTopic(id)
+	deployer := sha256.Sum256([]byte("deployer"))
+	feed(t, w, ct, 0, moduleOrigin, mustProto(t, &contractsv1.ContractMessage{Kind: &contractsv1.ContractMessage_Init{Init: &contractsv1.Init{Deployer: deployer[:], CodeHash: hash[:]}}}))
+	// As dispatch records a proven next sequence (feed bypasses it).
+	w.sync.mu.Lock()
+	w.sync.chainNext[ct] = chainNext{Next: 1, Version: 1}
+	err = w.sync.checkpoint()
+	w.sync.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w2, _ := newTestWorker(t, home, nil)
+	defer w2.Close()
+	alice := keys.NewEd25519FromSeed(sha256.Sum256([]byte("alice")))
+	q, qc, err := envelope.SealQuery(w2.keys.HPKE.PublicKey(), envelope.QueryRequest{ContractID: id, Method: "get_count", Expiry: time.Now().Add(time.Minute)}, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := w2.exec.Query(ctx, q, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := qc.OpenResponse(resp)
+	if err != nil || !strings.HasPrefix(string(pt), `{"ok":true,`) {
+		t.Fatalf("query after restart: %s %v", pt, err)
+	}
+}
+
 // TestRestoreWithoutGatekeeperTopic: a sealed checkpoint written before
 // the gatekeeper topic existed still restores, following it from 0.
 func TestRestoreWithoutGatekeeperTopic(t *testing.T) {

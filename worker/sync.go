@@ -154,6 +154,11 @@ func (s *syncer) restore() error {
 			return fmt.Errorf("%s: %w: %w", s.store.path, ErrNotSealed, err)
 		}
 	}
+	// Before the contract topics are subscribed: subscribeReadyLocked
+	// hands the executor the log lengths the checkpoint proved.
+	if cp.ChainNext != nil {
+		s.chainNext = cp.ChainNext
+	}
 	// A checkpoint from before a topic existed (the gatekeeper topic)
 	// has no position for it: it is followed from 0.
 	for _, t := range s.topics() {
@@ -176,9 +181,6 @@ func (s *syncer) restore() error {
 	s.outbox = queue.RestoreOutbox(s.key, cp.EgressBase, msgs)
 	s.durableNext = s.outbox.Next()
 	s.egressAcked = cp.EgressAcked
-	if cp.ChainNext != nil {
-		s.chainNext = cp.ChainNext
-	}
 	if len(cp.Conflict) > 0 {
 		s.conflict = &workerv1.ConflictEvidence{}
 		if err := proto.Unmarshal(cp.Conflict, s.conflict); err != nil {

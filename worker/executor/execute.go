@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/contracts"
+	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/crypto/envelope"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
@@ -71,11 +71,10 @@ func rawJSON(b []byte) json.RawMessage {
 	if len(b) == 0 {
 		return json.RawMessage("null")
 	}
-	if json.Valid(b) {
-		var buf bytes.Buffer
-		if json.Compact(&buf, b) == nil {
-			return buf.Bytes()
-		}
+	// Compact fails exactly on invalid JSON: no separate json.Valid pass.
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) == nil {
+		return buf.Bytes()
 	}
 	s, _ := json.Marshal(base64.StdEncoding.EncodeToString(b))
 	return s
@@ -405,20 +404,12 @@ func transfers(evs []runtime.Event) (out []*contractsv1.Transfer, bad int) {
 	return out, bad
 }
 
-var maxAmount = new(big.Int).SetUint64(^uint64(0))
-
-// validAmount: a canonical positive decimal up to 2^64-1.
+// validAmount: a canonical positive decimal up to 2^64-1 (the chain's
+// amount syntax, types.ParseAmount).
 func validAmount(s string) bool {
-	if s == "" || len(s) > 20 || s[0] == '0' {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	n, ok := new(big.Int).SetString(s, 10)
-	return ok && n.Cmp(maxAmount) <= 0
+	a, err := types.ParseAmount(s)
+	_, fits := a.Uint64()
+	return err == nil && fits && !a.IsZero()
 }
 
 // egress builds the signed ContractEgress of the command at seq.

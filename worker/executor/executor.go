@@ -45,6 +45,8 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 
+	"github.com/veil-network/veil/chain/contracts"
+	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/crypto/envelope"
 	"github.com/veil-network/veil/crypto/keyderiv"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
@@ -52,10 +54,11 @@ import (
 	"github.com/veil-network/veil/worker/runtime"
 )
 
-// Egress topics the executor sends to.
+// Egress topics the executor sends to: chain/contracts' own (the chain
+// routes egress by topic, so they must match exactly).
 const (
-	TopicEgress = "contracts/egress"
-	TopicState  = "contracts/state"
+	TopicEgress = contracts.TopicEgress
+	TopicState  = contracts.TopicState
 )
 
 // TransferTopic is the event topic the SDK's TransferOut emits.
@@ -331,11 +334,22 @@ func (e *Executor) closeDB() error {
 	return err
 }
 
-// Close releases the runtime and the database.
+// Close releases the runtime and the database and wipes the contracts' keys.
 func (e *Executor) Close(ctx context.Context) error {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	return errors.Join(e.rt.Close(ctx), e.closeDB())
+	err := errors.Join(e.rt.Close(ctx), e.closeDB())
+	// The contracts' secrets go with the executor (the gatekeeper's do
+	// with Gatekeeper.Close); the worker closes its API first, so no query
+	// still uses them.
+	e.mu.Lock()
+	for _, c := range e.contracts {
+		c.keys.Wipe()
+		clear(c.nonceIdx)
+		clear(c.randomPRK)
+	}
+	e.mu.Unlock()
+	return err
 }
 
 // Ephemeral reports whether nothing is persisted (no sealing key).
@@ -383,7 +397,7 @@ func (e *Executor) restore(ctx context.Context) error {
 		return nil
 	}
 	p := []byte(prefixKeys)
-	it, err := e.db.Iterator(p, prefixEnd(p))
+	it, err := e.db.Iterator(p, types.PrefixEnd(p))
 	if err != nil {
 		return fmt.Errorf("executor: %w", err)
 	}
@@ -552,7 +566,7 @@ func (c *contract) positionRecord(next, height uint64, t int64) (k, v []byte) {
 
 func (e *Executor) loadNonces(c *contract) error {
 	p := key(prefixNonce, c.id[:])
-	it, err := e.db.Iterator(p, prefixEnd(p))
+	it, err := e.db.Iterator(p, types.PrefixEnd(p))
 	if err != nil {
 		return fmt.Errorf("executor: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -505,5 +506,56 @@ func TestCatchingUpRefusesReads(t *testing.T) {
 	h.command(alice, 3, "increment", `{"by":1}`)
 	if r := h.query(bob, "get_count", ""); !r.OK || string(r.Result) != `{"count":4}` {
 		t.Fatalf("caught up: %+v", r)
+	}
+}
+
+// TestValidAmount pins the transfer amounts the executor signs: canonical
+// positive decimals up to 2^64-1, nothing else.
+func TestValidAmount(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1": true, "1234": true, "18446744073709551615": true,
+		"": false, "0": false, "01": false, "+1": false, "-1": false, "1e3": false, " 1": false, "1.0": false,
+		"18446744073709551616": false, "100000000000000000000": false, "340282366920938463463374607431768211455": false,
+	} {
+		if got := validAmount(s); got != want {
+			t.Errorf("validAmount(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestRawJSON: valid JSON is kept (compacted), anything else becomes a
+// base64 string, and empty bytes are null.
+func TestRawJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                `null`,
+		` {"a": [1, 2]} `: `{"a":[1,2]}`,
+		`"x"`:             `"x"`,
+		`{"a":`:           `"eyJhIjo="`,
+		"\xff":            `"/w=="`,
+		`1 2`:             `"MSAy"`,
+	} {
+		if got := string(rawJSON([]byte(in))); got != want {
+			t.Errorf("rawJSON(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestCloseWipesContractKeys: the contracts' secrets do not outlive the
+// executor.
+func TestCloseWipesContractKeys(t *testing.T) {
+	h := newHarness(t, "hello-world", hopt{})
+	h.install("")
+	h.e.mu.RLock()
+	c := h.e.contracts[h.id]
+	h.e.mu.RUnlock()
+	if c == nil || c.keys.StateKey == ([32]byte{}) || !slices.ContainsFunc(c.nonceIdx, func(b byte) bool { return b != 0 }) {
+		t.Fatal("test set-up: no installed keys")
+	}
+	if err := h.e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.keys.StateKey != ([32]byte{}) || c.keys.RandomSeed != ([32]byte{}) ||
+		slices.ContainsFunc(c.nonceIdx, func(b byte) bool { return b != 0 }) || slices.ContainsFunc(c.randomPRK, func(b byte) bool { return b != 0 }) {
+		t.Fatal("contract secrets survive Close")
 	}
 }

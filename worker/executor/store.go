@@ -14,6 +14,7 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 
+	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/worker/runtime"
 )
 
@@ -80,18 +81,6 @@ func key(prefix string, parts ...[]byte) []byte {
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-// prefixEnd is the smallest key greater than every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] != 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
 // sealer is an AES-256-GCM key with random nonces: value = nonce || ct.
 type sealer struct{ aead cipher.AEAD }
 
@@ -150,7 +139,7 @@ func (kv *stateKV) Get(k []byte) ([]byte, bool, error) {
 }
 
 func (kv *stateKV) Iterate(fn func(k, v []byte) error) error {
-	it, err := kv.db.Iterator(kv.prefix, prefixEnd(kv.prefix))
+	it, err := kv.db.Iterator(kv.prefix, types.PrefixEnd(kv.prefix))
 	if err != nil {
 		return err
 	}
@@ -204,9 +193,8 @@ func (kv *stateKV) unbuffer() { kv.buffer(nil) }
 // success) is only recorded, so the executor applies it later under the
 // contract's write lock, inside the command's atomic batch.
 type deferredStorage struct {
-	st      *runtime.EncryptedStorage
-	writes  []runtime.Write
-	applied bool
+	st     *runtime.EncryptedStorage
+	writes []runtime.Write
 }
 
 func (d *deferredStorage) Get(k []byte) ([]byte, bool, error) { return d.st.Get(k) }
@@ -215,7 +203,6 @@ func (d *deferredStorage) Next(p, a []byte) ([]byte, bool, error) {
 }
 func (d *deferredStorage) Apply(ws []runtime.Write) error {
 	d.writes = append(d.writes, ws...)
-	d.applied = true
 	return nil
 }
 
