@@ -143,7 +143,7 @@ func Transfers(ctx context.Context, o Options) (*Report, error) {
 		for i := range kv {
 			kv[i] = fmt.Appendf(nil, "bench-key-%08d=value-%08d", i, i)
 		}
-		k, err := runComet(ctx, o, filepath.Join(dir, "kvstore"), "kvstore", kvstore.NewPersistentApplication(filepath.Join(dir, "kvstore-app")), nil, kv)
+		k, err := runComet(ctx, o, filepath.Join(dir, "kvstore"), "kvstore", kvstore.NewPersistentApplication(filepath.Join(dir, "kvstore-app")), kv)
 		if err != nil {
 			return nil, fmt.Errorf("kvstore run: %w", err)
 		}
@@ -263,7 +263,7 @@ func runVeil(ctx context.Context, o Options, home string, signers []keys.Signer,
 	return drive(ctx, o, "veil", n.Comet, n.App.PreVerify, txs)
 }
 
-func runComet(ctx context.Context, o Options, home, name string, application abci.Application, _ any, txs [][]byte) (*Result, error) {
+func runComet(ctx context.Context, o Options, home, name string, application abci.Application, txs [][]byte) (*Result, error) {
 	conf := benchConfig(home, o.BlockTime)
 	if _, err := node.Init(home, node.InitOptions{Comet: conf, ChainID: benchChainID, AppState: json.RawMessage(`{}`), Moniker: "bench"}); err != nil {
 		return nil, err

@@ -116,22 +116,26 @@ func (e *TxError) Code() types.Code { return types.Code(e.Result.GetCode()) }
 
 // BuildTx signs msgs from signer with the chain's parameters filled in.
 func (c *Client) BuildTx(ctx context.Context, signer keys.Signer, msgs []proto.Message, opts TxOptions) ([]byte, error) {
-	st, err := c.chainInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
 	pub := signer.Public()
-	nonce := uint64(0)
+	// The expiry counts from the latest height: the account read reports
+	// it along with the nonce; with a given nonce, a fresh status (which
+	// also refreshes the cached chain parameters read below).
+	var nonce uint64
+	var height int64
 	if opts.Nonce != nil {
-		nonce = *opts.Nonce
+		latest, err := c.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		nonce, height = *opts.Nonce, latest.GetLatestHeight()
 	} else {
 		acct, err := c.Account(ctx, pub.Hex())
 		if err != nil {
 			return nil, err
 		}
-		nonce = acct.GetNonce()
+		nonce, height = acct.GetNonce(), acct.GetHeight()
 	}
-	latest, err := c.Status(ctx)
+	st, err := c.chainInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +151,7 @@ func (c *Client) BuildTx(ctx context.Context, signer keys.Signer, msgs []proto.M
 	}
 	body := &txv1.TxBody{
 		ChainId: st.GetChainId(), Sender: pub.Key[:], Nonce: nonce,
-		ExpiryHeight: uint64(latest.GetLatestHeight()) + expiry, Messages: anys, Memo: opts.Memo,
+		ExpiryHeight: uint64(height) + expiry, Messages: anys, Memo: opts.Memo,
 	}
 	if opts.Fee != nil {
 		body.Fee = opts.Fee.String()
@@ -176,6 +180,7 @@ func SignWithMinimumFee(body *txv1.TxBody, signer keys.Signer, st *nodev1.GetSta
 		}
 		weight += w
 	}
+	var fee types.Amount // what body.Fee says
 	body.Fee = "0"
 	for range 4 {
 		raw, err := auth.Encode(body, signer)
@@ -190,10 +195,11 @@ func SignWithMinimumFee(body *txv1.TxBody, signer keys.Signer, st *nodev1.GetSta
 		if !ok || !ok2 {
 			return nil, errors.New("fee overflows")
 		}
-		if fee, _ := types.ParseAmount(body.Fee); fee.Cmp(need) >= 0 {
+		if fee.Cmp(need) >= 0 {
 			return raw, nil
 		}
-		body.Fee = need.String()
+		fee = need
+		body.Fee = fee.String()
 	}
 	return nil, errors.New("fee did not converge")
 }

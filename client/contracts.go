@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -255,7 +256,7 @@ type Contracts struct {
 	Sessions *QuerySessions
 
 	mu        sync.Mutex
-	workerKey map[string][]byte // identity hex → registered HPKE key bytes
+	workerKey map[string]hpke.PublicKey // identity hex → registered HPKE key
 	lastNonce uint64
 	// pinned is WorkerURL's worker as its Info last said, so that a
 	// query (or each poll of a receipt) costs no Info round trip; it is
@@ -369,34 +370,18 @@ func LoadContractCode(ctx context.Context, path string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("contract %s: %w", path, err)
 		}
-		var raw bytes.Buffer
 		// Bounded like the chain's own decompression (16 MiB modules).
-		if _, err := raw.ReadFrom(&limitedReader{r: r, n: 16 << 20}); err != nil {
+		if b, err = io.ReadAll(io.LimitReader(r, contracts.DefaultMaxCodeBytes+1)); err != nil {
 			return nil, fmt.Errorf("contract %s: %w", path, err)
 		}
-		b = raw.Bytes()
+		if len(b) > contracts.DefaultMaxCodeBytes {
+			return nil, fmt.Errorf("contract %s: decompressed module larger than %d MiB", path, contracts.DefaultMaxCodeBytes>>20)
+		}
 	}
 	if !bytes.HasPrefix(b, []byte("\x00asm")) {
 		return nil, fmt.Errorf("contract %s is not a WebAssembly module (no \\0asm header)", path)
 	}
 	return b, nil
-}
-
-type limitedReader struct {
-	r interface{ Read([]byte) (int, error) }
-	n int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("decompressed module larger than 16 MiB")
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }
 
 // gzipCode compresses a module for upload: Go contracts shrink to about
@@ -419,9 +404,11 @@ func gzipCode(wasm []byte) ([]byte, error) {
 // ---------------------------------------------------------------------------
 // Chain reads.
 
-// CodeExists reports whether the chain stores code with this hash.
+// CodeExists reports whether the chain stores code with this hash. It
+// reads the code's record, as the chain does, not the module itself
+// (which can be megabytes).
 func (cs *Contracts) CodeExists(ctx context.Context, hash [32]byte) (bool, error) {
-	r, err := cs.Node.Node.QueryState(ctx, connect.NewRequest(&nodev1.QueryStateRequest{Key: CodeKey(hash)}))
+	r, err := cs.Node.Node.QueryState(ctx, connect.NewRequest(&nodev1.QueryStateRequest{Key: contracts.CodeRecordKey(hash)}))
 	if err != nil {
 		if connect.CodeOf(err) == connect.CodeNotFound {
 			return false, nil
@@ -843,11 +830,18 @@ func (cs *Contracts) Receipt(ctx context.Context, signer keys.Signer, id Contrac
 }
 
 func (cs *Contracts) receipt(ctx context.Context, signer keys.Signer, ci *ContractInfo, id ContractID, sequence uint64) (*Receipt, error) {
-	args, _ := json.Marshal(map[string]uint64{"sequence": sequence})
-	raw, err := cs.query(ctx, signer, ci, id, ReceiptMethod, args)
+	raw, err := cs.query(ctx, signer, ci, id, ReceiptMethod, receiptArgs(sequence))
 	if err != nil {
 		return nil, err
 	}
+	return decodeReceipt(raw)
+}
+
+func receiptArgs(sequence uint64) []byte {
+	return fmt.Appendf(nil, `{"sequence":%d}`, sequence)
+}
+
+func decodeReceipt(raw json.RawMessage) (*Receipt, error) {
 	var r Receipt
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("decode receipt: %w", err)
@@ -866,10 +860,13 @@ func (cs *Contracts) WaitReceipt(ctx context.Context, signer keys.Signer, id Con
 }
 
 func (cs *Contracts) waitReceipt(ctx context.Context, signer keys.Signer, ci *ContractInfo, id ContractID, sequence uint64) (*Receipt, error) {
+	args := receiptArgs(sequence)
 	for {
-		r, err := cs.receipt(ctx, signer, ci, id, sequence)
+		// queryOnce, not query: this loop already waits out workers that
+		// are not ready, for as long as ctx allows.
+		raw, _, err := cs.queryOnce(ctx, signer, ci, id, ReceiptMethod, args)
 		if err == nil {
-			return r, nil
+			return decodeReceipt(raw)
 		}
 		if !IsContractCode(err, CodePending) && !IsContractCode(err, CodeNotReady) {
 			return nil, err
@@ -956,28 +953,30 @@ func (cs *Contracts) pinnedWorker(ctx context.Context) (candidate, error) {
 // an impostor at that URL made up.
 func (cs *Contracts) workerHPKEKey(ctx context.Context, identity string) (hpke.PublicKey, error) {
 	cs.mu.Lock()
-	b, ok := cs.workerKey[identity]
+	pk, ok := cs.workerKey[identity]
 	cs.mu.Unlock()
-	if !ok {
-		var v registry.WorkerView
-		if _, err := cs.Node.QueryModule(ctx, registry.Name, "worker", registry.WorkerQuery{Identity: identity}, &v); err != nil {
-			return nil, fmt.Errorf("registry record of worker %s: %w", identity, err)
-		}
-		var err error
-		if b, err = hex.DecodeString(normHex(v.HPKEPublicKey)); err != nil {
-			return nil, fmt.Errorf("worker %s: registry HPKE key is not hex", identity)
-		}
-		cs.mu.Lock()
-		if cs.workerKey == nil {
-			cs.workerKey = map[string][]byte{}
-		}
-		cs.workerKey[identity] = b
-		cs.mu.Unlock()
+	if ok {
+		return pk, nil
 	}
-	pk, err := hpke.MLKEM768X25519().NewPublicKey(b)
+	var v registry.WorkerView
+	if _, err := cs.Node.QueryModule(ctx, registry.Name, "worker", registry.WorkerQuery{Identity: identity}, &v); err != nil {
+		return nil, fmt.Errorf("registry record of worker %s: %w", identity, err)
+	}
+	b, err := hex.DecodeString(normHex(v.HPKEPublicKey))
 	if err != nil {
+		return nil, fmt.Errorf("worker %s: registry HPKE key is not hex", identity)
+	}
+	// Parsed once: an ML-KEM key's parse expands its matrix, work a
+	// query need not repeat.
+	if pk, err = hpke.MLKEM768X25519().NewPublicKey(b); err != nil {
 		return nil, fmt.Errorf("worker %s: invalid registered HPKE key: %w", identity, err)
 	}
+	cs.mu.Lock()
+	if cs.workerKey == nil {
+		cs.workerKey = map[string]hpke.PublicKey{}
+	}
+	cs.workerKey[identity] = pk
+	cs.mu.Unlock()
 	return pk, nil
 }
 

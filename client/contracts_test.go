@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veil-network/veil/chain/contracts"
 	"github.com/veil-network/veil/chain/types"
 	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
 )
@@ -165,5 +166,33 @@ func TestBuildContract(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if _, err := BuildContract(ctx, "../contracts/examples/hello-world"); err == nil || !bytes.Contains([]byte(err.Error()), []byte("Go toolchain")) {
 		t.Fatalf("missing toolchain: %v", err)
+	}
+}
+
+// TestLoadContractCodeSizeLimit: a gzip module inflates to at most the
+// chain's limit, inclusive, as the chain's own decompression allows.
+func TestLoadContractCodeSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		size int
+		ok   bool
+	}{{contracts.DefaultMaxCodeBytes, true}, {contracts.DefaultMaxCodeBytes + 1, false}} {
+		wasm := make([]byte, c.size)
+		copy(wasm, "\x00asm\x01\x00\x00\x00")
+		gz, err := gzipCode(wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "c.wasm.gz")
+		if err := os.WriteFile(p, gz, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadContractCode(context.Background(), p)
+		if c.ok && (err != nil || len(got) != c.size) {
+			t.Fatalf("%d bytes: %d, %v", c.size, len(got), err)
+		}
+		if !c.ok && err == nil {
+			t.Fatalf("%d bytes accepted", c.size)
+		}
 	}
 }

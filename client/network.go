@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/veil-network/veil/internal/sealfile"
 )
 
 // Network is the network.json that 'veil dev' writes: the chain id and
@@ -85,9 +87,8 @@ func (n *Network) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write network file: %w", err)
+	if err := sealfile.WriteAtomic(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("network file: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }

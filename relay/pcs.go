@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-tdx-guest/pcs"
 
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/internal/sealfile"
 )
 
 // CollateralSource supplies the collateral that travels with evidence in a
@@ -307,10 +308,7 @@ func (p *PCS) writeCache(r *response) {
 	b, err := json.Marshal(r)
 	if err == nil {
 		if err = os.MkdirAll(p.CacheDir, 0o700); err == nil {
-			tmp := p.cachePath(r.URL) + ".tmp"
-			if err = os.WriteFile(tmp, b, 0o600); err == nil {
-				err = os.Rename(tmp, p.cachePath(r.URL))
-			}
+			err = sealfile.WriteAtomic(p.cachePath(r.URL), b, 0o600)
 		}
 	}
 	if err != nil {

@@ -137,6 +137,14 @@ func TestGenesisCommands(t *testing.T) {
 	if _, _, err := runCLI(t, "genesis", "add-validator", g, "--home", filepath.Join(dir, "n1")); err == nil {
 		t.Fatal("duplicate validator accepted")
 	}
+	// A key no one can sign with (a small-order point) would only waste
+	// the seat: refused like 'veil tx staking validate' refuses it.
+	if _, _, err := runCLI(t, "genesis", "add-validator", g, "--pubkey", strings.Repeat("00", 32)); err == nil || !strings.Contains(err.Error(), "--pubkey") {
+		t.Fatalf("small-order validator key: %v", err)
+	}
+	if _, _, err := runCLI(t, "genesis", "add-validator", g, "--pubkey", "not-a-key"); err == nil || !strings.Contains(err.Error(), "--pubkey") {
+		t.Fatalf("malformed validator key: %v", err)
+	}
 	if _, _, err := runCLI(t, "genesis", "add-account", g, bob, "1000"); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,14 @@ type clientFlags struct {
 	network string
 	node    string
 	timeout time.Duration
+
+	// dialed memoises dialNetwork for dialedFor (--node and --network),
+	// so that a command parsing addresses, token amounts or worker names
+	// before it sends reads the network file once and shares one client
+	// (with its cached chain status) instead of one per parsed value.
+	dialed    *client.Client
+	dialedNet *client.Network
+	dialedFor [2]string
 }
 
 func addClientFlags(cmd *cobra.Command) *clientFlags {
@@ -34,14 +42,21 @@ func (f *clientFlags) dial() (*client.Client, error) {
 // dialNetwork is dial that also returns the network file (nil with
 // --node).
 func (f *clientFlags) dialNetwork() (*client.Client, *client.Network, error) {
-	if f.node != "" {
-		return client.New(f.node), nil, nil
+	key := [2]string{f.node, f.network}
+	if f.dialed != nil && f.dialedFor == key {
+		return f.dialed, f.dialedNet, nil
 	}
-	n, err := client.LoadNetwork(f.network)
-	if err != nil {
-		return nil, nil, err
+	var n *client.Network
+	url := f.node
+	if url == "" {
+		var err error
+		if n, err = client.LoadNetwork(f.network); err != nil {
+			return nil, nil, err
+		}
+		url = n.Node.API
 	}
-	return client.New(n.Node.API), n, nil
+	f.dialed, f.dialedNet, f.dialedFor = client.New(url), n, key
+	return f.dialed, n, nil
 }
 
 func (f *clientFlags) context(cmd *cobra.Command) (context.Context, context.CancelFunc) {

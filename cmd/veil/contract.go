@@ -360,7 +360,7 @@ call's receipt.`,
 	var wait bool
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the receipt of the contract's deposit call")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		amount, err := positiveAmount(parseAmountFlag(cmd, f.clientFlags, args[1]))
+		amount, err := positiveAmountArg(cmd, f.clientFlags, "amount", args[1])
 		if err != nil {
 			return err
 		}

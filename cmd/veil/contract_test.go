@@ -69,6 +69,12 @@ func TestContractArgsValidation(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "at most") {
 		t.Fatalf("oversized deposit: %v", err)
 	}
+	// AMOUNT is an argument: the error must not name an --amount flag
+	// the command does not have.
+	_, _, err = runCLI(t, "contract", "deposit", "hello-world", "0", "--from", "//Alice", "--network", netFile)
+	if err == nil || !strings.Contains(err.Error(), "amount must be greater than zero") || strings.Contains(err.Error(), "--amount") {
+		t.Fatalf("zero deposit: %v", err)
+	}
 	_, _, err = runCLI(t, "contract", "receipt", "hello-world", "x1", "--from", "//Alice", "--network", netFile)
 	if err == nil || !strings.Contains(err.Error(), "SEQUENCE") {
 		t.Fatalf("bad sequence: %v", err)

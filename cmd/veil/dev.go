@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -14,14 +13,6 @@ import (
 )
 
 func init() { registerCommand(newDevCmd) }
-
-func defaultDevHome() string {
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(".veil", "dev")
-	}
-	return filepath.Join(h, ".veil", "dev")
-}
 
 func newDevCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -68,7 +59,7 @@ worker i's API uses PORT_BASE+100+i.`,
 	var home, contractsDir string
 	var portBase, validators, workers int
 	var reset bool
-	cmd.Flags().StringVar(&home, "home", defaultDevHome(), "directory for the network's data")
+	cmd.Flags().StringVar(&home, "home", veilDir("dev"), "directory for the network's data")
 	cmd.Flags().IntVar(&portBase, "port-base", devnet.DefaultPortBase, "first port to use; 0 picks free ports")
 	cmd.Flags().BoolVar(&reset, "reset", false, "delete the network's data and start from genesis")
 	cmd.Flags().IntVar(&validators, "validators", 1, "number of validators")

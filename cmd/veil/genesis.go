@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
@@ -16,6 +13,7 @@ import (
 	"github.com/veil-network/veil/chain/app"
 	"github.com/veil-network/veil/chain/bank"
 	"github.com/veil-network/veil/chain/registry"
+	"github.com/veil-network/veil/chain/staking"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/node"
 )
@@ -195,14 +193,9 @@ by 'veil node init' (hex or base64); --home reads it from a node home.`,
 			}
 			pk = ed25519.PubKey(p.Bytes())
 		case pubkey != "":
-			b, err := hex.DecodeString(strings.TrimPrefix(pubkey, "0x"))
+			b, err := staking.ParseConsensusKey(pubkey)
 			if err != nil {
-				if b, err = base64.StdEncoding.DecodeString(pubkey); err != nil {
-					return fmt.Errorf("--pubkey is neither hex nor base64")
-				}
-			}
-			if len(b) != ed25519.PubKeySize {
-				return fmt.Errorf("--pubkey has %d bytes, want %d", len(b), ed25519.PubKeySize)
+				return fmt.Errorf("--pubkey: %w", err)
 			}
 			pk = ed25519.PubKey(b)
 		default:

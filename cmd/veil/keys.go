@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -194,21 +194,11 @@ type keyringFlags struct {
 
 func addKeyringFlags(cmd *cobra.Command, withPassphrase bool) *keyringFlags {
 	f := &keyringFlags{}
-	cmd.Flags().StringVar(&f.dir, "keyring", defaultKeyringDir(), "keyring directory")
+	cmd.Flags().StringVar(&f.dir, "keyring", veilDir("keyring"), "keyring directory")
 	if withPassphrase {
 		cmd.Flags().StringVar(&f.passphraseFile, "passphrase-file", "", "read the keyring passphrase from this file (first line) instead of $"+keyringPassphraseEnv+" or a prompt")
 	}
 	return f
-}
-
-// defaultKeyringDir is ~/.veil/keyring, next to the other per-user state of
-// the veil binary.
-func defaultKeyringDir() string {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(".veil", "keyring")
-	}
-	return filepath.Join(home, ".veil", "keyring")
 }
 
 func newKeysAddCmd() *cobra.Command {
@@ -407,7 +397,15 @@ func resolveSigner(cmd *cobra.Command, from string, scheme keys.Scheme) (keys.Si
 		}
 		return s, nil
 	}
-	kf := &keyringFlags{dir: defaultKeyringDir()}
+	// A bare hex string of seed length or longer is most likely a secret
+	// seed missing its 0x: unless a key has that name, it is refused
+	// without being echoed.
+	secretLike := len(from) >= 2*keys.SeedSize && isHex(from)
+	label := strconv.Quote(from)
+	if secretLike {
+		label = "(not shown: it looks like a hex secret seed)"
+	}
+	kf := &keyringFlags{dir: veilDir("keyring")}
 	if f := cmd.Flags().Lookup("keyring"); f != nil {
 		kf.dir = f.Value.String()
 	}
@@ -416,13 +414,15 @@ func resolveSigner(cmd *cobra.Command, from string, scheme keys.Scheme) (keys.Si
 	}
 	kr, err := keyring.Open(kf.dir)
 	if err != nil {
-		return nil, fmt.Errorf("signer %q: %w", from, err)
+		return nil, fmt.Errorf("signer %s: %w", label, err)
 	}
 	e, err := kr.Entry(from)
-	if errors.Is(err, keyring.ErrNotFound) {
+	switch {
+	case err != nil && secretLike:
+		return nil, fmt.Errorf("signer %s: no such key in %s; write a secret seed as 0x followed by its hex digits", label, kr.Dir())
+	case errors.Is(err, keyring.ErrNotFound):
 		return nil, fmt.Errorf("signer %q: no such key in %s (add it with 'veil keys add %s', or pass a secret URI such as //Alice)", from, kr.Dir(), from)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("signer: %w", err)
 	}
 	if f := cmd.Flags().Lookup("scheme"); f != nil && f.Changed && scheme != e.Scheme {

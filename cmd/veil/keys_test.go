@@ -320,6 +320,14 @@ func TestResolveSigner(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "lonely") {
 		t.Errorf("bad phrase error: %v", err)
 	}
+	// Nor does a hex secret seed that lost its 0x prefix (taken for a key
+	// name): "no such key" must not print it.
+	for _, seed := range []string{strings.Repeat("9d", 32), strings.Repeat("9d", 64)} {
+		_, err := resolveSigner(keysTestCmd(dir, ""), seed, keys.SchemeEd25519)
+		if err == nil || strings.Contains(err.Error(), seed[:16]) || !strings.Contains(err.Error(), "0x") {
+			t.Errorf("bare hex seed error: %v", err)
+		}
+	}
 	// Without a --keyring flag the default ~/.veil/keyring (under the test
 	// HOME) is used.
 	plain := &cobra.Command{Use: "plain"}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,17 @@ Start a whole local network with 'veil dev', then use the client commands
 var subcommands []func() *cobra.Command
 
 func registerCommand(f func() *cobra.Command) { subcommands = append(subcommands, f) }
+
+// veilDir is ~/.veil/name, where the veil binary keeps its per-user state
+// (dev network, node home, keyring, worker, collateral cache); relative to
+// the working directory when there is no home directory.
+func veilDir(name string) string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".veil", name)
+	}
+	return filepath.Join(home, ".veil", name)
+}
 
 // exitError carries a specific process exit code through cobra, for commands
 // whose result was printed already (e.g. a rejected transaction as JSON) but

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,14 +12,6 @@ import (
 )
 
 func init() { registerCommand(newNodeCmd) }
-
-func defaultNodeHome() string {
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return ".veil/node"
-	}
-	return filepath.Join(h, ".veil", "node")
-}
 
 func newNodeCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -59,7 +50,7 @@ sudo) is created for a quick private network.`,
 		Args: cobra.NoArgs,
 	}
 	var home, moniker, chainID, genesisFile, apiListen, p2pListen, rpcListen string
-	cmd.Flags().StringVar(&home, "home", defaultNodeHome(), "node home directory")
+	cmd.Flags().StringVar(&home, "home", veilDir("node"), "node home directory")
 	cmd.Flags().StringVar(&moniker, "moniker", "", "human-readable node name (default: host name)")
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "create a new single-validator genesis with this chain id")
 	cmd.Flags().StringVar(&genesisFile, "genesis", "", "install this genesis.json")
@@ -133,7 +124,7 @@ restarted node resumes from its last committed block.`,
 		Args: cobra.NoArgs,
 	}
 	var home, peers string
-	cmd.Flags().StringVar(&home, "home", defaultNodeHome(), "node home directory")
+	cmd.Flags().StringVar(&home, "home", veilDir("node"), "node home directory")
 	cmd.Flags().StringVar(&peers, "peers", "", "comma-separated persistent peers ID@HOST:PORT (overrides config.toml)")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

@@ -61,13 +61,10 @@ waiting in the node's mempool). ADDRESS is an SS58 address or a 0x-prefixed
 			"nonce": a.GetNonce(), "height": a.GetHeight(),
 		}
 		return printResult(cmd.OutOrStdout(), *out, v, func(w io.Writer) error {
-			st, err := c.Status(ctx)
-			if err != nil {
-				return err
-			}
+			f := amountFormatter(ctx, c)
 			fmt.Fprintf(w, "address   %s\n", a.GetAddress())
-			fmt.Fprintf(w, "free      %s\n", formatAmount(a.GetFree(), st.GetTokenDecimals(), st.GetTokenSymbol()))
-			fmt.Fprintf(w, "reserved  %s\n", formatAmount(a.GetReserved(), st.GetTokenDecimals(), st.GetTokenSymbol()))
+			fmt.Fprintf(w, "free      %s\n", f(amountString(a.GetFree())))
+			fmt.Fprintf(w, "reserved  %s\n", f(amountString(a.GetReserved())))
 			fmt.Fprintf(w, "nonce     %d\n", a.GetNonce())
 			return nil
 		})

@@ -36,7 +36,7 @@ func heightOrDash(h int64) string {
 	return strconv.FormatInt(h, 10)
 }
 
-// shortID abbreviates a 0x identity for tables.
+// shortID abbreviates a 0x identity or key for tables.
 func shortID(id string) string {
 	if len(id) <= 18 {
 		return id

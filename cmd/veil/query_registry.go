@@ -68,7 +68,7 @@ their workers before expiry. A worker's own, live view: 'veil worker status'.`,
 				if e.SyncedHeight > 0 {
 					synced = strconv.FormatInt(e.SyncedHeight, 10)
 				}
-				fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Identity[:min(len(e.Identity), 18)], e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state, synced)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", shortID(e.Identity), e.Operator, e.TEEKind, e.TCBStatus, e.Confidence, e.ExpiresAt, state, synced)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -121,7 +121,7 @@ worker's own Info endpoint print it.`,
 				fmt.Fprintln(w, "synced         no report yet")
 			}
 			fmt.Fprintf(w, "version        %s\n", v.Version)
-			fmt.Fprintf(w, "hpke suite     kem %#04x kdf %#04x aead %#04x, key %s…\n", v.HPKESuite.KEM, v.HPKESuite.KDF, v.HPKESuite.AEAD, v.HPKEPublicKey[:min(len(v.HPKEPublicKey), 18)])
+			fmt.Fprintf(w, "hpke suite     kem %#04x kdf %#04x aead %#04x, key %s\n", v.HPKESuite.KEM, v.HPKESuite.KDF, v.HPKESuite.AEAD, shortID(v.HPKEPublicKey))
 			return nil
 		})
 	}

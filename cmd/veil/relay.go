@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,7 +75,7 @@ keys add'); the relayer never sees the worker's keys.`,
 	addKeyringFlags(cmd, true)
 	cmd.Flags().StringVar(&pcsURL, "pcs-url", relay.DefaultPCSURL, "Intel PCS or PCCS base URL for SGX/TDX collateral")
 	cmd.Flags().StringVar(&rootCRL, "root-crl-url", relay.DefaultRootCACRLURL, "URL of the Intel SGX Root CA CRL (DER or hex)")
-	cmd.Flags().StringVar(&cacheDir, "collateral-cache", filepath.Join(filepath.Dir(defaultDevHome()), "pcs-cache"), "directory caching collateral responses (empty: no cache)")
+	cmd.Flags().StringVar(&cacheDir, "collateral-cache", veilDir("pcs-cache"), "directory caching collateral responses (empty: no cache)")
 	cmd.Flags().IntVar(&pct, "reattest-percent", relay.DefaultReattestPercent, "re-attest at this percentage of the validity window (1-99)")
 	cmd.Flags().DurationVar(&poll, "poll", relay.DefaultPollInterval, "how often to check the registration")
 	cmd.Flags().DurationVar(&syncInterval, "sync-interval", relay.DefaultSyncInterval, "how often to look for new blocks and egress when caught up")

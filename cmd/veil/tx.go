@@ -155,7 +155,7 @@ non-zero balance below it.`,
 	_ = cmd.MarkFlagRequired("to")
 	_ = cmd.MarkFlagRequired("amount")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		a, err := positiveAmount(parseAmountFlag(cmd, f.clientFlags, amount))
+		a, err := positiveAmountArg(cmd, f.clientFlags, "--amount", amount)
 		if err != nil {
 			return err
 		}

@@ -10,16 +10,13 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/client"
 	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
 )
 
 func init() { txCommands = append(txCommands, newTxComputeCmd, newTxPoolCmd) }
-
-// workerIdentitySize is the length of a worker's ed25519 identity key,
-// its id in the registry and the compute module.
-const workerIdentitySize = 32
 
 // parseWorkerArg resolves a WORKER argument: a 32-byte identity in hex
 // (with or without 0x), or the name of a dev worker ("worker0") looked up
@@ -39,15 +36,15 @@ func parseWorkerArg(cf *clientFlags, s string) ([]byte, error) {
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("worker identity %q is not hex: %v", s, err)
-		case len(b) != workerIdentitySize:
-			return nil, fmt.Errorf("worker identity %q has %d bytes, want %d (%d hex digits)", s, len(b), workerIdentitySize, 2*workerIdentitySize)
+		case len(b) != registry.IdentitySize:
+			return nil, fmt.Errorf("worker identity %q has %d bytes, want %d (%d hex digits)", s, len(b), registry.IdentitySize, 2*registry.IdentitySize)
 		}
 		return b, nil
 	}
 	if cf.node != "" {
 		return nil, fmt.Errorf("worker %q is neither a 0x identity nor usable as a name with --node: names are looked up in the network file (--network)", s)
 	}
-	n, err := client.LoadNetwork(cf.network)
+	_, n, err := cf.dialNetwork()
 	if err != nil {
 		return nil, fmt.Errorf("worker %q is not a hex identity, and names need the network file: %w", s, err)
 	}
@@ -63,7 +60,7 @@ func workerByName(n *client.Network, name string) ([]byte, error) {
 			continue
 		}
 		b, err := hex.DecodeString(strings.TrimPrefix(w.Identity, "0x"))
-		if err != nil || len(b) != workerIdentitySize {
+		if err != nil || len(b) != registry.IdentitySize {
 			return nil, fmt.Errorf("worker %q has no valid identity in the network file (%q)", name, w.Identity)
 		}
 		return b, nil
@@ -91,13 +88,7 @@ func isHex(s string) bool {
 // typo never reaches the chain as a zero stake or contribution.
 func positiveAmountArg(cmd *cobra.Command, cf *clientFlags, what, s string) (types.Amount, error) {
 	a, err := parseAmountFlag(cmd, cf, s)
-	if err != nil {
-		return a, fmt.Errorf("%s: %w", what, err)
-	}
-	if a.IsZero() {
-		return a, fmt.Errorf("%s must be greater than zero", what)
-	}
-	return a, nil
+	return positiveAmount(what, a, err)
 }
 
 // parsePoolID reads a pool id: pools are numbered from 1.

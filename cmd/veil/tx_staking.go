@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,17 +41,18 @@ Amounts are in the smallest unit (12 decimals on dev chains: 1 VEIL =
 
 // parsePositiveAmount parses an --amount flag in base units.
 func parsePositiveAmount(s string) (types.Amount, error) {
-	return positiveAmount(types.ParseAmount(s))
+	a, err := types.ParseAmount(s)
+	return positiveAmount("--amount", a, err)
 }
 
-// positiveAmount checks the result of parsing an --amount flag: it must
-// have parsed and be greater than zero.
-func positiveAmount(a types.Amount, err error) (types.Amount, error) {
+// positiveAmount checks the result of parsing an amount given as what (a
+// flag or an argument name): it must have parsed and be greater than zero.
+func positiveAmount(what string, a types.Amount, err error) (types.Amount, error) {
 	if err != nil {
-		return a, fmt.Errorf("--amount: %w", err)
+		return a, fmt.Errorf("%s: %w", what, err)
 	}
 	if a.IsZero() {
-		return a, errors.New("--amount must be greater than zero")
+		return a, fmt.Errorf("%s must be greater than zero", what)
 	}
 	return a, nil
 }

@@ -22,8 +22,6 @@ import (
 
 func init() { registerCommand(newWorkerCmd) }
 
-func defaultWorkerHome() string { return filepath.Join(filepath.Dir(defaultDevHome()), "worker") }
-
 func newWorkerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "worker --home DIR --tee simulated|tdx|sev-snp [--listen ADDR]",
@@ -71,7 +69,7 @@ See docs/registry.md for running a worker on real hardware.`,
 	var allowRemote bool
 	var reportEvery int64
 	var benchmarkDuration time.Duration
-	cmd.Flags().StringVar(&home, "home", defaultWorkerHome(), "directory for the worker's sealed keys")
+	cmd.Flags().StringVar(&home, "home", veilDir("worker"), "directory for the worker's sealed keys")
 	cmd.Flags().StringVar(&tee, "tee", "simulated", "platform: simulated, tdx or sev-snp")
 	cmd.Flags().StringVar(&listen, "listen", worker.DefaultListen, "address of the worker API")
 	cmd.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen address (the API hands out operator consents: firewall it)")

@@ -130,9 +130,8 @@ func (s *Service) GetProvenMessages(_ context.Context, req *connect.Request[node
 	if version < 0 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("height must not be negative"))
 	}
-	if version == 0 {
-		version = s.app.Tree().Version()
-	}
+	// Version 0 is the latest; the messages are read at the version the
+	// next sequence was (np.Version).
 	tree := s.app.Tree()
 	nextP, err := tree.GetProvenBatch([][]byte{mq.NextSequenceKey(topic)}, version)
 	if err != nil {

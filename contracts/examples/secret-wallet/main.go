@@ -54,26 +54,28 @@ func init() {
 	sdk.Handle("withdraw", withdraw)
 }
 
-func credit(ctx *sdk.Context, a sdk.Account, amount uint64) error {
+// credit adds amount to a's balance and returns the new balance.
+func credit(ctx *sdk.Context, a sdk.Account, amount uint64) (uint64, error) {
 	b := ctx.GetUint64(balanceKey(a))
 	if b > math.MaxUint64-amount {
-		return errors.New("balance overflow")
+		return 0, errors.New("balance overflow")
 	}
 	ctx.SetUint64(balanceKey(a), b+amount)
-	return nil
+	return b + amount, nil
 }
 
-func debit(ctx *sdk.Context, a sdk.Account, amount uint64) error {
+// debit takes amount from a's balance and returns the new balance.
+func debit(ctx *sdk.Context, a sdk.Account, amount uint64) (uint64, error) {
 	b := ctx.GetUint64(balanceKey(a))
 	if b < amount {
-		return errors.New("insufficient balance")
+		return 0, errors.New("insufficient balance")
 	}
 	if b == amount {
 		ctx.Delete(balanceKey(a))
 	} else {
 		ctx.SetUint64(balanceKey(a), b-amount)
 	}
-	return nil
+	return b - amount, nil
 }
 
 func deposit(ctx *sdk.Context, a AmountArgs) (Balance, error) {
@@ -83,10 +85,11 @@ func deposit(ctx *sdk.Context, a AmountArgs) (Balance, error) {
 	if a.Amount == 0 {
 		return Balance{}, errors.New("zero amount")
 	}
-	if err := credit(ctx, ctx.Caller(), a.Amount); err != nil {
+	b, err := credit(ctx, ctx.Caller(), a.Amount)
+	if err != nil {
 		return Balance{}, err
 	}
-	return Balance{ctx.GetUint64(balanceKey(ctx.Caller()))}, nil
+	return Balance{b}, nil
 }
 
 func transfer(ctx *sdk.Context, a TransferArgs) (Balance, error) {
@@ -100,13 +103,18 @@ func transfer(ctx *sdk.Context, a TransferArgs) (Balance, error) {
 		return Balance{}, errors.New("missing recipient")
 	}
 	from := ctx.Caller()
-	if err := debit(ctx, from, a.Amount); err != nil {
+	left, err := debit(ctx, from, a.Amount)
+	if err != nil {
 		return Balance{}, err
 	}
-	if err := credit(ctx, a.To, a.Amount); err != nil {
+	got, err := credit(ctx, a.To, a.Amount)
+	if err != nil {
 		return Balance{}, err
 	}
-	return Balance{ctx.GetUint64(balanceKey(from))}, nil
+	if a.To == from {
+		left = got // a transfer to oneself: the credit came last
+	}
+	return Balance{left}, nil
 }
 
 func balance(ctx *sdk.Context, a BalanceArgs) (Balance, error) {
@@ -124,13 +132,14 @@ func withdraw(ctx *sdk.Context, a AmountArgs) (Balance, error) {
 		return Balance{}, errors.New("zero amount")
 	}
 	who := ctx.Caller()
-	if err := debit(ctx, who, a.Amount); err != nil {
+	left, err := debit(ctx, who, a.Amount)
+	if err != nil {
 		return Balance{}, err
 	}
 	if err := ctx.TransferOut(who, a.Amount); err != nil {
 		return Balance{}, err
 	}
-	return Balance{ctx.GetUint64(balanceKey(who))}, nil
+	return Balance{left}, nil
 }
 
 func main() {}

@@ -114,3 +114,28 @@ func TestWithdrawPaysOut(t *testing.T) {
 		t.Fatalf("paid out %+v", h.Transfers)
 	}
 }
+
+// TestResultBalances: deposit, transfer and withdraw return the caller's
+// balance after the call, a transfer to oneself included.
+func TestResultBalances(t *testing.T) {
+	h := sdk.NewMemHost()
+	alice, bob := sdk.TestAccount("alice"), sdk.TestAccount("bob")
+	check := func(what string, want uint64, out []byte, err error) {
+		t.Helper()
+		b, err := sdk.Decode[Balance](out, err)
+		if err != nil || b.Balance != want {
+			t.Fatalf("%s = %+v, %v; want %d", what, b, err, want)
+		}
+	}
+	out, err := h.ChainCall(alice, "deposit", AmountArgs{Amount: 100})
+	check("deposit", 100, out, err)
+	out, err = h.Call(alice, "transfer", TransferArgs{To: bob, Amount: 30})
+	check("transfer", 70, out, err)
+	out, err = h.Call(alice, "transfer", TransferArgs{To: alice, Amount: 70})
+	check("transfer to oneself", 70, out, err)
+	out, err = h.Call(alice, "withdraw", AmountArgs{Amount: 70})
+	check("withdraw", 0, out, err)
+	if a, b := bal(t, h, alice), bal(t, h, bob); a != 0 || b != 30 {
+		t.Fatalf("balances %d/%d", a, b)
+	}
+}
