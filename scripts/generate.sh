@@ -21,3 +21,21 @@ protoc -I proto -I /usr/include \
   --connect-go_out=gen --connect-go_opt=paths=source_relative \
   "${files[@]}"
 echo "generated $(find gen -name '*.go' | wc -l) files"
+
+# TypeScript (protobuf-es v2: messages and service descriptors in one file
+# per proto, used by Connect-Web) for the browser SDK, with the generator
+# pinned in web/package-lock.json.
+if ! command -v npm >/dev/null; then
+  echo "npm not found: install Node.js 20.19+ to generate the TypeScript code" >&2
+  exit 1
+fi
+(cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+es="$PWD/web/sdk/node_modules/.bin/protoc-gen-es"
+[ -x "$es" ] || es="$PWD/web/node_modules/.bin/protoc-gen-es"
+rm -rf web/sdk/src/gen
+mkdir -p web/sdk/src/gen
+protoc -I proto -I /usr/include \
+  --plugin=protoc-gen-es="$es" \
+  --es_out=web/sdk/src/gen --es_opt=target=ts,import_extension=js \
+  "${files[@]}"
+echo "generated $(find web/sdk/src/gen -name '*.ts' | wc -l) TypeScript files"
