@@ -1148,3 +1148,37 @@ func ResolveContract(n *Network, s string) (ContractID, error) {
 	}
 	return ContractID{}, fmt.Errorf("%q is not a contract id (64 hex digits)", s)
 }
+
+// Resolve is ResolveContract, then, for a reference that is neither an id
+// nor a name in n, the label of a contract on chain (as set by 'veil
+// contract deploy --label'): a freshly deployed contract can be called by
+// its label without copying its id around. A label that several contracts
+// share is refused with their ids, never guessed.
+func (cs *Contracts) Resolve(ctx context.Context, n *Network, s string) (ContractID, error) {
+	id, err := ResolveContract(n, s)
+	if err == nil {
+		return id, nil
+	}
+	label := strings.TrimSpace(s)
+	if label == "" {
+		return ContractID{}, err
+	}
+	all, lerr := cs.List(ctx)
+	if lerr != nil {
+		return ContractID{}, fmt.Errorf("%w (and listing the chain's contracts to match a label failed: %v)", err, lerr)
+	}
+	var ids []string
+	for _, c := range all {
+		if c.Label == label {
+			ids = append(ids, c.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return ContractID{}, fmt.Errorf("%w, nor the label of a contract on chain ('veil contract list' shows them)", err)
+	case 1:
+		return ParseContractID(ids[0])
+	default:
+		return ContractID{}, fmt.Errorf("label %q names %d contracts on chain (%s): use an id", label, len(ids), strings.Join(ids, ", "))
+	}
+}

@@ -127,6 +127,13 @@ func TestContractsEndToEnd(t *testing.T) {
 		if err != nil || !ci.Ready() || len(ci.Workers) != 2 || ci.Account != nc.Address || ci.Label != name {
 			t.Fatalf("%s: %+v, %v", name, ci, err)
 		}
+		// Without the network file, the on-chain label names it too.
+		if got, err := cs.Resolve(ctx, nil, name); err != nil || got != id(name) {
+			t.Fatalf("resolve label %s: %s, %v", name, got, err)
+		}
+	}
+	if _, err := cs.Resolve(ctx, nil, "no-such-label"); err == nil || !strings.Contains(err.Error(), "label") {
+		t.Fatalf("unknown label: %v", err)
 	}
 	call := func(name, method, args string) (*client.CallResult, json.RawMessage) {
 		t.Helper()

@@ -37,7 +37,8 @@ its caller.
 CONTRACT arguments are a contract id (64 hex digits, with or without 0x) or
 the name of a contract in the network file's "contracts" ('veil dev'
 deploys the four examples as hello-world, secret-note, secret-wallet and
-guess-number). Workers are reached at the URLs the network file lists; with
+guess-number), or the --label a contract was deployed with, when exactly
+one contract on chain has it. Workers are reached at the URLs the network file lists; with
 --node, pass --worker URL to queries. See docs/contracts.md.`,
 		Example: `  veil contract new counter && cd counter && go test ./...
   veil contract deploy ./counter --from //Alice --label counter -o json
@@ -84,14 +85,17 @@ func (f *contractFlags) contracts() (*client.Contracts, *client.Network, error) 
 }
 
 // target resolves what most contract commands need: the contract client,
-// the contract named by ref (an id or a network.json name) and, with
+// the contract named by ref (an id, a network.json name or an on-chain
+// label) and, with
 // withSigner, the --from signer (the caller wipes it).
 func (f *contractFlags) target(cmd *cobra.Command, ref string, withSigner bool) (*client.Contracts, client.ContractID, keys.Signer, error) {
 	cs, n, err := f.contracts()
 	if err != nil {
 		return nil, client.ContractID{}, nil, err
 	}
-	id, err := client.ResolveContract(n, ref)
+	ctx, cancel := f.context(cmd)
+	defer cancel()
+	id, err := cs.Resolve(ctx, n, ref)
 	if err != nil {
 		return nil, client.ContractID{}, nil, err
 	}
