@@ -31,7 +31,8 @@ import (
 const DefaultChainID = "veil-dev"
 
 // DefaultPortBase: validator i uses PortBase+10*i (+0 p2p, +1 CometBFT
-// RPC, +2 Veil API).
+// RPC, +2 Veil API); the Web UI PortBase+UIPortOffset, worker i
+// PortBase+WorkerPortOffset+i.
 const DefaultPortBase = 26600
 
 // Options configure a dev network.
@@ -77,6 +78,13 @@ type Options struct {
 	// ContractReplicas is the number of workers assigned to each example
 	// contract (default min(2, Workers)).
 	ContractReplicas int
+	// UIDir is a built Web UI (a Vite app: index.html and assets/, 'make
+	// web' writes web/app/dist). When set, the network serves it on
+	// 127.0.0.1:PortBase+UIPortOffset (a free port without a port base)
+	// along with /network.json, the network's public description, and
+	// lists its URL in network.json as "ui". A directory without
+	// index.html is served as a page explaining how to build the UI.
+	UIDir string
 }
 
 // Network is a running dev network.
@@ -94,6 +102,8 @@ type Network struct {
 	nodeOpts []node.Options
 	// stopped marks workers StopWorker stopped.
 	stopped map[int]bool
+	// ui serves Opts.UIDir (nil without one).
+	ui *uiServer
 }
 
 type ports struct{ p2p, rpc, api int }
@@ -224,6 +234,12 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 			Node: client.Endpoints{API: nd.APIURL(), RPC: nd.RPCURL(), P2P: fmt.Sprintf("tcp://127.0.0.1:%d", ps[i].p2p)},
 		})
 	}
+	if o.UIDir != "" {
+		if err := n.startUI(); err != nil {
+			n.Stop()
+			return nil, err
+		}
+	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	c := client.New(first.APIURL())
@@ -235,7 +251,7 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		n.Stop()
 		return nil, err
 	}
-	if err := n.Info.Write(n.netFile); err != nil {
+	if err := n.writeInfo(); err != nil {
 		n.Stop()
 		return nil, err
 	}
@@ -244,7 +260,7 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		return nil, err
 	}
 	if len(n.Info.Contracts) > 0 {
-		if err := n.Info.Write(n.netFile); err != nil {
+		if err := n.writeInfo(); err != nil {
 			n.Stop()
 			return nil, err
 		}
@@ -320,9 +336,10 @@ func writeGenesis(o Options) error {
 	return nil
 }
 
-// Stop stops every node (in reverse order) and removes network.json so
-// clients do not talk to a stopped network.
+// Stop stops the UI server, the workers and every node (in reverse order)
+// and removes network.json so clients do not talk to a stopped network.
 func (n *Network) Stop() error {
+	n.stopUI()
 	n.stopWorkers()
 	var errs []error
 	for i := len(n.Nodes) - 1; i >= 0; i-- {

@@ -34,9 +34,16 @@ func mustSigner(t *testing.T, uri string) keys.Signer {
 
 func startNet(t *testing.T, home string, reset bool) *devnet.Network {
 	t.Helper()
+	return startNetWith(t, devnet.Options{Home: home, Reset: reset})
+}
+
+// startNetWith starts a network with fast blocks and the test logger.
+func startNetWith(t *testing.T, o devnet.Options) *devnet.Network {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	n, err := devnet.Start(ctx, devnet.Options{Home: home, Reset: reset, Logger: testLogger(t), BlockTime: 200 * time.Millisecond})
+	o.Logger, o.BlockTime = testLogger(t), 200*time.Millisecond
+	n, err := devnet.Start(ctx, o)
 	if err != nil {
 		t.Fatalf("start dev network: %v", err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/veil-network/veil/chain/app"
 	"github.com/veil-network/veil/chain/store"
+	"github.com/veil-network/veil/internal/httpcors"
 	"github.com/veil-network/veil/node/api"
 )
 
@@ -148,6 +149,10 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	// Refused before anything starts, not after consensus is up.
+	if err := httpcors.Validate(vc.CORSOrigins); err != nil {
+		return nil, fmt.Errorf("Veil config cors_origins: %w", err)
+	}
 
 	// The consensus key signs votes (CometBFT) and proves the randomness
 	// of the blocks this node proposes (the app).
@@ -201,7 +206,11 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("listen for API on %s: %w", vc.APIListen, err)
 	}
 	n.apiURL = "http://" + ln.Addr().String()
-	n.http = svc.HTTPServer(vc.CORSOrigins)
+	if n.http, err = svc.HTTPServer(vc.CORSOrigins); err != nil {
+		ln.Close()
+		n.stopComet()
+		return nil, err
+	}
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)

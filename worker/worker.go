@@ -49,6 +49,7 @@ import (
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+	"github.com/veil-network/veil/internal/httpcors"
 	"github.com/veil-network/veil/worker/executor"
 	"github.com/veil-network/veil/worker/gatekeeper"
 	"github.com/veil-network/veil/worker/runtime"
@@ -87,6 +88,12 @@ type Config struct {
 	// SimulatedMeasurement is what a simulated platform claims (default
 	// registry.DevWorkerMeasurement(), which dev genesis allows).
 	SimulatedMeasurement []byte
+	// CORSOrigins are the web origins whose pages may call the user-facing
+	// procedures (ContractService, WorkerService/Info) from a browser: "*"
+	// for any, which nil means (DefaultCORSOrigins); an empty non-nil
+	// slice admits none. The relayer's control procedures are never
+	// available to web pages, whatever this says (see cors.go).
+	CORSOrigins []string
 	// MetricsListen, when set, serves Prometheus metrics on this loopback
 	// address (separate from the API).
 	MetricsListen string
@@ -139,6 +146,7 @@ type Worker struct {
 	gk      *gatekeeper.Gatekeeper
 	exec    *executor.Executor
 
+	cors       *httpcors.Policy
 	ln         net.Listener
 	srv        *http.Server
 	metricsLn  net.Listener
@@ -167,6 +175,10 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if cfg.BenchmarkDuration < 0 || cfg.BenchmarkDuration > MaxBenchmarkDuration {
 		return nil, fmt.Errorf("worker: benchmark duration %v: want 0 (off) to %v", cfg.BenchmarkDuration, MaxBenchmarkDuration)
 	}
+	cors, err := corsPolicy(cfg.CORSOrigins)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("worker home: %w", err)
 	}
@@ -174,7 +186,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{cfg: cfg, log: log, platform: p,
+	w := &Worker{cfg: cfg, log: log, platform: p, cors: cors,
 		registration: &workerv1.Registration{State: workerv1.RegistrationState_REGISTRATION_STATE_UNREGISTERED}}
 	if p.Kind() == attest.KindSimulated {
 		log.Warn(SimulatedWarning)
@@ -521,10 +533,9 @@ func (w *Worker) httpServer() *http.Server {
 	}
 	path, h := workerv1connect.NewWorkerServiceHandler(&service{w: w},
 		connect.WithReadMaxBytes(maxRequestBytes), recoverAs("worker"))
-	mux.Handle(path, h)
 	cpath, ch := workerv1connect.NewContractServiceHandler(&contractService{w: w},
 		connect.WithReadMaxBytes(maxQueryRequestBytes), recoverAs("contract"))
-	mux.Handle(cpath, ch)
+	routeAPI(mux, w.cors, path, h, cpath, ch)
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) })
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -46,17 +47,30 @@ min(2, --workers) workers, and lists them in network.json under
 them into bin/contracts and passes --contracts bin/contracts. A resumed
 network keeps its contracts.
 
+The Web UI: with --ui DIR (default web/app/dist when that directory exists
+under the working directory; 'make web' builds it) the network serves the
+built app on 127.0.0.1:PORT_BASE+90 and lists its URL in network.json as
+"ui". The page talks to the node API and to the workers' ContractService
+directly from the browser (both allow any origin: they take no
+credentials, only signed and sealed payloads), and reads the endpoints
+from /network.json on the same server, the network's public description
+(no home directories, no secret URIs). A UI directory without index.html
+is served as a page explaining how to build it; rebuilding while the
+network runs takes effect on the next reload. --ui="" serves no UI.
+
 Ports: validator i uses PORT_BASE+10*i (p2p), +1 (CometBFT RPC), +2 (Veil API);
-worker i's API uses PORT_BASE+100+i.`,
+the Web UI PORT_BASE+90; worker i's API uses PORT_BASE+100+i.`,
 		Example: `  veil dev
   veil dev --home /tmp/veil --port-base 27000 --reset
   veil dev --validators 4
   veil dev --workers 3
   veil dev --workers 0
-  veil dev --contracts bin/contracts --workers 3`,
+  veil dev --contracts bin/contracts --workers 3
+  veil dev --ui web/app/dist
+  veil dev --ui=""`,
 		Args: cobra.NoArgs,
 	}
-	var home, contractsDir string
+	var home, contractsDir, uiDir string
 	var portBase, validators, workers int
 	var reset bool
 	cmd.Flags().StringVar(&home, "home", veilDir("dev"), "directory for the network's data")
@@ -65,6 +79,7 @@ worker i's API uses PORT_BASE+100+i.`,
 	cmd.Flags().IntVar(&validators, "validators", 1, "number of validators")
 	cmd.Flags().IntVar(&workers, "workers", 3, "number of simulated TEE workers, each with a relayer, bound and computing")
 	cmd.Flags().StringVar(&contractsDir, "contracts", "", "directory with the example contracts built to wasm (<name>.wasm) to deploy; empty: deploy none")
+	cmd.Flags().StringVar(&uiDir, "ui", defaultUIDir(), `built Web UI to serve (index.html and assets/; 'make web' builds `+devUIDir+`); "" serves none`)
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := lf.logger()
@@ -89,14 +104,19 @@ worker i's API uses PORT_BASE+100+i.`,
 				return err
 			}
 		}
+		if uiDir != "" {
+			if uiDir, err = filepath.Abs(uiDir); err != nil {
+				return err
+			}
+		}
 		n, err := devnet.Start(cmd.Context(), devnet.Options{
 			Home: abs, PortBase: portBase, Validators: validators, Reset: reset, Logger: log, Verbose: lf.verbose, Workers: workers,
-			Gatekeeper: workers > 0, Contracts: contractsDir,
+			Gatekeeper: workers > 0, Contracts: contractsDir, UIDir: uiDir,
 		})
 		if err != nil {
 			return err
 		}
-		printBanner(cmd.OutOrStdout(), n)
+		printBanner(cmd.OutOrStdout(), n, cmd.Flags().Changed("ui") && uiDir == "")
 		<-cmd.Context().Done()
 		fmt.Fprintln(cmd.ErrOrStderr(), "\nstopping the dev network…")
 		if err := n.Stop(); err != nil {
@@ -108,7 +128,22 @@ worker i's API uses PORT_BASE+100+i.`,
 	return cmd
 }
 
-func printBanner(w io.Writer, n *devnet.Network) {
+// devUIDir is where 'make web' puts the built Web UI, relative to the
+// repository root.
+const devUIDir = "web/app/dist"
+
+// defaultUIDir is devUIDir when it exists under the working directory
+// ('make dev' runs from the repository root), else none.
+func defaultUIDir() string {
+	if fi, err := os.Stat(devUIDir); err == nil && fi.IsDir() {
+		return devUIDir
+	}
+	return ""
+}
+
+// printBanner shows the network's endpoints; uiDisabled says the UI was
+// turned off with --ui="" (rather than not built).
+func printBanner(w io.Writer, n *devnet.Network, uiDisabled bool) {
 	info := n.Info
 	line := strings.Repeat("─", 72)
 	fmt.Fprintln(w, line)
@@ -119,10 +154,15 @@ func printBanner(w io.Writer, n *devnet.Network) {
 	for _, v := range info.Validators[1:] {
 		fmt.Fprintf(w, " %-24s API %s  RPC %s\n", v.Moniker, v.Node.API, v.Node.RPC)
 	}
-	if info.UI != "" {
+	switch {
+	case info.UI != "" && n.UIBuilt():
 		fmt.Fprintf(w, " Web UI                   %s\n", info.UI)
-	} else {
-		fmt.Fprintln(w, " Web UI                   not part of this build yet")
+	case info.UI != "":
+		fmt.Fprintf(w, " Web UI                   %s (not built yet: run 'make web', then reload)\n", info.UI)
+	case uiDisabled:
+		fmt.Fprintln(w, " Web UI                   off (--ui=\"\")")
+	default:
+		fmt.Fprintln(w, " Web UI                   not built: run 'make web' (needs Node.js 20.19+), then restart")
 	}
 	for _, wk := range info.Workers {
 		fmt.Fprintf(w, " TEE worker %-13s %s  (simulated; operator %s)\n", wk.Name, wk.API, wk.OperatorURI)

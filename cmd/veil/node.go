@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/veil-network/veil/internal/httpcors"
 	"github.com/veil-network/veil/node"
 )
 
@@ -49,7 +50,7 @@ sudo) is created for a quick private network.`,
   veil node init --home /tmp/solo --chain-id solo-1`,
 		Args: cobra.NoArgs,
 	}
-	var home, moniker, chainID, genesisFile, apiListen, p2pListen, rpcListen string
+	var home, moniker, chainID, genesisFile, apiListen, p2pListen, rpcListen, corsOrigins string
 	cmd.Flags().StringVar(&home, "home", veilDir("node"), "node home directory")
 	cmd.Flags().StringVar(&moniker, "moniker", "", "human-readable node name (default: host name)")
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "create a new single-validator genesis with this chain id")
@@ -57,6 +58,7 @@ sudo) is created for a quick private network.`,
 	cmd.Flags().StringVar(&apiListen, "api-listen", "", "Veil API listen address (default 127.0.0.1:26650)")
 	cmd.Flags().StringVar(&p2pListen, "p2p-listen", "", "CometBFT p2p listen address (default tcp://0.0.0.0:26656)")
 	cmd.Flags().StringVar(&rpcListen, "rpc-listen", "", "CometBFT RPC listen address (default tcp://127.0.0.1:26657)")
+	addCORSFlag(cmd, &corsOrigins, "write to config/veil.json")
 	out := addOutputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if moniker == "" {
@@ -87,12 +89,17 @@ sudo) is created for a quick private network.`,
 				opts.Comet.RPC.ListenAddress = rpcListen
 			}
 		}
-		if apiListen != "" {
+		if apiListen != "" || cmd.Flags().Changed("cors-origins") {
 			vc, err := node.LoadVeilConfig(home)
 			if err != nil {
 				return err
 			}
-			vc.APIListen = apiListen
+			if apiListen != "" {
+				vc.APIListen = apiListen
+			}
+			if err := applyCORSFlag(cmd, corsOrigins, &vc); err != nil {
+				return err
+			}
 			opts.Veil = &vc
 		}
 		res, err := node.Init(home, opts)
@@ -120,12 +127,14 @@ func newNodeStartCmd() *cobra.Command {
 		Long: `Start the node and run until SIGINT/SIGTERM, then shut down cleanly. A
 restarted node resumes from its last committed block.`,
 		Example: `  veil node start --home ~/.veil/node
-  veil node start --home ~/.veil/node --peers 1f2e…@10.0.0.2:26656,9a8b…@10.0.0.3:26656`,
+  veil node start --home ~/.veil/node --peers 1f2e…@10.0.0.2:26656,9a8b…@10.0.0.3:26656
+  veil node start --home ~/.veil/node --cors-origins https://app.example.com,http://127.0.0.1:5173`,
 		Args: cobra.NoArgs,
 	}
-	var home, peers string
+	var home, peers, corsOrigins string
 	cmd.Flags().StringVar(&home, "home", veilDir("node"), "node home directory")
 	cmd.Flags().StringVar(&peers, "peers", "", "comma-separated persistent peers ID@HOST:PORT (overrides config.toml)")
+	addCORSFlag(cmd, &corsOrigins, "for this run; overrides config/veil.json")
 	lf := addLogFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		log, err := lf.logger()
@@ -139,7 +148,18 @@ restarted node resumes from its last committed block.`,
 		if peers != "" {
 			conf.P2P.PersistentPeers = strings.TrimSpace(peers)
 		}
-		n, err := node.Start(cmd.Context(), home, node.Options{Logger: log, Comet: conf, VerboseConsensus: lf.verbose})
+		opts := node.Options{Logger: log, Comet: conf, VerboseConsensus: lf.verbose}
+		if cmd.Flags().Changed("cors-origins") {
+			vc, err := node.LoadVeilConfig(home)
+			if err != nil {
+				return err
+			}
+			if err := applyCORSFlag(cmd, corsOrigins, &vc); err != nil {
+				return err
+			}
+			opts.Veil = &vc
+		}
+		n, err := node.Start(cmd.Context(), home, opts)
 		if err != nil {
 			return err
 		}
@@ -149,4 +169,29 @@ restarted node resumes from its last committed block.`,
 		return n.Stop()
 	}
 	return cmd
+}
+
+// addCORSFlag adds --cors-origins: the web origins whose pages may call the
+// node's API from a browser. The API takes no credentials (transactions
+// are signed, contract payloads sealed), so "*" — the default in
+// config/veil.json — lets a page do only what any program can; a list
+// limits browser use to known front ends.
+func addCORSFlag(cmd *cobra.Command, v *string, where string) {
+	cmd.Flags().StringVar(v, "cors-origins", "", `comma-separated web origins allowed to call the API from a browser ("*" for any, the default; "" for none) (`+where+")")
+}
+
+// applyCORSFlag sets the config's origins from the flag when it was given.
+func applyCORSFlag(cmd *cobra.Command, v string, vc *node.VeilConfig) error {
+	if !cmd.Flags().Changed("cors-origins") {
+		return nil
+	}
+	origins, err := httpcors.ParseList(v)
+	if err != nil {
+		return fmt.Errorf("--cors-origins: %w", err)
+	}
+	if origins == nil {
+		origins = []string{} // "none", written as [] rather than null
+	}
+	vc.CORSOrigins = origins
+	return nil
 }

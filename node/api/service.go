@@ -25,6 +25,7 @@ import (
 	"github.com/veil-network/veil/chain/types"
 	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
 	"github.com/veil-network/veil/gen/veil/node/v1/nodev1connect"
+	"github.com/veil-network/veil/internal/httpcors"
 )
 
 // MaxWait caps how long SubmitTx with wait holds a request open.
@@ -56,9 +57,15 @@ func (s *Service) Close() {
 	}
 }
 
-// HTTPServer returns a server for the API with CORS for browsers and
-// unencrypted HTTP/2 for gRPC clients.
-func (s *Service) HTTPServer(corsOrigins []string) *http.Server {
+// HTTPServer returns a server for the API with CORS for browsers (pages of
+// the corsOrigins, "*" for any; see internal/httpcors for why "*" is safe
+// for this credential-free API) and unencrypted HTTP/2 for gRPC clients.
+// An entry that is not an origin is an error.
+func (s *Service) HTTPServer(corsOrigins []string) (*http.Server, error) {
+	cors, err := httpcors.New(corsOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("API cors_origins: %w", err)
+	}
 	mux := http.NewServeMux()
 	path, h := nodev1connect.NewNodeServiceHandler(s, connect.WithRecover(s.recoverHandler))
 	mux.Handle(path, h)
@@ -69,36 +76,10 @@ func (s *Service) HTTPServer(corsOrigins []string) *http.Server {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           withCORS(mux, corsOrigins),
+		Handler:           cors.Handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		Protocols:         &protocols,
-	}
-}
-
-func withCORS(next http.Handler, origins []string) http.Handler {
-	allowAll := false
-	allowed := map[string]bool{}
-	for _, o := range origins {
-		if o == "*" {
-			allowAll = true
-		}
-		allowed[o] = true
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if origin := r.Header.Get("Origin"); origin != "" && (allowAll || allowed[origin]) {
-			h := w.Header()
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Vary", "Origin")
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Content-Type, Connect-Protocol-Version, Connect-Timeout-Ms, Grpc-Timeout, X-Grpc-Web, X-User-Agent")
-			h.Set("Access-Control-Expose-Headers", "Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin")
-			if r.Method == http.MethodOptions {
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	}, nil
 }
 
 // recoverHandler turns a handler panic (a bug, or a store failure while
