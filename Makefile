@@ -11,7 +11,11 @@ FUZZTIME ?= 20s
 CONTRACTS      := hello-world secret-note secret-wallet guess-number
 CONTRACT_FLAGS := -buildmode=c-shared -trimpath -ldflags="-s -w"
 
-.PHONY: all build contracts dev test lint generate fuzz bench clean help
+# The Web UI is rebuilt only when a source of the SDK or the app changed.
+WEB_SRC := $(shell find web/sdk/src web/app/src web/app/public -type f 2>/dev/null) \
+	$(wildcard web/app/index.html web/app/vite.config.ts web/package-lock.json web/sdk/package.json web/app/package.json)
+
+.PHONY: all build contracts web dev test test-go test-web lint generate fuzz bench clean help
 
 all: build
 
@@ -28,12 +32,25 @@ contracts: ## build the example contracts into bin/contracts/*.wasm
 	  GOOS=wasip1 GOARCH=wasm $(GO) build $(CONTRACT_FLAGS) -o bin/contracts/$$c.wasm ./contracts/examples/$$c || exit 1; \
 	done
 
-dev: build contracts ## build everything and run the local dev network with the example contracts (Ctrl-C to stop)
-	./$(BIN) dev --home $(DEV_HOME) --contracts bin/contracts $(DEV_ARGS)
+web: web/app/dist/index.html ## build the Web UI into web/app/dist (installs Node.js/npm packages if missing)
 
-test: ## vet, format check, and every test (unit, integration, fuzz seeds)
+web/app/dist/index.html: $(WEB_SRC)
+	@./scripts/web-setup.sh
+	cd web && npm run --silent build
+
+dev: build contracts web ## build everything and run the local dev network with the example contracts and the Web UI (Ctrl-C to stop)
+	./$(BIN) dev --home $(DEV_HOME) --contracts bin/contracts --ui web/app/dist $(DEV_ARGS)
+
+test: ## vet, format check, and every test: Go (unit, integration, fuzz seeds), SDK, browser, tutorial
 	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-go
+	@$(MAKE) --no-print-directory test-web
+
+test-go: ## every Go test
 	$(GO) test -count=1 -timeout 25m ./...
+
+test-web: ## the SDK's tests (Go vectors), the UI build and budget, the browser tutorial path and the tutorial's commands against a real dev network
+	./scripts/web-test.sh
 
 lint: ## gofmt + go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/*')); \
@@ -51,4 +68,4 @@ bench: build ## run the benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem ./chain/... ./crypto/... ./npos/... ./attest/...
 
 clean:
-	rm -rf bin
+	rm -rf bin web/app/dist web/sdk/dist
