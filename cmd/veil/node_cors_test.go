@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -45,5 +46,18 @@ func TestNodeInitCORSOrigins(t *testing.T) {
 	}
 	if got := origins(); got == nil || len(got) != 0 {
 		t.Fatalf("a refused flag changed the config: %q", got)
+	}
+}
+
+// veil worker refuses a malformed --cors-origins before it creates or
+// starts anything.
+func TestWorkerCORSOriginsFlag(t *testing.T) {
+	home := t.TempDir()
+	_, _, err := runKeys(t, "", "worker", "--home", home, "--cors-origins", "https://app.example.com/path")
+	if !errors.Is(err, httpcors.ErrBadOrigin) || !strings.Contains(err.Error(), "--cors-origins") {
+		t.Fatalf("origin with a path: %v", err)
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Fatalf("the worker wrote %d entries before refusing its flags", len(entries))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/veil-network/veil/attest"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+	"github.com/veil-network/veil/internal/httpcors"
 	"github.com/veil-network/veil/worker"
 )
 
@@ -80,6 +81,8 @@ See docs/registry.md for running a worker on real hardware.`,
 	cmd.Flags().Int64Var(&reportEvery, "report-every", worker.DefaultReportEvery, "report the verified height on chain every N blocks when caught up (egress; costs the operator a fee each; 0: only when pinged)")
 	cmd.Flags().DurationVar(&benchmarkDuration, "benchmark-duration", worker.DefaultBenchmarkDuration,
 		"run the CPU benchmark this long at start, in the background, and report its score on chain (egress; one fee; 0: off; at most 1m)")
+	var corsOrigins string
+	cmd.Flags().StringVar(&corsOrigins, "cors-origins", "*", `comma-separated web origins whose pages may send encrypted queries to the worker and read its info from a browser ("*" for any; "" for none); its control procedures (bind, sync, dispatch, attestation) always refuse browsers`)
 	lf := addLogFlags(cmd)
 	cmd.AddCommand(newWorkerStatusCmd())
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -111,6 +114,13 @@ See docs/registry.md for running a worker on real hardware.`,
 				return fmt.Errorf("--simulated-measurement must be 1 to 64 bytes of hex")
 			}
 		}
+		origins, err := httpcors.ParseList(corsOrigins)
+		if err != nil {
+			return fmt.Errorf("--cors-origins: %w", err)
+		}
+		if origins == nil {
+			origins = []string{} // none (nil would mean the default, any)
+		}
 		abs, err := filepath.Abs(home)
 		if err != nil {
 			return err
@@ -122,7 +132,7 @@ See docs/registry.md for running a worker on real hardware.`,
 		w, err := worker.New(cmd.Context(), worker.Config{
 			Home: abs, TEE: kind, Listen: listen, AllowRemote: allowRemote, ChainID: chainID, GenesisHash: gh,
 			SimulatedMeasurement: sim, Logger: log, MetricsListen: metricsListen, ReportEvery: max(reportEvery, 0),
-			BenchmarkDuration: benchmarkDuration,
+			BenchmarkDuration: benchmarkDuration, CORSOrigins: origins,
 		})
 		if err != nil {
 			return err
