@@ -458,6 +458,10 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 			changed = true
 		}
 	}
+	// Open the call's command envelopes ahead of execution, on all cores;
+	// nothing from it is trusted until Execute matches it against the
+	// verified message, and endDispatch's Flush ends it on every path out.
+	s.exec.Prepare(context.Background(), req)
 	for _, tm := range req.GetTopics() {
 		topic := tm.GetTopic()
 		if _, ok := s.inbox.Next(topic); !ok {
@@ -563,7 +567,7 @@ func (s *syncer) retryLater(resp *workerv1.DispatchMessagesResponse, topic strin
 func (s *syncer) flushExecutor() {
 	egs, err := s.exec.Flush()
 	if err != nil {
-		s.log.Error("contract state reports", "err", err)
+		s.log.Error("contract state: durable write or state reports failed", "err", err)
 	}
 	send(s, "state report", egs)
 }

@@ -2,11 +2,19 @@ package executor
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/crypto/envelope"
+	"github.com/veil-network/veil/crypto/keys"
+	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 )
 
 // BenchmarkQuery measures one complete query on hello-world: HPKE open,
@@ -67,12 +75,15 @@ func BenchmarkSessionQuery(b *testing.B) {
 	reportCPU(b, cpu0, "queries")
 }
 
-// BenchmarkCommand measures executing one command of the log: HPKE open,
-// signature and nonce checks, the call, and the atomic synchronous commit
-// of state, receipt, nonce and position.
+// BenchmarkCommand measures one command with a synchronous database
+// write of its own, as when it is alone in its dispatch call: HPKE open,
+// signature and nonce checks, the call, and the write of state, receipt,
+// nonce and position (the state report Flush adds is left out, as
+// before). No preparation: one command has nothing to run ahead of.
 func BenchmarkCommand(b *testing.B) {
 	h := newHarness(b, "hello-world", hopt{})
 	h.install("")
+	h.flush()
 	alice := signer("alice")
 	b.StopTimer()
 	msgs := make([]*contractsMsg, b.N)
@@ -90,9 +101,98 @@ func BenchmarkCommand(b *testing.B) {
 			b.Fatal(out, err)
 		}
 		h.seq++
+		h.e.execMu.Lock()
+		err = h.e.commitPending()
+		h.e.execMu.Unlock()
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.StopTimer()
 	reportCPU(b, cpu0, "commands")
+}
+
+// BenchmarkCommandBatch measures commands dispatched n per call, as the
+// syncer runs them: Prepare with the call's (unverified) messages, then
+// Execute for each in order, then Flush (one synchronous write and one
+// state report per call). b.N counts commands, so ns/op and cpu-µs/op
+// are per command; each command comes from its own caller, as in a busy
+// network. The relayer's proof checks are not included (see the worker
+// package's benchmarks).
+func BenchmarkCommandBatch(b *testing.B) {
+	for _, scheme := range []keys.Scheme{keys.SchemeEd25519, keys.SchemeSr25519} {
+		for _, n := range []int{40, 200} {
+			b.Run(fmt.Sprintf("%s/%d", scheme, n), func(b *testing.B) { benchCommandBatch(b, scheme, n) })
+		}
+	}
+}
+
+func benchCommandBatch(b *testing.B, scheme keys.Scheme, n int) {
+	h := newHarness(b, "hello-world", hopt{})
+	h.install("")
+	h.flush()
+	callers := make([]keys.Signer, n)
+	for i := range callers {
+		var seed [32]byte
+		binary.BigEndian.PutUint64(seed[:], uint64(i))
+		if scheme == keys.SchemeSr25519 {
+			callers[i] = keys.NewSr25519FromSeed(seed)
+		} else {
+			callers[i] = keys.NewEd25519FromSeed(seed)
+		}
+	}
+	b.StopTimer()
+	// Seal every command and build the dispatch calls outside the timer.
+	type call struct {
+		req  *workerv1.DispatchMessagesRequest
+		msgs []*mqv1.Message
+	}
+	var calls []call
+	seq := h.seq
+	for done := 0; done < b.N; {
+		k := min(n, b.N-done)
+		c := call{req: &workerv1.DispatchMessagesRequest{Version: 1}}
+		tm := &workerv1.TopicMessages{Topic: mq.ContractTopic(h.id)}
+		for j := range k {
+			who := callers[j]
+			env := h.sealCommand(who, uint64(done/n+1), "increment", `{"by":1}`)
+			h.seq = seq
+			m := h.message(commandMsg(who.Public().Key, env))
+			raw, err := proto.Marshal(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tm.Messages = append(tm.Messages, &workerv1.ProvenMessage{Sequence: seq, Message: raw})
+			c.msgs = append(c.msgs, m)
+			seq++
+		}
+		c.req.Topics = []*workerv1.TopicMessages{tm}
+		calls = append(calls, c)
+		done += k
+	}
+	h.seq = seq
+	ctx := context.Background()
+	prepared0 := h.e.prepared.Load()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.StartTimer()
+	for _, c := range calls {
+		h.e.Prepare(ctx, c.req)
+		for _, m := range c.msgs {
+			out, err := h.e.Execute(ctx, h.id, m)
+			if err != nil || out.Status != StatusOK {
+				b.Fatal(out, err)
+			}
+		}
+		if _, err := h.e.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportCPU(b, cpu0, "commands")
+	if got := h.e.prepared.Load() - prepared0; got != uint64(b.N) {
+		b.Fatalf("%d of %d commands were opened by the preparation", got, b.N)
+	}
 }
 
 type contractsMsg struct{ env []byte }

@@ -127,8 +127,10 @@ type call struct {
 }
 
 // decode turns a ContractMessage into a call. Undecodable payloads return
-// an error (deterministic: every replica sees the same bytes).
-func (c *contract) decode(payload []byte) (*call, error) {
+// an error (deterministic: every replica sees the same bytes). open opens
+// a command's envelope (nil: envelope.OpenCommand with the contract's
+// key; Execute passes one that takes the result from a preparation).
+func (c *contract) decode(payload []byte, open func(env []byte) (*envelope.VerifiedCall, error)) (*call, error) {
 	var cm contractsv1.ContractMessage
 	if err := proto.Unmarshal(payload, &cm); err != nil {
 		return nil, fmt.Errorf("%w: contract message: %v", ErrInvalid, err)
@@ -153,7 +155,10 @@ func (c *contract) decode(payload []byte) (*call, error) {
 			return nil, fmt.Errorf("%w: command with a %d-byte sender", ErrInvalid, len(cmd.GetSender()))
 		}
 		cl := &call{origin: runtime.OriginCommand, reader: [32]byte(cmd.GetSender())}
-		vc, err := envelope.OpenCommand(c.hpkeKey, c.id, cmd.GetEnvelope())
+		if open == nil {
+			open = func(env []byte) (*envelope.VerifiedCall, error) { return envelope.OpenCommand(c.hpkeKey, c.id, env) }
+		}
+		vc, err := open(cmd.GetEnvelope())
 		if err == nil {
 			err = c.tracker.Check(vc.Caller, vc.Nonce)
 		}
@@ -179,7 +184,9 @@ func truncate(s string, n int) string {
 // restart), one above it is ErrSequence. Any error means nothing was
 // recorded and the message must be delivered again (host failure,
 // ErrSequence, ErrNotReady); deterministic contract failures are receipts,
-// not errors.
+// not errors. An executed message is visible at once (queries, receipts,
+// Next) and durable at the next Flush, which must come before its egress
+// is published (batch.go).
 func (e *Executor) Execute(ctx context.Context, id [32]byte, m *mqv1.Message) (Outcome, error) {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
@@ -200,8 +207,11 @@ func (e *Executor) Execute(ctx context.Context, id [32]byte, m *mqv1.Message) (O
 	if seq > next {
 		return Outcome{}, fmt.Errorf("%w: contract %x got %d, expects %d", ErrSequence, id[:8], seq, next)
 	}
+	if e.prep != nil {
+		e.prep.reached(c, seq)
+	}
 	height := uint64(max(m.GetHeight(), 0))
-	cl, derr := c.decode(m.GetPayload())
+	cl, derr := c.decode(m.GetPayload(), func(env []byte) (*envelope.VerifiedCall, error) { return e.openCommand(c, seq, env) })
 	rc := Receipt{Sequence: seq, Height: height, Result: json.RawMessage("null"), Events: []ReceiptEvent{}}
 	var (
 		writes   []runtime.Write
@@ -258,6 +268,13 @@ func (e *Executor) Execute(ctx context.Context, id [32]byte, m *mqv1.Message) (O
 			e.log.Error("nonce tracker disagrees with its check", "contract", hex.EncodeToString(id[:]), "err", err)
 		}
 	}
+	if e.pending.full() {
+		// No Flush came for a long batch: write it now. On failure the
+		// batch, this message included, is rolled back (reload).
+		if err := e.commitPending(); err != nil {
+			return Outcome{}, err
+		}
+	}
 	c.executed = true
 	out := Outcome{Status: rc.Status}
 	if derr != nil {
@@ -295,7 +312,7 @@ func (e *Executor) Execute(ctx context.Context, id [32]byte, m *mqv1.Message) (O
 // is not lost; the chain accepts each contract sequence once, so a
 // duplicate is harmless.
 func (e *Executor) replayEgress(c *contract, seq uint64) []Egress {
-	_, rj, err := c.receipt(c.kv.db, seq)
+	_, rj, err := c.receipt(&e.pending, seq)
 	if err != nil {
 		return nil
 	}
@@ -325,8 +342,11 @@ func nonDeterministic(err error) bool {
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// commit writes the state writes, the receipt, the nonce and the new
-// position in one synchronous batch, under the contract's write lock.
+// commit records an executed message: its state writes, receipt, nonce
+// and the contract's new position join the pending batch (batch.go) as
+// one unit, under the contract's write lock, so a query sees all of the
+// message or none of it. Everything that can fail comes before the state
+// is touched.
 func (e *Executor) commit(c *contract, seq, height uint64, timeNs int64, reader [32]byte, rc *Receipt, writes []runtime.Write, cl *call) error {
 	rj, err := json.Marshal(rc)
 	if err != nil {
@@ -341,39 +361,26 @@ func (e *Executor) commit(c *contract, seq, height uint64, timeNs int64, reader 
 			return err
 		}
 	}
-	b := e.db.NewBatch()
-	defer b.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fail := func(err error) error {
-		c.kv.unbuffer()
-		// The store's in-memory index may already hold the writes that
-		// never reached the disk: reopen it from the database.
-		if st, rerr := runtime.OpenEncrypted(c.kv, c.keys.StateKey[:]); rerr == nil {
-			c.store = st
-		} else {
-			e.log.Error("could not reopen contract state after a failed commit", "contract", hex.EncodeToString(c.id[:]), "err", rerr)
-		}
-		return fmt.Errorf("contract %x sequence %d: commit: %w", c.id[:8], seq, errors.Join(runtime.ErrStorage, err))
-	}
+	var staged []runtime.Write
 	if len(writes) > 0 {
-		c.kv.buffer(b)
-		if err := c.store.Apply(writes); err != nil {
-			return fail(err)
+		c.kv.startStage()
+		err := c.store.Apply(writes)
+		staged = c.kv.unstage()
+		if err != nil {
+			// Apply changes its in-memory index only after a successful
+			// KV write, and staging cannot fail; reopen anyway rather
+			// than trust that the index matches the overlay.
+			if st, rerr := runtime.OpenEncrypted(c.kv, c.keys.StateKey[:]); rerr == nil {
+				c.store = st
+			} else {
+				e.log.Error("could not reopen contract state after a failed apply", "contract", hex.EncodeToString(c.id[:]), "err", rerr)
+			}
+			return fmt.Errorf("contract %x sequence %d: commit: %w", c.id[:8], seq, errors.Join(runtime.ErrStorage, err))
 		}
-		c.kv.unbuffer()
 	}
-	for _, kv := range [][2][]byte{{rk, rv}, {pk, pv}, {nk, nv}} {
-		if kv[0] == nil {
-			continue
-		}
-		if err := b.Set(kv[0], kv[1]); err != nil {
-			return fail(err)
-		}
-	}
-	if err := b.WriteSync(); err != nil {
-		return fail(err)
-	}
+	e.pending.add(c, c.kv.merge(staged), [2][]byte{rk, rv}, [2][]byte{pk, pv}, [2][]byte{nk, nv})
 	c.next, c.lastHeight, c.lastTime = seq+1, height, timeNs
 	return nil
 }
@@ -448,12 +455,22 @@ func (e *Executor) stateReport(c *contract) (Egress, error) {
 	return Egress{Topic: TopicState, Payload: p}, nil
 }
 
-// Flush ends a dispatch batch: every contract that executed at least one
-// message since the last Flush reports its state root (unless it just
-// did, at a multiple of StateReportEvery).
+// Flush ends a dispatch batch: it stops the batch's preparation, writes
+// every message executed since the last Flush in one synchronous database
+// batch (batch.go), and then every contract that executed at least one
+// of them reports its state root (unless it just did, at a multiple of
+// StateReportEvery). The caller must make Flush precede whatever
+// publishes the batch's egress (the syncer's checkpoint does). If the
+// write fails, the batch's contracts are rolled back to their last
+// durable position, no report is made and the error wraps
+// runtime.ErrStorage.
 func (e *Executor) Flush() ([]Egress, error) {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
+	e.stopPreparation()
+	if err := e.commitPending(); err != nil {
+		return nil, err
+	}
 	e.mu.RLock()
 	var cs []*contract
 	for _, c := range e.contracts {
@@ -483,10 +500,14 @@ func (e *Executor) Flush() ([]Egress, error) {
 	return out, errors.Join(errs...)
 }
 
-// receipt reads the receipt at seq: its reader and JSON.
-func (c *contract) receipt(db interface{ Get([]byte) ([]byte, error) }, seq uint64) (reader [32]byte, rj []byte, err error) {
+// receipt reads the receipt at seq, pending (p) or in the database: its
+// reader and JSON.
+func (c *contract) receipt(p *pendingBatch, seq uint64) (reader [32]byte, rj []byte, err error) {
 	k := key(prefixReceipt, c.id[:], u64(seq))
-	v, err := db.Get(k)
+	v, ok := p.get(k)
+	if !ok {
+		v, err = c.kv.db.Get(k)
+	}
 	if err != nil {
 		return reader, nil, fmt.Errorf("%w: %w", runtime.ErrStorage, err)
 	}

@@ -15,11 +15,21 @@
 // losing a worker loses no state.
 //
 // Atomicity: a message's state writes, receipt, nonce and the contract's
-// next sequence are written in one database batch, so a crash never leaves
-// half a command; a restarted executor resumes after the last committed
-// message, skipping the ones the relayer delivers again. Failures of the
-// host (disk, closed runtime) are not the contract's fault and not
-// deterministic: nothing is recorded and the message is retried.
+// next sequence are recorded together (a query sees all or none), and a
+// whole dispatch batch is written to the database in one synchronous
+// batch at Flush, so a crash never leaves half a command: a restarted
+// executor resumes after the last durable batch, skipping the messages
+// the relayer delivers again and re-executing the rest (batch.go explains
+// why that is safe). Failures of the host (disk, closed runtime) are not
+// the contract's fault and not deterministic: nothing is recorded and the
+// message is retried.
+//
+// Throughput: Prepare hands the executor a dispatch call's messages
+// before they are verified and executed, so that the expensive part of a
+// command — HPKE decapsulation and the caller's signature — runs on all
+// cores ahead of the strictly sequential execution, with signatures
+// checked as a batch (prepare.go). What Execute then takes from it is
+// exactly what opening the envelope in line would give.
 //
 // Confidentiality: everything written to disk is ciphertext except
 // contract code (public). See docs/contracts.md, "Execution on the
@@ -41,6 +51,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -140,7 +151,7 @@ type Egress struct {
 }
 
 // Executor executes the contracts a worker is assigned to. Execute,
-// Flush and the key and code handlers are serialized; Query runs
+// Prepare, Flush and the key and code handlers are serialized; Query runs
 // concurrently with them.
 type Executor struct {
 	cfg       Config
@@ -157,6 +168,15 @@ type Executor struct {
 
 	// execMu serializes everything that changes contracts.
 	execMu sync.Mutex
+	// pending is what executed messages wrote that is not durable yet
+	// (batch.go); prep the current dispatch call's preparation, nil if
+	// none (prepare.go). Both under execMu (pending's records also
+	// under their own lock, for queries).
+	pending pendingBatch
+	prep    *preparation
+	// prepared counts commands whose opening Execute took from a
+	// preparation (for tests and the benchmarks).
+	prepared atomic.Uint64
 	// mu guards the contracts map.
 	mu        sync.RWMutex
 	contracts map[[32]byte]*contract
@@ -338,7 +358,14 @@ func (e *Executor) closeDB() error {
 func (e *Executor) Close(ctx context.Context) error {
 	e.execMu.Lock()
 	defer e.execMu.Unlock()
-	err := errors.Join(e.rt.Close(ctx), e.closeDB())
+	e.stopPreparation()
+	var err error
+	if e.db != nil {
+		// What executed since the last Flush is kept: a restart then has
+		// less of the log to execute again.
+		err = e.commitPending()
+	}
+	err = errors.Join(err, e.rt.Close(ctx), e.closeDB())
 	// The contracts' secrets go with the executor (the gatekeeper's do
 	// with Gatekeeper.Close); the worker closes its API first, so no query
 	// still uses them.

@@ -295,7 +295,7 @@ func initMsg(h *harness) *contractsv1.ContractMessage {
 	return &contractsv1.ContractMessage{Kind: &contractsv1.ContractMessage_Init{Init: &contractsv1.Init{Deployer: h.deployer[:]}}}
 }
 
-func mustMarshal(t *testing.T, m proto.Message) []byte {
+func mustMarshal(t testing.TB, m proto.Message) []byte {
 	b, err := proto.Marshal(m)
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,7 @@ func FuzzDecodeContractMessage(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		cl, err := c.decode(payload)
+		cl, err := c.decode(payload, nil)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error class: %v", err)

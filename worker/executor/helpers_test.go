@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,8 +168,13 @@ func newHarness(t testing.TB, contract string, o hopt) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
+	var log *slog.Logger // the default
+	if _, bench := h.t.(*testing.B); bench {
+		// Benchmark lines must stay readable.
+		log = slog.New(slog.DiscardHandler)
+	}
 	e, err := Open(context.Background(), Config{Home: h.home, SealingKey: h.sealing, HPKE: h.workerSK, OpenKey: testOpener,
-		Runtime: runtime.Config{CacheDir: wasmCache(h.t)}, ReplayCacheSize: 1000})
+		Runtime: runtime.Config{CacheDir: wasmCache(h.t)}, ReplayCacheSize: 1000, Log: log})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -191,7 +191,7 @@ func (e *Executor) receiptAnswer(c *contract, q *envelope.VerifiedQuery) (Respon
 	if seq >= c.next {
 		return fail(CodePending, fmt.Sprintf("sequence %d is not executed yet (next %d)", seq, c.next)), nil
 	}
-	reader, rj, err := c.receipt(c.kv.db, seq)
+	reader, rj, err := c.receipt(&e.pending, seq)
 	switch {
 	case errors.Is(err, errNotFound):
 		return fail(CodeNotFound, fmt.Sprintf("no receipt at sequence %d", seq)), nil

@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -118,19 +117,40 @@ func (s *sealer) open(ct, ad []byte) ([]byte, error) {
 	return pt, nil
 }
 
-// stateKV is one contract's slice of the database as a runtime.KV. While
-// a command commits, its writes are buffered into the command's batch
-// (begin/end) instead of written: EncryptedStorage.Apply then lands in the
-// same atomic database write as the receipt, the nonce and the position.
+// stateKV is one contract's slice of the database as a runtime.KV. It
+// never writes to the database itself: while a message commits, the
+// EncryptedStorage.Apply it triggers is staged (stage/unstage), and the
+// committed writes then join the contract's pending overlay (merge),
+// which reads see at once and the executor writes, with the rest of the
+// dispatch batch, in one synchronous database batch (commitPending,
+// batch.go).
 type stateKV struct {
 	db     dbm.DB
 	prefix []byte
 
-	mu    sync.Mutex
-	batch dbm.Batch // non-nil while buffering
+	mu      sync.RWMutex
+	staging bool
+	stage   []runtime.Write
+	// pending holds the writes of executed messages not yet in the
+	// database: key (without prefix) → value or deletion.
+	pending map[string]pendingValue
 }
 
+// pendingValue is a pending write: a value, or a deletion.
+type pendingValue struct {
+	v   []byte
+	del bool
+}
+
+// Get reads the pending overlay, then the database. The returned slice
+// must not be modified (EncryptedStorage only decrypts it).
 func (kv *stateKV) Get(k []byte) ([]byte, bool, error) {
+	kv.mu.RLock()
+	pv, ok := kv.pending[string(k)]
+	kv.mu.RUnlock()
+	if ok {
+		return pv.v, !pv.del, nil
+	}
 	v, err := kv.db.Get(key(string(kv.prefix), k))
 	if err != nil {
 		return nil, false, err
@@ -138,55 +158,117 @@ func (kv *stateKV) Get(k []byte) ([]byte, bool, error) {
 	return v, v != nil, nil
 }
 
+// Iterate visits the database's entries that the overlay does not
+// override, then the overlay's values (runtime.KV allows any order).
 func (kv *stateKV) Iterate(fn func(k, v []byte) error) error {
+	kv.mu.RLock()
+	over := make(map[string]pendingValue, len(kv.pending))
+	for k, pv := range kv.pending {
+		over[k] = pv
+	}
+	kv.mu.RUnlock()
 	it, err := kv.db.Iterator(kv.prefix, types.PrefixEnd(kv.prefix))
 	if err != nil {
 		return err
 	}
 	defer it.Close()
 	for ; it.Valid(); it.Next() {
-		if err := fn(it.Key()[len(kv.prefix):], it.Value()); err != nil {
+		k := it.Key()[len(kv.prefix):]
+		if _, ok := over[string(k)]; ok {
+			continue
+		}
+		if err := fn(k, it.Value()); err != nil {
 			return err
 		}
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return err
+	}
+	for k, pv := range over {
+		if pv.del {
+			continue
+		}
+		if err := fn([]byte(k), pv.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
+// errUnstagedWrite: the store was written outside a message's commit,
+// which the executor never does (every state change belongs to a
+// message, so it must be in that message's atomic commit).
+var errUnstagedWrite = errors.New("executor: contract state written outside a message commit")
+
+// Write stages ws (EncryptedStorage.Apply's batch: fresh slices, kept
+// without copying). It never fails while staging.
 func (kv *stateKV) Write(ws []runtime.Write) error {
 	kv.mu.Lock()
-	b := kv.batch
-	kv.mu.Unlock()
-	direct := b == nil
-	if direct {
-		b = kv.db.NewBatch()
-		defer b.Close()
+	defer kv.mu.Unlock()
+	if !kv.staging {
+		return errUnstagedWrite
 	}
+	kv.stage = append(kv.stage, ws...)
+	return nil
+}
+
+// startStage makes Write collect into the stage until unstage.
+func (kv *stateKV) startStage() {
+	kv.mu.Lock()
+	kv.staging, kv.stage = true, nil
+	kv.mu.Unlock()
+}
+
+// unstage ends staging and returns what was staged.
+func (kv *stateKV) unstage() []runtime.Write {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	st := kv.stage
+	kv.staging, kv.stage = false, nil
+	return st
+}
+
+// merge adds a committed message's staged writes to the pending overlay
+// and returns their size in bytes.
+func (kv *stateKV) merge(ws []runtime.Write) int {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	if kv.pending == nil {
+		kv.pending = map[string]pendingValue{}
+	}
+	n := 0
 	for _, w := range ws {
-		k := key(string(kv.prefix), w.Key)
+		kv.pending[string(w.Key)] = pendingValue{v: w.Value, del: w.Delete}
+		n += len(w.Key) + len(w.Value)
+	}
+	return n
+}
+
+// writePending adds the pending overlay to the database batch b.
+func (kv *stateKV) writePending(b dbm.Batch) error {
+	kv.mu.RLock()
+	defer kv.mu.RUnlock()
+	for k, pv := range kv.pending {
 		var err error
-		if w.Delete {
-			err = b.Delete(k)
+		if pv.del {
+			err = b.Delete(key(string(kv.prefix), []byte(k)))
 		} else {
-			err = b.Set(k, bytes.Clone(w.Value))
+			err = b.Set(key(string(kv.prefix), []byte(k)), pv.v)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if direct {
-		return b.WriteSync()
-	}
 	return nil
 }
 
-// buffer makes Write add to b until unbuffer.
-func (kv *stateKV) buffer(b dbm.Batch) {
+// clearPending drops the overlay: it is in the database now, or it was
+// rolled back.
+func (kv *stateKV) clearPending() {
 	kv.mu.Lock()
-	kv.batch = b
+	kv.pending = nil
 	kv.mu.Unlock()
 }
-
-func (kv *stateKV) unbuffer() { kv.buffer(nil) }
 
 // deferredStorage is the Storage a command runs against: reads go to the
 // committed state, and the call's single Apply (made by Module.Call on
