@@ -1,6 +1,6 @@
 import type { ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { contractsForNetwork, encodeAddress, loadNetwork, toHex, VeilClient, type DevNetwork } from '@veil-network/sdk';
+import { contractsForNetwork, encodeAddress, loadNetwork, toHex, validatePrefix, VeilClient, type DevNetwork } from '@veil-network/sdk';
 import { AppCtx, type Account, type AppState } from './state';
 import { useChain } from './lib/chain';
 import { DEFAULT_TOKEN, normHex, shortAddr, type Token } from './lib/format';
@@ -75,6 +75,15 @@ function networkSource(): { url?: string; node?: string } {
   return { url: q.get('network') ?? undefined, node: q.get('node') ?? undefined };
 }
 
+function isValidPrefix(p: number): boolean {
+  try {
+    validatePrefix(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const ACCOUNT_KEY = 'veil.account';
 
 function usePersistedAccount(): [string, (n: string) => void] {
@@ -124,26 +133,50 @@ export function App() {
     };
   }, [netAttempt]);
 
-  const client = useMemo(() => (network ? new VeilClient(network.node.api, { timeoutMs: 15_000 }) : null), [network]);
+  // A node URL from ?node= or network.json that is not http(s) is a banner, not a blank page.
+  const [client, clientError] = useMemo((): [VeilClient | null, string | null] => {
+    if (!network) return [null, null];
+    try {
+      return [new VeilClient(network.node.api, { timeoutMs: 15_000 }), null];
+    } catch (e) {
+      return [null, `Cannot use the node API address: ${explain(e)}`];
+    }
+  }, [network]);
   const contracts = useMemo(() => (client && network ? contractsForNetwork(client, network) : null), [client, network]);
   const chain = useChain(client, network);
 
   const token: Token = useMemo(
     () =>
       chain.status
-        ? { symbol: chain.status.tokenSymbol || 'VEIL', decimals: chain.status.tokenDecimals, ss58: chain.status.ss58Prefix }
+        ? {
+            symbol: chain.status.tokenSymbol || 'VEIL',
+            decimals: chain.status.tokenDecimals,
+            // Every address on the page is encoded with it: a prefix SS58 cannot use keeps the default.
+            ss58: isValidPrefix(chain.status.ss58Prefix) ? chain.status.ss58Prefix : DEFAULT_TOKEN.ss58,
+          }
         : DEFAULT_TOKEN,
     [chain.status],
   );
 
   // Accounts: the signing crypto loads after the first paint.
   const [raw, setRaw] = useState<RawAccount[]>([]);
+  // The latest accounts for addAccount, which may run twice before a re-render.
+  const rawRef = useRef(raw);
+  rawRef.current = raw;
+  const [accountsError, setAccountsError] = useState<string | null>(null);
   const [accountName, setAccountName] = usePersistedAccount();
   useEffect(() => {
-    import('./lib/accounts').then(
-      (m) => setRaw((prev) => [...m.devAccounts(), ...prev.filter((a) => !a.dev)]),
-      (e) => console.error('cannot load the key derivation code:', e),
-    );
+    let live = true;
+    import('./lib/accounts')
+      .then((m) => {
+        const dev = m.devAccounts();
+        if (!live) return;
+        setRaw((prev) => [...dev, ...prev.filter((a) => !a.dev)]);
+      })
+      .catch((e) => live && setAccountsError(`Cannot load the accounts (key derivation code): ${explain(e)}`));
+    return () => {
+      live = false;
+    };
   }, []);
   const accounts: Account[] = useMemo(
     () =>
@@ -161,10 +194,12 @@ export function App() {
   const addAccount = useCallback(
     async (name: string, uri: string) => {
       const m = await import('./lib/accounts');
-      const taken = new Set(raw.map((r) => r.name));
-      let n = name.trim() || `Account ${raw.filter((r) => !r.dev).length + 1}`;
+      const current = rawRef.current;
+      const taken = new Set(current.map((r) => r.name));
+      let n = name.trim() || `Account ${current.filter((r) => !r.dev).length + 1}`;
       for (let i = 2; taken.has(n); i++) n = `${name.trim() || 'Account'} (${i})`;
       const r = m.accountFromUri(n, uri); // throws KeyError
+      rawRef.current = [...current, r];
       setRaw((prev) => [...prev, r]);
       setAccountName(n);
       return {
@@ -175,7 +210,7 @@ export function App() {
         hex: toHex(r.signer.publicKey),
       };
     },
-    [raw, token.ss58, setAccountName],
+    [token.ss58, setAccountName],
   );
 
   const examples = useMemo(() => {
@@ -286,6 +321,20 @@ export function App() {
           <span>{networkError}</span>
           <button type="button" onClick={() => setNetAttempt((n) => n + 1)} data-testid="network-retry">
             Retry
+          </button>
+        </div>
+      )}
+      {clientError && (
+        <div class="banner bad" role="alert" data-testid="network-banner">
+          <span>{clientError}</span>
+        </div>
+      )}
+      {accountsError && (
+        <div class="banner bad" role="alert" data-testid="accounts-banner">
+          <span>{accountsError}</span>
+          {/* Reload, as for a page chunk: a browser may remember a failed import. */}
+          <button type="button" onClick={() => location.reload()}>
+            Reload
           </button>
         </div>
       )}

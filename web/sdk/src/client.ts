@@ -95,6 +95,8 @@ export function translateError(e: unknown, who: string, url: string, what: strin
   if (e instanceof VeilError) return e;
   if (e instanceof ConnectError) {
     const cause = (e as { cause?: unknown }).cause;
+    // Our own refusal from inside the transport (an answer over its size limit).
+    if (cause instanceof VeilError) return cause;
     switch (e.code) {
       case Code.DeadlineExceeded:
         return new NetworkError(url, `${who} ${url} did not answer ${what} within ${timeoutMs ?? '?'} ms`, { cause: e });
@@ -135,6 +137,45 @@ export function humanizeLog(log: string, code: number): string {
   return log.replace(/(^|: )([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?=: )/g, (_m, pre: string, name: string) => pre + name.replace(/_/g, ' '));
 }
 
+/** A node's decimal amount string as a bigint; anything else is a VeilError naming the field. */
+function nodeAmount(v: string, what: string): bigint {
+  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,38})$/.test(v) || BigInt(v) > MAX_AMOUNT) {
+    throw new VeilError(`the node reports ${what} ${JSON.stringify(String(v).slice(0, 60))}, not a u128 amount`);
+  }
+  return BigInt(v);
+}
+
+/**
+ * fetch with a cap on the response body: the body is counted while it
+ * downloads and the request fails once it exceeds maxBytes (a
+ * NetworkError naming the server), so a hostile server cannot make the
+ * page buffer gigabytes before any size check runs. Connect-Web has no
+ * such option.
+ */
+function boundedFetch(f: typeof fetch, maxBytes: number, url: string): typeof fetch {
+  const tooLarge = (n: number | string) => new NetworkError(url, `${url} sent an answer of ${n} bytes, more than the ${maxBytes} allowed`);
+  return async (input, init) => {
+    const res = await f(input, init);
+    const declared = Number(res.headers.get('content-length') ?? '');
+    if (declared > maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw tooLarge(declared);
+    }
+    if (!res.body) return res;
+    let seen = 0;
+    const counted = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctrl) {
+          seen += chunk.length;
+          if (seen > maxBytes) ctrl.error(tooLarge(`over ${maxBytes}`));
+          else ctrl.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+
 function txError(res: TxResult): TxError {
   return new TxError(humanizeLog(res.log, res.code), { code: res.code, codespace: res.codespace, log: res.log, result: res });
 }
@@ -162,15 +203,20 @@ export class VeilClient {
   /**
    * A Connect transport to baseUrl with this client's fetch and timeout
    * (the contract client reaches workers through it). Binary protobuf:
-   * smaller than JSON and bytes fields need no base64.
+   * smaller than JSON and bytes fields need no base64. readMaxBytes caps
+   * the size of each answer.
    */
-  transport(baseUrl: string): Transport {
+  transport(baseUrl: string, options?: { readMaxBytes?: number }): Transport {
     const f = this.fetchFn;
+    // Called through a wrapper: window.fetch refuses to run with another `this`.
+    let fetchFn: typeof fetch | undefined = f ? (input, init) => f(input, init) : undefined;
+    if (options?.readMaxBytes !== undefined) {
+      fetchFn = boundedFetch(fetchFn ?? ((input, init) => globalThis.fetch(input, init)), options.readMaxBytes, baseUrl);
+    }
     return createConnectTransport({
       baseUrl,
       useBinaryFormat: true,
-      // Called through a wrapper: window.fetch refuses to run with another `this`.
-      fetch: f ? (input, init) => f(input, init) : undefined,
+      fetch: fetchFn,
       defaultTimeoutMs: this.timeoutMs,
     });
   }
@@ -208,7 +254,7 @@ export class VeilClient {
     accountId(address); // a clear AddressError before any round trip
     try {
       const r = await this.call(`account ${address}`, () => this.node.getAccount({ address: address.trim() }));
-      return { address: r.address, free: BigInt(r.free), reserved: BigInt(r.reserved), nonce: r.nonce, height: r.height };
+      return { address: r.address, free: nodeAmount(r.free, 'free balance'), reserved: nodeAmount(r.reserved, 'reserved balance'), nonce: r.nonce, height: r.height };
     } catch (e) {
       if (e instanceof NodeError && e.status === 'invalid_argument') throw new AddressError(e.message, { cause: e });
       throw e;
@@ -267,6 +313,11 @@ export class VeilClient {
    */
   async buildTx(signer: Signer, messages: (Message | TxMessage)[], options?: TxOptions): Promise<{ bytes: Uint8Array; hash: Uint8Array; fee: bigint }> {
     if (!messages.length) throw new VeilError('a transaction needs at least one message');
+    const eb = options?.expiryBlocks;
+    // As Go's TxOptions.ExpiryBlocks: 0 (or unset) means the default.
+    if (eb !== undefined && (!Number.isSafeInteger(eb) || eb < 0)) {
+      throw new VeilError(`expiryBlocks must be a whole number of blocks, got ${String(eb)}`);
+    }
     const pub = signer.publicKey;
     let nonce: bigint;
     let height: bigint;
@@ -280,7 +331,7 @@ export class VeilClient {
       height = acct.height;
     }
     const st = await this.chainInfo();
-    const expiry = options?.expiryBlocks && options.expiryBlocks > 0 ? BigInt(options.expiryBlocks) : BigInt(DEFAULT_EXPIRY_BLOCKS);
+    const expiry = BigInt(eb || DEFAULT_EXPIRY_BLOCKS);
     const fields = { chainId: st.chainId, sender: pub, nonce, expiryHeight: height + expiry, messages, memo: options?.memo ?? '' };
     if (options?.fee !== undefined) {
       if (options.fee < 0n || options.fee > MAX_AMOUNT) throw new AmountError(`fee ${options.fee} is outside the u128 range`);
@@ -332,19 +383,30 @@ export class VeilClient {
 
   /**
    * Polls until the transaction is committed (a failed execution throws
-   * TxError), or timeoutMs passes (NetworkError-free: TxTimeoutError).
+   * TxError). A node that cannot be reached for a moment is asked again,
+   * as Go's WaitTx does; after timeoutMs (default 60 s) it throws
+   * TxTimeoutError, naming the last network error if there was one.
    */
   async waitTx(hash: Uint8Array, options?: { timeoutMs?: number; pollMs?: number; signal?: AbortSignal }): Promise<TxResult> {
-    const deadline = Date.now() + (options?.timeoutMs ?? 60_000);
-    const poll = options?.pollMs ?? 500;
+    const timeoutMs = finiteMs(options?.timeoutMs, 60_000);
+    const deadline = Date.now() + timeoutMs;
+    const poll = finiteMs(options?.pollMs, 500) || 500;
+    let lastError: NetworkError | undefined;
     for (;;) {
-      const r = await this.tx(hash);
-      if (r.status === TxStatus.COMMITTED && r.result) {
-        if (r.result.code !== 0) throw txError(r.result);
-        return r.result;
+      try {
+        const r = await this.tx(hash);
+        lastError = undefined;
+        if (r.status === TxStatus.COMMITTED && r.result) {
+          if (r.result.code !== 0) throw txError(r.result);
+          return r.result;
+        }
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e;
+        lastError = e;
       }
       if (Date.now() >= deadline) {
-        throw new TxTimeoutError(`transaction ${toHex(hash).toUpperCase()} not committed within ${options?.timeoutMs ?? 60_000} ms`, {
+        const why = lastError ? ` (last error: ${lastError.message})` : '';
+        throw new TxTimeoutError(`transaction ${toHex(hash).toUpperCase()} not committed within ${timeoutMs} ms${why}`, {
           code: 0,
           codespace: '',
           log: '',
@@ -353,6 +415,11 @@ export class VeilClient {
       await sleep(poll, options?.signal);
     }
   }
+}
+
+/** ms if it is a finite number ≥ 0, else def: NaN or Infinity would make a deadline that never passes. */
+export function finiteMs(ms: number | undefined, def: number): number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : def;
 }
 
 /** Resolves after ms, or rejects with a VeilError when signal aborts. */

@@ -13,8 +13,8 @@ import { MsgDepositSchema, MsgInstantiateSchema, MsgPushCommandSchema, MsgUpload
 import type { TxResult } from './gen/veil/node/v1/node_pb.js';
 import { ContractService } from './gen/veil/worker/v1/worker_pb.js';
 import { concatBytes, fromHex, fromUtf8, toHex, utf8 } from './bytes.js';
-import { sleep, translateError, type VeilClient } from './client.js';
-import { sealCommand, sealQuery, XWING_PUBLIC_KEY_SIZE, MAX_QUERY_LIFETIME_SECONDS } from './envelope.js';
+import { finiteMs, sleep, translateError, type VeilClient } from './client.js';
+import { sealCommand, sealQuery, XWING_PUBLIC_KEY_SIZE, MAX_QUERY_LIFETIME_SECONDS, MAX_RESPONSE_SIZE } from './envelope.js';
 import { AmountError, ContractError, NetworkError, NodeError, VeilError } from './errors.js';
 import type { Signer } from './keys.js';
 import { MAX_AMOUNT } from './amount.js';
@@ -91,6 +91,11 @@ const MAX_QUERY_LIMIT = 1000;
 const CONTRACT_ID_DOMAIN = 'veil/contract-id/v1\u0000';
 const CONTRACT_ACCOUNT_DOMAIN = 'veil/contract-account/v1\u0000';
 const CODE_RECORD_PREFIX = 'contracts/coderec/';
+const U64_MAX = (1n << 64n) - 1n;
+// A worker's Query answer is one sealed response (≤ 4 MiB of plaintext)
+// in a protobuf message; anything much larger is refused while it
+// downloads, before it is buffered whole.
+const MAX_WORKER_ANSWER_BYTES = MAX_RESPONSE_SIZE + (64 << 10);
 
 /** 64 lower-case hex digits without 0x, from any of the forms ids are written in. */
 function normHex(s: string): string {
@@ -122,6 +127,22 @@ export function contractAccountId(id: Uint8Array): Uint8Array {
 /** The state key of a stored module's code record (chain/contracts CodeRecordKey). */
 export function codeRecordKey(codeHash: Uint8Array): Uint8Array {
   return concatBytes(utf8(CODE_RECORD_PREFIX), codeHash);
+}
+
+/**
+ * Checks the fields of a node's contract record this client relies on
+ * (id, workers, the HPKE key), so a malformed answer is a clear VeilError
+ * rather than a TypeError deep inside a call.
+ */
+function checkContractInfo(ci: unknown, what: string): ContractInfo {
+  const c = ci as ContractInfo;
+  const bad = (field: string) => new VeilError(`${what}: the node's contract record has no valid ${field}`);
+  if (!c || typeof c !== 'object') throw new VeilError(`${what}: the node's answer is not a contract record`);
+  if (typeof c.id !== 'string') throw bad('id');
+  if (c.workers == null) c.workers = [];
+  if (!Array.isArray(c.workers) || !c.workers.every((w) => typeof w === 'string')) throw bad('workers list');
+  if (c.hpke_public_key != null && typeof c.hpke_public_key !== 'string') throw bad('hpke_public_key');
+  return c;
 }
 
 /** Whether a contract's keys are published, i.e. it accepts commands. */
@@ -184,7 +205,9 @@ function eventSequence(res: TxResult, typ: string, idHex: string): bigint {
       else if (a.key === 'contract') match = normHex(a.value) === idHex;
     }
     if (!match || seq === '') continue;
-    if (!/^[0-9]+$/.test(seq)) throw new VeilError(`${typ} event: sequence ${JSON.stringify(seq)} is not a number`);
+    if (!/^[0-9]{1,20}$/.test(seq) || BigInt(seq) > U64_MAX) {
+      throw new VeilError(`${typ} event: sequence ${JSON.stringify(seq.slice(0, 40))} is not a u64`);
+    }
     return BigInt(seq);
   }
   throw new VeilError(`transaction ${toHex(res.hash).toUpperCase()} committed without a ${typ} event for contract ${idHex}`);
@@ -197,17 +220,41 @@ interface Answer {
   error?: string;
 }
 
-/** A worker's answer plaintext: {"ok":true,"result":…} → result (null when absent), else ContractError. */
+/**
+ * A worker's answer plaintext: {"ok":true,"result":…} → result (null when
+ * absent), {"ok":false,"code":…,"error":…} → ContractError, as Go's
+ * decodeAnswer. The types are checked as Go's json.Unmarshal does. The
+ * parser's own message is not repeated: it quotes the (confidential)
+ * plaintext.
+ */
 function decodeAnswer(pt: Uint8Array): unknown {
   let a: Answer;
   try {
     a = JSON.parse(fromUtf8(pt)) as Answer;
-  } catch (e) {
-    throw new VeilError(`malformed answer from worker: ${(e as Error).message}`);
+  } catch {
+    throw new VeilError(`malformed answer from worker: ${pt.length} bytes that are not UTF-8 JSON`);
   }
-  if (!a || typeof a !== 'object') throw new VeilError('malformed answer from worker: not a JSON object');
+  if (!a || typeof a !== 'object' || Array.isArray(a)) throw new VeilError('malformed answer from worker: not a JSON object');
+  for (const [k, t] of [['ok', 'boolean'], ['code', 'string'], ['error', 'string']] as const) {
+    if (a[k] != null && typeof a[k] !== t) throw new VeilError(`malformed answer from worker: "${k}" is not a ${t}`);
+  }
   if (!a.ok) throw new ContractError(a.code || 'failed', a.error ?? '');
   return a.result === undefined ? null : a.result;
+}
+
+/** A receipt as a worker returns it, checked field by field (Go decodes it into a typed struct). */
+function decodeReceipt(v: unknown): Receipt {
+  const r = v as Receipt;
+  const bad = (field: string) => new VeilError(`malformed receipt from worker: ${field}`);
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw bad('not a JSON object');
+  if (typeof r.status !== 'string' || !r.status) throw bad('no status');
+  for (const k of ['sequence', 'height', 'gas_used'] as const) {
+    if (r[k] == null) r[k] = 0;
+    if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || r[k] < 0) throw bad(`"${k}" is not a non-negative integer`);
+  }
+  if (r.error != null && typeof r.error !== 'string') throw bad('"error" is not a string');
+  if (r.events != null && !Array.isArray(r.events)) throw bad('"events" is not a list');
+  return r;
 }
 
 async function gzip(data: Uint8Array): Promise<Uint8Array> {
@@ -237,7 +284,7 @@ export class Contracts {
   constructor(client: VeilClient, options?: ContractsOptions) {
     this.client = client;
     this.workers = new Map(Object.entries(options?.workers ?? {}).map(([k, v]) => [normHex(k), v.replace(/\/+$/, '')]));
-    this.readyWaitMs = options?.readyWaitMs ?? 15_000;
+    this.readyWaitMs = finiteMs(options?.readyWaitMs, 15_000);
     this.pollMs = options?.pollMs && options.pollMs > 0 ? options.pollMs : 200;
     const lt = options?.queryLifetimeMs;
     this.queryLifetimeMs = lt && lt > 0 && lt <= MAX_QUERY_LIFETIME_SECONDS * 1000 ? lt : 60_000;
@@ -249,7 +296,7 @@ export class Contracts {
   async get(id: string): Promise<ContractInfo> {
     const h = toHex(parseContractId(id));
     try {
-      return await this.client.queryModule<ContractInfo>(CONTRACTS_MODULE, 'contract', { id: h });
+      return checkContractInfo(await this.client.queryModule<ContractInfo>(CONTRACTS_MODULE, 'contract', { id: h }), `contract ${h}`);
     } catch (e) {
       if (e instanceof NodeError && e.status === 'not_found') {
         throw new ContractError('not_found', `contract ${h} does not exist on this chain`);
@@ -266,8 +313,15 @@ export class Contracts {
       const args: Record<string, unknown> = { limit: MAX_QUERY_LIMIT };
       if (after) args.after = after;
       const page = await this.client.queryModule<{ contracts: ContractInfo[] | null; next: string }>(CONTRACTS_MODULE, 'contracts', args);
-      all.push(...(page?.contracts ?? []));
+      const cs = page?.contracts ?? [];
+      if (!Array.isArray(cs)) throw new VeilError('contract list: the node\'s answer has no contracts list');
+      for (const c of cs) all.push(checkContractInfo(c, 'contract list'));
       if (!page?.next || page.next === after) return all;
+      // Pages go by id, so the cursor (the page's last id) only grows; one
+      // that does not, or an empty page with a cursor, would page forever.
+      if (typeof page.next !== 'string' || cs.length === 0 || (after !== '' && normHex(page.next) <= normHex(after))) {
+        throw new VeilError(`contract list: the node returned a page cursor that does not advance (${JSON.stringify(String(page.next).slice(0, 80))})`);
+      }
       after = page.next;
     }
   }
@@ -285,7 +339,7 @@ export class Contracts {
 
   /** Waits until the contract's keys are published (a gatekeeper answers within a few blocks). */
   async waitKeys(id: string, options?: { timeoutMs?: number }): Promise<ContractInfo> {
-    const timeout = options?.timeoutMs ?? 120_000;
+    const timeout = finiteMs(options?.timeoutMs, 120_000);
     const deadline = Date.now() + timeout;
     let last: unknown;
     for (;;) {
@@ -429,28 +483,41 @@ export class Contracts {
 
   /** The receipt of the command at sequence (only its caller may read it); not executed yet: ContractError pending. */
   async receipt(signer: Signer, id: string, sequence: bigint | number): Promise<Receipt> {
+    const args = receiptArgs(sequence);
     const ci = await this.get(id);
-    return (await this.queryContract(signer, ci, RECEIPT_METHOD, receiptArgs(sequence))) as Receipt;
+    return decodeReceipt(await this.queryContract(signer, ci, RECEIPT_METHOD, args));
   }
 
   /** Polls the receipt of the command at sequence until an assigned worker has executed it (default timeout 60 s). */
   async waitReceipt(signer: Signer, id: string, sequence: bigint | number, options?: { timeoutMs?: number }): Promise<Receipt> {
+    const args = receiptArgs(sequence); // checks sequence before any round trip
     const ci = await this.get(id);
-    return this.pollReceipt(signer, ci, normHex(ci.id), BigInt(sequence), options?.timeoutMs ?? 60_000);
+    return this.pollReceipt(signer, ci, normHex(ci.id), BigInt(sequence), finiteMs(options?.timeoutMs, 60_000), args);
   }
 
-  private async pollReceipt(signer: Signer, ci: ContractInfo, idHex: string, sequence: bigint, timeoutMs: number): Promise<Receipt> {
-    const args = receiptArgs(sequence);
+  private async pollReceipt(
+    signer: Signer,
+    ci: ContractInfo,
+    idHex: string,
+    sequence: bigint,
+    timeoutMs: number,
+    args: Uint8Array = receiptArgs(sequence),
+  ): Promise<Receipt> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // queryOnce, not the ready-waiting query: this loop already waits
       // out workers that are not ready.
       const r = await this.queryOnce(signer, ci, RECEIPT_METHOD, args);
-      if (r.ok) return r.value as Receipt;
+      if (r.ok) return decodeReceipt(r.value);
       const err = r.error;
-      if (!(err instanceof ContractError) || (err.code !== 'pending' && err.code !== 'not_ready')) throw err;
+      // As Go's waitReceipt (errors.As over the joined errors): keep
+      // polling while the command is pending or any worker is not ready
+      // yet, even if another replica could not be reached.
+      const pending = err instanceof ContractError && err.code === 'pending';
+      if (!pending && !r.anyNotReady) throw err;
       if (Date.now() >= deadline) {
-        throw new ContractError(err.code, `receipt of command ${sequence} of contract ${idHex} not available after ${timeoutMs} ms (last answer: ${err.reason || err.code})`);
+        const code = err instanceof ContractError ? err.code : 'not_ready';
+        throw new ContractError(code, `receipt of command ${sequence} of contract ${idHex} not available after ${timeoutMs} ms (last answer: ${err.message})`);
       }
       await sleep(this.pollMs);
     }
@@ -512,7 +579,7 @@ export class Contracts {
   private workerClient(url: string): ServiceClient<typeof ContractService> {
     let c = this.workerClients.get(url);
     if (!c) {
-      c = serviceClient(ContractService, this.client.transport(url));
+      c = serviceClient(ContractService, this.client.transport(url, { readMaxBytes: MAX_WORKER_ANSWER_BYTES }));
       this.workerClients.set(url, c);
     }
     return c;
@@ -545,33 +612,36 @@ export class Contracts {
     ci: ContractInfo,
     method: string,
     args: Uint8Array,
-  ): Promise<{ ok: true; value: unknown } | { ok: false; error: Error; allNotReady: boolean }> {
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: Error; allNotReady: boolean; anyNotReady: boolean }> {
     const cid = parseContractId(ci.id);
     const cands = this.candidates(ci);
     const errors: Error[] = [];
     let allNotReady = true;
+    let anyNotReady = false;
     for (const c of cands) {
       try {
         return { ok: true, value: await this.queryWorker(signer, c, cid, method, args) };
       } catch (e) {
-        if (e instanceof ContractError && e.code !== 'not_ready') return { ok: false, error: e, allNotReady: false };
-        if (!(e instanceof ContractError)) allNotReady = false;
-        errors.push(e as Error);
+        if (e instanceof ContractError && e.code !== 'not_ready') return { ok: false, error: e, allNotReady: false, anyNotReady: false };
+        if (e instanceof ContractError) anyNotReady = true;
+        else allNotReady = false;
+        errors.push(e instanceof Error ? e : new VeilError(String(e)));
       }
     }
-    if (errors.length === 1) return { ok: false, error: errors[0], allNotReady };
+    if (errors.length === 1) return { ok: false, error: errors[0], allNotReady, anyNotReady };
     const text = errors.map((e) => e.message).join('; ');
     const error = allNotReady
       ? new ContractError('not_ready', `no assigned worker is ready: ${text}`)
       : errors.every((e) => e instanceof NetworkError)
         ? new NetworkError(cands[0].url, `no assigned worker answered: ${text}`)
         : new VeilError(`no assigned worker answered: ${text}`);
-    return { ok: false, error, allNotReady };
+    return { ok: false, error, allNotReady, anyNotReady };
   }
 }
 
 function receiptArgs(sequence: bigint | number): Uint8Array {
-  const s = BigInt(sequence);
-  if (s < 0n) throw new VeilError('sequence must not be negative');
+  const ok = typeof sequence === 'bigint' || (typeof sequence === 'number' && Number.isSafeInteger(sequence));
+  const s = ok ? BigInt(sequence) : -1n;
+  if (s < 0n || s > U64_MAX) throw new VeilError(`command sequence must be an integer from 0 to 2^64-1, got ${String(sequence)}`);
   return utf8(`{"sequence":${s}}`);
 }

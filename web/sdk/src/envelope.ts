@@ -109,8 +109,13 @@ export async function xwingPublicKey(privateKey: Uint8Array): Promise<Uint8Array
   if (privateKey.length !== XWING_PRIVATE_KEY_SIZE) {
     fail('ErrInvalidKey', `invalid key: an X-Wing private key is ${XWING_PRIVATE_KEY_SIZE} bytes, got ${privateKey.length}`);
   }
-  const kp = await xwing().generateKeyPairDerand(plainBytes(privateKey));
-  return new Uint8Array(await xwing().serializePublicKey(kp.publicKey));
+  const seed = plainBytes(privateKey);
+  try {
+    const kp = await xwing().generateKeyPairDerand(seed);
+    return new Uint8Array(await xwing().serializePublicKey(kp.publicKey));
+  } finally {
+    wipe(seed);
+  }
 }
 
 /**
@@ -137,6 +142,7 @@ export interface RecipientKey {
 /** Prepares an X-Wing private key (32-byte seed) for opening envelopes. */
 export async function recipientKey(privateKey: Uint8Array): Promise<RecipientKey> {
   const publicKey = await xwingPublicKey(privateKey);
+  // Not wiped: the imported key keeps this buffer as its private key.
   const key = await xwing().importKey('raw', plainBytes(privateKey).buffer, false);
   return { publicKey, fingerprint: keyFingerprint(publicKey), key };
 }
@@ -229,7 +235,14 @@ async function seal(recipientPub: Uint8Array, fingerprint: Uint8Array, kind: num
   const enc = new Uint8Array(sender.enc);
   if (enc.length !== XWING_ENC_SIZE) fail('ErrMalformed', `HPKE enc is ${enc.length} bytes, want ${XWING_ENC_SIZE}`);
   const aad = header(kind, fingerprint);
-  const ct = new Uint8Array(await sender.seal(plainBytes(pt), plainBytes(aad)));
+  // WebCrypto wants its own buffer: a copy of the plaintext, wiped like the original.
+  const ptCopy = plainBytes(pt);
+  let ct: Uint8Array;
+  try {
+    ct = new Uint8Array(await sender.seal(ptCopy, plainBytes(aad)));
+  } finally {
+    wipe(ptCopy);
+  }
   return {
     envelope: concatBytes(aad, enc, ct),
     enc,
@@ -363,7 +376,12 @@ export async function sealCommand(
 ): Promise<Uint8Array> {
   const fp = checkRecipientPublicKey(contractPublicKey);
   const enc = encodeCall(signer.scheme, signer.publicKey, call);
-  const pt = signPlaintext(signer, enc, callSigningMessage(enc));
+  let pt: Uint8Array;
+  try {
+    pt = signPlaintext(signer, enc, callSigningMessage(enc));
+  } finally {
+    wipe(enc); // the call in clear; pt holds the only copy from here on
+  }
   try {
     return (await seal(contractPublicKey, fp, KIND_COMMAND, commandInfo(call.contractId), pt)).envelope;
   } finally {
@@ -431,7 +449,12 @@ export async function sealQuery(workerPublicKey: Uint8Array, req: QueryRequest, 
   const fp = checkRecipientPublicKey(workerPublicKey);
   const nonce = crypto.getRandomValues(new Uint8Array(QUERY_NONCE_SIZE));
   const enc = encodeQuery(signer.scheme, signer.publicKey, req, nonce);
-  const pt = signPlaintext(signer, enc, querySigningMessage(fp, enc));
+  let pt: Uint8Array;
+  try {
+    pt = signPlaintext(signer, enc, querySigningMessage(fp, enc));
+  } finally {
+    wipe(enc); // the request in clear; pt holds the only copy from here on
+  }
   let s: Sealed;
   try {
     s = await seal(workerPublicKey, fp, KIND_QUERY, utf8(QUERY_INFO), pt);
@@ -464,10 +487,19 @@ export function responseKeySchedule(secret: Uint8Array, enc: Uint8Array, respons
 }
 
 async function aesGcm(op: 'encrypt' | 'decrypt', key: Uint8Array, iv: Uint8Array, data: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey('raw', plainBytes(key), 'AES-GCM', false, [op]);
-  const params = { name: 'AES-GCM', iv: plainBytes(iv), additionalData: plainBytes(aad), tagLength: 128 };
-  const out = op === 'encrypt' ? await crypto.subtle.encrypt(params, k, plainBytes(data)) : await crypto.subtle.decrypt(params, k, plainBytes(data));
-  return new Uint8Array(out);
+  // WebCrypto wants buffers of its own: the copies of the key (and, when
+  // encrypting, of the plaintext) are wiped once it is done with them.
+  const rawKey = plainBytes(key);
+  const input = plainBytes(data);
+  try {
+    const k = await crypto.subtle.importKey('raw', rawKey, 'AES-GCM', false, [op]);
+    const params = { name: 'AES-GCM', iv: plainBytes(iv), additionalData: plainBytes(aad), tagLength: 128 };
+    const out = op === 'encrypt' ? await crypto.subtle.encrypt(params, k, input) : await crypto.subtle.decrypt(params, k, input);
+    return new Uint8Array(out);
+  } finally {
+    wipe(rawKey);
+    if (op === 'encrypt') wipe(input);
+  }
 }
 
 /**

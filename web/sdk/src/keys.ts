@@ -74,7 +74,16 @@ function parseURI(s: string): SecretURI {
     // more likely an unset variable, so it is refused (as in Go).
     throw new KeyError('invalid secret URI: empty');
   }
+  // bytes is a copy of the whole secret (phrase included): wiped on the way out.
   const bytes = utf8(s);
+  try {
+    return parseURIBytes(s, bytes);
+  } finally {
+    wipe(bytes);
+  }
+}
+
+function parseURIBytes(s: string, bytes: Uint8Array): SecretURI {
   if (bytes.length > MAX_URI_LEN) throw new KeyError(`invalid secret URI: longer than ${MAX_URI_LEN} bytes`);
   let i = 0;
   while (i < bytes.length && isPhraseChar(bytes[i])) i++;
@@ -327,7 +336,9 @@ function deriveEd25519(seed: Uint8Array, path: Junction[]): Uint8Array {
       // Soft derivation does not exist for ed25519; never silently hardened.
       throw new KeyError(`ed25519 keys support only hard (//) derivation: junction ${i + 1} is soft (/); use //`);
     }
-    const next = blake2b(concatBytes(ED25519_HDKD, s, j.chainCode), { dkLen: 32 });
+    const input = concatBytes(ED25519_HDKD, s, j.chainCode); // holds the seed
+    const next = blake2b(input, { dkLen: 32 });
+    wipe(input);
     wipe(s);
     s = next;
   });
@@ -405,7 +416,7 @@ export function ed25519FromSeed(seed: Uint8Array): WipeableSigner {
  */
 export function signerFromUri(uri: string, scheme: Scheme = 'sr25519'): WipeableSigner {
   if (scheme !== 'sr25519' && scheme !== 'ed25519') {
-    throw new KeyError(`unknown signature scheme ${JSON.stringify(String(scheme))} (want sr25519 or ed25519)`);
+    throw new KeyError(`unknown signature scheme ${schemeForMessage(scheme)} (want sr25519 or ed25519)`);
   }
   if (typeof uri !== 'string') throw new KeyError('invalid secret URI: not a string');
   const u = parseURI(uri);
@@ -426,11 +437,21 @@ export function signerFromUri(uri: string, scheme: Scheme = 'sr25519'): Wipeable
   }
 }
 
+/**
+ * A scheme value for an error message: echoed only when it looks like a
+ * scheme name. From plain JS, signerFromUri(scheme, uri) with swapped
+ * arguments would otherwise put the secret URI in the message.
+ */
+function schemeForMessage(s: unknown): string {
+  const v = String(s);
+  return /^[A-Za-z0-9 _-]{0,16}$/.test(v) ? JSON.stringify(v) : '(not a scheme name)';
+}
+
 /** Parses a scheme name as users write it ("sr25519", "ED25519 "). */
 export function parseScheme(s: string): Scheme {
   const v = s.trim().toLowerCase();
   if (v === 'sr25519' || v === 'ed25519') return v;
-  throw new KeyError(`unknown signature scheme ${JSON.stringify(s)} (want sr25519 or ed25519)`);
+  throw new KeyError(`unknown signature scheme ${schemeForMessage(s)} (want sr25519 or ed25519)`);
 }
 
 /**

@@ -35,15 +35,27 @@ export async function loadNetwork(url = '/network.json', options?: { fetch?: typ
   if (!n || typeof n !== 'object' || !n.node || typeof n.node.api !== 'string' || !n.node.api) {
     throw new VeilError(`network file ${url} has no node.api endpoint`);
   }
-  n.workers = Array.isArray(n.workers) ? n.workers : [];
+  // Entries the SDK reads are checked here, so a malformed file is one
+  // clear error (or an ignored entry) instead of a TypeError later.
+  const str = (v: unknown) => typeof v === 'string';
+  n.workers = (Array.isArray(n.workers) ? n.workers : []).filter(
+    (w) => w && typeof w === 'object' && str(w.api) && (w.identity === undefined || str(w.identity)),
+  );
+  if (n.contracts != null) {
+    const ok =
+      typeof n.contracts === 'object' &&
+      !Array.isArray(n.contracts) &&
+      Object.values(n.contracts).every((c) => c && typeof c === 'object' && str(c.id));
+    if (!ok) throw new VeilError(`network file ${url}: "contracts" must map names to {"id": …}`);
+  }
   return n;
 }
 
-/** A contract client reaching the network's workers (mapped by identity). */
+/** A contract client reaching the network's workers (mapped by identity; Contracts normalises the hex). */
 export function contractsForNetwork(client: VeilClient, n: DevNetwork, options?: Omit<ContractsOptions, 'workers'>): Contracts {
   const workers: Record<string, string> = {};
   for (const w of n.workers ?? []) {
-    if (w.identity && w.api) workers[w.identity.trim().replace(/^0[xX]/, '').toLowerCase()] = w.api;
+    if (w.identity && w.api) workers[w.identity] = w.api;
   }
   return new Contracts(client, { ...options, workers });
 }

@@ -23,7 +23,7 @@ import { file_veil_mq_v1_mq } from './gen/veil/mq/v1/mq_pb.js';
 import { file_veil_registry_v1_registry } from './gen/veil/registry/v1/registry_pb.js';
 import { file_veil_staking_v1_staking } from './gen/veil/staking/v1/staking_pb.js';
 import { file_veil_sudo_v1_sudo } from './gen/veil/sudo/v1/sudo_pb.js';
-import { SignatureScheme, TxBodySchema, TxSchema, type TxBody } from './gen/veil/tx/v1/tx_pb.js';
+import { SignatureScheme, TxBodySchema, TxSchema, type Tx, type TxBody } from './gen/veil/tx/v1/tx_pb.js';
 import { MAX_AMOUNT } from './amount.js';
 import { concatBytes, utf8 } from './bytes.js';
 import { VeilError } from './errors.js';
@@ -102,7 +102,10 @@ export interface TxBodyFields {
 }
 
 function feeString(fee: bigint | string): string {
-  const f = typeof fee === 'bigint' ? fee : BigInt(fee);
+  if (typeof fee !== 'bigint' && (typeof fee !== 'string' || !/^(0|[1-9][0-9]*)$/.test(fee))) {
+    throw new VeilError(`fee ${JSON.stringify(String(fee)).slice(0, 60)} is not a decimal amount of planck`);
+  }
+  const f = BigInt(fee);
   if (f < 0n || f > MAX_AMOUNT) throw new VeilError(`fee ${f} is outside the u128 range`);
   return f.toString();
 }
@@ -177,7 +180,8 @@ export function requiredFee(params: FeeParams, txLength: number, typeUrls: strin
   const perMsg = parseU128(params.feePerMessage, 'fee_per_message');
   let weight = 0n;
   for (const u of typeUrls) {
-    const w = params.messageWeights[u];
+    // Own properties only: "constructor" and the like are not message types.
+    const w = Object.hasOwn(params.messageWeights, u) ? params.messageWeights[u] : undefined;
     if (w === undefined) throw new VeilError(`the node does not know message type ${u}`);
     weight += BigInt(w);
   }
@@ -224,10 +228,20 @@ export interface DecodedTx {
   messages: (Message | undefined)[];
 }
 
-/** Decodes a raw transaction (e.g. from GetBlock's txs) for display. Does not verify the signature. */
+/**
+ * Decodes a raw transaction (e.g. from GetBlock's txs) for display. Does
+ * not verify the signature. Bytes that are not a transaction are a
+ * VeilError saying so.
+ */
 export function decodeTx(raw: Uint8Array): DecodedTx {
-  const tx = fromBinary(TxSchema, raw);
-  const body = fromBinary(TxBodySchema, tx.body);
+  let tx: Tx;
+  let body: TxBody;
+  try {
+    tx = fromBinary(TxSchema, raw);
+    body = fromBinary(TxBodySchema, tx.body);
+  } catch (e) {
+    throw new VeilError(`not a Veil transaction: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
   const scheme = tx.scheme === SignatureScheme.SR25519 ? 'sr25519' : tx.scheme === SignatureScheme.ED25519 ? 'ed25519' : 'unspecified';
   const messages = body.messages.map((a) => {
     const schema = a.typeUrl.startsWith('/') ? registry.getMessage(a.typeUrl.slice(1)) : undefined;

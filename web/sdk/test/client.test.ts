@@ -23,6 +23,9 @@ import {
   toHex,
   type ContractInfo,
 } from '../src/index.js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { GetAccountResponseSchema, GetTxResponseSchema, TxResultSchema, TxStatus } from '../src/gen/veil/node/v1/node_pb.js';
+import { decodeTx, requiredFee, TxTimeoutError } from '../src/index.js';
 import { humanizeLog, translateError } from '../src/client.js';
 import { commandKey } from '../src/contracts.js';
 import { base64 } from '@scure/base';
@@ -193,6 +196,120 @@ describe('contract helpers', () => {
       expect(n.chain_id).toBe('veil-dev');
       expect(n.workers).toEqual([]);
       await expect(loadNetwork(`${base}/nope.json`)).rejects.toThrow(/HTTP 404/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+/** A Connect server on loopback answering each request with answer(path, n), n counting calls per path. */
+async function fakeNode(answer: (path: string, n: number) => { status: number; body: Uint8Array | string }): Promise<{ url: string; close(): void }> {
+  const calls = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const n = (calls.get(req.url ?? '') ?? 0) + 1;
+      calls.set(req.url ?? '', n);
+      const a = answer(req.url ?? '', n);
+      res.writeHead(a.status, { 'content-type': typeof a.body === 'string' ? 'application/json' : 'application/proto' });
+      res.end(a.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+describe('what a node sends is checked', () => {
+  it('a balance that is not a u128 decimal is a VeilError, not a SyntaxError', async () => {
+    for (const free of ['12abc', '-1', '1e3', '1' + '0'.repeat(40)]) {
+      const node = await fakeNode(() => ({
+        status: 200,
+        body: toBinary(GetAccountResponseSchema, create(GetAccountResponseSchema, { address: 'x', free, reserved: '0' })),
+      }));
+      try {
+        const err = await new VeilClient(node.url).account('0x' + '11'.repeat(32)).catch((e) => e);
+        expect(err, free).toBeInstanceOf(VeilError);
+        expect(err.message, free).toMatch(/reports free balance .* not a u128 amount/);
+      } finally {
+        node.close();
+      }
+    }
+  });
+
+  it('waitTx asks again when the node is briefly unavailable (as Go’s WaitTx), and times out saying why', async () => {
+    const committed = toBinary(
+      GetTxResponseSchema,
+      create(GetTxResponseSchema, { status: TxStatus.COMMITTED, result: create(TxResultSchema, { code: 0, height: 5n }) }),
+    );
+    const node = await fakeNode((_p, n) =>
+      n <= 2 ? { status: 503, body: JSON.stringify({ code: 'unavailable', message: 'restarting' }) } : { status: 200, body: committed },
+    );
+    try {
+      const c = new VeilClient(node.url);
+      const r = await c.waitTx(new Uint8Array(32), { pollMs: 10, timeoutMs: 5000 });
+      expect(r.height).toBe(5n);
+    } finally {
+      node.close();
+    }
+    const down = await fakeNode(() => ({ status: 503, body: JSON.stringify({ code: 'unavailable', message: 'restarting' }) }));
+    try {
+      const err = await new VeilClient(down.url).waitTx(new Uint8Array(32), { pollMs: 10, timeoutMs: 100 }).catch((e) => e);
+      expect(err).toBeInstanceOf(TxTimeoutError);
+      expect(err.message).toMatch(/not committed within 100 ms \(last error: .*restarting\)/);
+    } finally {
+      down.close();
+    }
+    // A refusal that is not about reachability ends the wait at once.
+    const bad = await fakeNode(() => ({ status: 400, body: JSON.stringify({ code: 'invalid_argument', message: 'hash must be 32 bytes' }) }));
+    try {
+      const err = await new VeilClient(bad.url).waitTx(new Uint8Array(3), { pollMs: 10, timeoutMs: 5000 }).catch((e) => e);
+      expect(err).toBeInstanceOf(NodeError);
+    } finally {
+      bad.close();
+    }
+  });
+
+  it('bytes that are not a transaction are a VeilError', () => {
+    expect(() => decodeTx(new Uint8Array([0x0a, 0xff, 0xff, 0xff]))).toThrow(VeilError);
+    expect(() => decodeTx(new Uint8Array([0x0a, 0xff, 0xff, 0xff]))).toThrow(/^not a Veil transaction/);
+  });
+
+  it('only the node’s own message weights count', () => {
+    const p = { feePerByte: '1', feePerMessage: '10', messageWeights: { '/veil.bank.v1.MsgTransfer': 1n } };
+    expect(requiredFee(p, 100, ['/veil.bank.v1.MsgTransfer'])).toBe(110n);
+    expect(() => requiredFee(p, 100, ['constructor'])).toThrow(/does not know message type constructor/);
+  });
+
+  it('refuses an expiry that is not a whole number of blocks before any round trip', async () => {
+    const c = new VeilClient('http://127.0.0.1:1');
+    for (const expiryBlocks of [1.5, -3, Number.NaN]) {
+      await expect(c.buildTx(signerFromUri('//Alice'), [{ typeUrl: '/x', value: new Uint8Array() }], { expiryBlocks })).rejects.toThrow(
+        /expiryBlocks must be a whole number/,
+      );
+    }
+  });
+
+  it('loadNetwork drops worker entries it cannot use and refuses malformed contracts', async () => {
+    const files: Record<string, unknown> = {
+      '/ok.json': { chain_id: 'c', node: { api: 'http://n' }, workers: [{ name: 'w', api: 'http://w', identity: 'ab' }, { name: 'x', identity: 7 }, null] },
+      '/bad.json': { chain_id: 'c', node: { api: 'http://n' }, contracts: { 'hello-world': { id: 5 } } },
+    };
+    const server: Server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(files[req.url ?? '']));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const n = await loadNetwork(`${base}/ok.json`);
+      expect(n.workers.map((w) => w.name)).toEqual(['w']);
+      await expect(loadNetwork(`${base}/bad.json`)).rejects.toThrow(/"contracts" must map names/);
     } finally {
       server.close();
     }

@@ -266,6 +266,10 @@ describe('secret URI grammar and errors', () => {
     expect(() => signerFromUri('//Alice', 'ecdsa' as Scheme)).toThrow(/unknown signature scheme "ecdsa"/);
     expect(parseScheme(' ED25519 ')).toBe('ed25519');
     expect(() => parseScheme('sr')).toThrow(KeyError);
+    // Arguments swapped from plain JS: the URI lands in the scheme and must not be echoed.
+    const swapped = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk//hunter2secret';
+    expect(() => signerFromUri('sr25519', swapped as Scheme)).toThrow(/unknown signature scheme \(not a scheme name\)/);
+    expect(() => parseScheme(swapped)).toThrow(/unknown signature scheme \(not a scheme name\)/);
   });
 
   it('errors never contain the secret (keys_test.go TestErrorsDoNotLeakSecrets)', () => {

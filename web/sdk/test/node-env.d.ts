@@ -20,13 +20,16 @@ declare module 'node:url' {
 }
 
 declare module 'node:http' {
-  export interface IncomingMessage {
+  export interface IncomingMessage extends AsyncIterable<Uint8Array> {
     url?: string;
     method?: string;
+    resume(): this;
+    on(event: 'end', listener: () => void): this;
   }
   export interface ServerResponse {
     writeHead(status: number, headers?: Record<string, string>): this;
-    end(body?: string): this;
+    write(chunk: string | Uint8Array): boolean;
+    end(body?: string | Uint8Array): this;
   }
   export interface Server {
     listen(port: number, host: string, callback: () => void): this;

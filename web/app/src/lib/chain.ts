@@ -17,14 +17,23 @@ export interface ChainState {
   retry(): void;
 }
 
+/** Resolves after ms, or at once when signal aborts (removing its listener either way: polls run for hours). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
+
+/** A stream that ends sooner than this after opening counts as a failed connection: the next waits (backoff). */
+const STREAM_MIN_LIFE_MS = 10_000;
 
 /** The banner for a node that cannot be used: a headline and the error behind it. */
 export function nodeDownMessage(url: string, err: unknown): { text: string; detail: string } {
@@ -36,10 +45,11 @@ export function nodeDownMessage(url: string, err: unknown): { text: string; deta
  * useChain follows the node: GetStatus first (the header's chain id and
  * height, as fast as possible), then the live StreamBlocks feed from a few
  * blocks back so the explorer has history at once. A broken stream
- * reconnects from the next height (no gaps); when the node is down the
- * banner says so and the connection is retried with backoff (or at once
- * with retry()). A node whose stream is unavailable but which answers
- * GetStatus is followed by polling instead.
+ * reconnects from the next height (no gaps), after a backoff if it did
+ * not last (a node or proxy closing streams at once is not hammered);
+ * when the node is down the banner says so and the connection is retried
+ * with backoff (or at once with retry()). A node whose stream is
+ * unavailable but which answers GetStatus is followed by polling instead.
  */
 export function useChain(client: VeilClient | null, network: DevNetwork | null): ChainState {
   const [status, setStatus] = useState<GetStatusResponse | null>(null);
@@ -64,13 +74,18 @@ export function useChain(client: VeilClient | null, network: DevNetwork | null):
     const ac = new AbortController();
     const { signal } = ac;
     let delay = 1000;
+    const wrongNetwork = (st: GetStatusResponse) =>
+      network?.chain_id && st.chainId !== network.chain_id
+        ? `Wrong network: network.json describes chain "${network.chain_id}" but the node at ${client.nodeUrl} serves "${st.chainId}".`
+        : null;
 
     const poll = async (until: number) => {
       setMode('poll');
       while (!signal.aborted && Date.now() < until) {
         const st = await client.status();
+        if (signal.aborted) return;
         setStatus(st);
-        setNodeError(null);
+        setNodeError(wrongNetwork(st));
         const from = last.current > 0n ? last.current + 1n : st.latestHeight;
         for (let h = from > st.latestHeight - 10n ? from : st.latestHeight - 10n; h <= st.latestHeight && !signal.aborted; h++) {
           const r = await client.block(h);
@@ -86,18 +101,24 @@ export function useChain(client: VeilClient | null, network: DevNetwork | null):
           const st = await client.status();
           if (signal.aborted) return;
           setStatus(st);
-          setNodeError(
-            network?.chain_id && st.chainId !== network.chain_id
-              ? `Wrong network: network.json describes chain "${network.chain_id}" but the node at ${client.nodeUrl} serves "${st.chainId}".`
-              : null,
-          );
+          setNodeError(wrongNetwork(st));
           if (st.latestHeight > last.current) setHead(st.latestHeight);
-          delay = 1000;
           const from =
             last.current > 0n ? last.current + 1n : st.latestHeight > BigInt(RECENT_BLOCKS) ? st.latestHeight - BigInt(RECENT_BLOCKS) + 1n : 1n;
+          const opened = Date.now();
           try {
             setMode('stream');
             for await (const b of client.blocks({ fromHeight: from, signal })) add(b);
+            // The node ended the stream. One that lived is reopened at once;
+            // one that ended right away waits, longer each time. (The delay
+            // is not reset by a good GetStatus, or such a node would be
+            // asked again without pause.)
+            if (Date.now() - opened < STREAM_MIN_LIFE_MS) {
+              await sleep(delay, signal);
+              delay = Math.min(delay * 2, 8000);
+            } else {
+              delay = 1000;
+            }
           } catch (e) {
             if (signal.aborted) return;
             // Is the node gone, or only the stream? A node that still
@@ -105,6 +126,7 @@ export function useChain(client: VeilClient | null, network: DevNetwork | null):
             // tried again.
             console.warn('block stream ended:', e);
             await poll(Date.now() + 30_000);
+            delay = 1000;
           }
         } catch (e) {
           if (signal.aborted) return;

@@ -36,7 +36,8 @@ export type Report = (p: Partial<ActionState>) => void;
 
 /**
  * useAction runs one user action at a time and tracks its progress for
- * ActionStatus. A newer run supersedes an older one's late reports.
+ * ActionStatus. A newer run supersedes an older one's late reports, and
+ * nothing is reported after the component unmounts.
  */
 export function useAction(): [
   ActionState,
@@ -45,6 +46,12 @@ export function useAction(): [
 ] {
   const [state, setState] = useState<ActionState>(IDLE);
   const gen = useRef(0);
+  useEffect(
+    () => () => {
+      gen.current++;
+    },
+    [],
+  );
   const run = useCallback(
     async (title: string, steps: Stage[], fn: (report: Report) => Promise<Partial<ActionState> | void>, ctx?: ErrorContext) => {
       const id = ++gen.current;
@@ -89,7 +96,10 @@ export function useAsync<T>(fn: (() => Promise<T>) | null, deps: unknown[], ctx?
   const [nonce, setNonce] = useState(0);
   const seq = useRef(0);
   useEffect(() => {
-    if (!fn) return;
+    if (!fn) {
+      setLoading(false);
+      return;
+    }
     const id = ++seq.current;
     setLoading(true);
     fn().then(
@@ -105,6 +115,10 @@ export function useAsync<T>(fn: (() => Promise<T>) | null, deps: unknown[], ctx?
         setLoading(false);
       },
     );
+    // On unmount (or new deps, which start a newer load anyway) a late answer is dropped.
+    return () => {
+      if (seq.current === id) seq.current++;
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, nonce, fn === null]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);

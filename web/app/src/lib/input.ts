@@ -1,4 +1,4 @@
-import { decodeAddress, encodeAddress, fromHex, parseAmount } from '@veil-network/sdk';
+import { decodeAddress, encodeAddress, fromHex, parseAmount, toHex } from '@veil-network/sdk';
 import type { Account } from '../state';
 import type { Token } from './format';
 
@@ -29,14 +29,15 @@ export function parseRecipient(text: string, accounts: Account[], token: Token):
     try {
       ({ publicKey, prefix } = decodeAddress(t));
     } catch (e) {
-      throw new Error(`Invalid address "${t.length > 60 ? t.slice(0, 60) + '…' : t}": ${e instanceof Error ? e.message : String(e)}`);
+      // The SDK's message names the bad character or length; the text itself
+      // is not repeated (it is in the field, and could be a pasted secret).
+      throw new Error(`Invalid address: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (prefix !== token.ss58)
       throw new Error(`Invalid address: "${t}" is for SS58 network prefix ${prefix}, but this chain uses prefix ${token.ss58} (wrong network).`);
   }
   const address = encodeAddress(publicKey, token.ss58);
-  const hex = Array.from(publicKey, (b) => b.toString(16).padStart(2, '0')).join('');
-  return { address, publicKey, hex, name: accounts.find((a) => a.address === address)?.name };
+  return { address, publicKey, hex: toHex(publicKey), name: accounts.find((a) => a.address === address)?.name };
 }
 
 /** parseAmount with a positive check and a message naming the field. */
@@ -74,6 +75,5 @@ export function parseJsonArgs(text: string): Uint8Array | undefined {
 
 /** A fresh random 16-byte salt as hex. */
 export function randomSaltHex(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }

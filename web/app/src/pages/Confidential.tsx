@@ -137,10 +137,12 @@ function SecretNote({ id, account }: Props) {
   const { contracts, accounts, token } = useApp();
   const [text, setText] = useState('');
   const [owner, setOwner] = useState('');
-  const [note, setNote] = useState<string | null>(null);
+  // Keyed by the reading account (as SecretWallet's balance): a read that
+  // finishes after a switch of account is never shown under the new one.
+  const [held, setHeld] = useState<{ reader: string; text: string } | null>(null);
+  const note = held?.reader === account.name ? held.text : null;
   const [set, runSet] = useAction();
   const [get, runGet] = useAction();
-  useEffect(() => setNote(null), [account.name]);
 
   const save = (e: Event) => {
     e.preventDefault();
@@ -153,14 +155,15 @@ function SecretNote({ id, account }: Props) {
   const ownerAcc = accounts.find((a) => a.name === owner) ?? account;
   const read = (e: Event) => {
     e.preventDefault();
-    setNote(null);
+    const reader = account.name;
+    setHeld(null);
     void runGet(
       `get_note${ownerAcc.name !== account.name ? ` of ${ownerAcc.name}` : ''} as ${account.name}`,
       ['querying'],
       async () => {
         try {
           const r = await contracts!.query<{ text: string }>(account.signer, id, 'get_note', { owner: ownerAcc.hex });
-          setNote(r.text);
+          setHeld({ reader, text: String(r?.text ?? '') });
           return { message: `Decrypted ${ownerAcc.name}'s note.` };
         } catch (err) {
           if (err instanceof ContractError && !isNotAuthorized(err) && /no note/.test(err.message))
@@ -353,10 +356,11 @@ function GuessNumber({ id, account }: Props) {
   const { contracts, token } = useApp();
   const [n, setN] = useState('50');
   const [answer, setAnswer] = useState<string | null>(null);
-  const [secret, setSecret] = useState<number | null>(null);
+  // Keyed by the account that peeked: a late answer never shows under another account.
+  const [peeked, setPeeked] = useState<{ by: string; n: number } | null>(null);
+  const secret = peeked?.by === account.name ? peeked.n : null;
   const [g, runG] = useAction();
   const [p, runP] = useAction();
-  useEffect(() => setSecret(null), [account.name]);
 
   const guess = (e: Event) => {
     e.preventDefault();
@@ -371,17 +375,19 @@ function GuessNumber({ id, account }: Props) {
       return { ...state, message: text };
     });
   };
-  const peek = () =>
-    runP(
+  const peek = () => {
+    const by = account.name;
+    return runP(
       'peek',
       ['querying'],
       async () => {
         const r = await contracts!.query<{ n: number }>(account.signer, id, 'peek');
-        setSecret(r.n);
+        setPeeked({ by, n: r.n });
         return { message: `The secret is ${r.n}.` };
       },
       { notAuthorized: `Only the game's owner (its deployer, //Alice on a dev network) may peek; you are ${account.name}.` },
     );
+  };
 
   return (
     <div class="stack">

@@ -428,8 +428,8 @@ function Events({ events, title }: { events: ChainEvent[]; title: string }) {
         {events.map((e, i) => (
           <li key={i}>
             <strong>{e.type}</strong>{' '}
-            {e.attributes.map((a) => (
-              <span key={a.key} class="attr small">
+            {e.attributes.map((a, j) => (
+              <span key={j} class="attr small">
                 <span class="muted">{a.key}=</span>
                 <span class="mono">{a.value.length > 80 ? `${a.value.slice(0, 80)}…` : a.value}</span>
               </span>

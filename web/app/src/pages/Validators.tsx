@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { msgs, NodeError, toHex } from '@veil-network/sdk';
+import { msgs, toHex } from '@veil-network/sdk';
 import { useApp } from '../state';
 import type { PageProps } from '../app';
 import { useAction, useAsync, useThrottled, type Report } from '../lib/hooks';
@@ -32,7 +32,6 @@ export default function Validators(_: PageProps) {
       ? () =>
           client.queryModule<LedgerView>('staking', 'ledger', { stash: account.address }).catch((e) => {
             // "not bonded" is an answer, not an error.
-            if (e instanceof NodeError && /not bonded/.test(e.message)) return null;
             if (e instanceof Error && /not bonded/.test(e.message)) return null;
             throw e;
           })

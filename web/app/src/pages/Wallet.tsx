@@ -180,8 +180,12 @@ function AddAccount() {
   const [name, setName] = useState('');
   const [uri, setUri] = useState('');
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setMsg(null);
     try {
       const a = await addAccount(name, uri);
       setUri('');
@@ -189,6 +193,8 @@ function AddAccount() {
       setMsg({ ok: true, text: `Added ${a.name} (${shortAddr(a.address)}) and selected it.` });
     } catch (err) {
       setMsg({ ok: false, text: explain(err) });
+    } finally {
+      setBusy(false);
     }
   };
   return (
@@ -209,8 +215,8 @@ function AddAccount() {
             data-testid="add-account-uri"
           />
         </Field>
-        <button type="submit" class="secondary" disabled={!uri.trim()} data-testid="add-account-submit">
-          Add account
+        <button type="submit" class="secondary" disabled={!uri.trim() || busy} data-testid="add-account-submit">
+          {busy ? 'Deriving the key…' : 'Add account'}
         </button>
       </form>
       {msg && (
