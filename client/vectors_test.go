@@ -9,7 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -33,6 +32,7 @@ import (
 	"github.com/veil-network/veil/gen/veil/node/v1/nodev1connect"
 	stakingv1 "github.com/veil-network/veil/gen/veil/staking/v1"
 	txv1 "github.com/veil-network/veil/gen/veil/tx/v1"
+	"github.com/veil-network/veil/internal/testvectors"
 )
 
 // The published transaction vectors, docs/vectors/transactions.json, for
@@ -504,37 +504,13 @@ func weightOf(t testing.TB, weights map[string]uint64, tv txVector) uint64 {
 	return w
 }
 
-func encodeTxVectors(t testing.TB, v *txVectorFile) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestTransactionVectors checks docs/vectors/transactions.json the way
 // another implementation would, then that this code still generates it
 // byte for byte (so the file cannot go stale).
 func TestTransactionVectors(t *testing.T) {
-	generated := encodeTxVectors(t, generateTxVectors(t))
+	generated := testvectors.Encode(t, generateTxVectors(t))
 	path := txVectorPath()
-	if os.Getenv("VEIL_WRITE_VECTORS") == "1" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, generated, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s (%d bytes)", path, len(generated))
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (generate with VEIL_WRITE_VECTORS=1)", err)
-	}
+	data := testvectors.Load(t, path, generated)
 	var v txVectorFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

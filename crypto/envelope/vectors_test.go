@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/veil-network/veil/crypto/keyderiv"
 	"github.com/veil-network/veil/crypto/keys"
+	"github.com/veil-network/veil/internal/testvectors"
 )
 
 // The published interoperability vectors, docs/vectors/envelopes.json.
@@ -685,34 +685,10 @@ func mustHex(t testing.TB, s string) []byte {
 	return b
 }
 
-func encodeVectors(t testing.TB, v *vectorFile) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func TestVectors(t *testing.T) {
-	generated := encodeVectors(t, generateVectors(t))
+	generated := testvectors.Encode(t, generateVectors(t))
 	path := vectorPath()
-	if os.Getenv("VEIL_WRITE_VECTORS") == "1" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, generated, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s (%d bytes)", path, len(generated))
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (generate with VEIL_WRITE_VECTORS=1)", err)
-	}
+	data := testvectors.Load(t, path, generated)
 	var v vectorFile
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
