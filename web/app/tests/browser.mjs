@@ -384,6 +384,26 @@ async function main() {
   });
 
   // 7. Phone width: navigation behind the menu button, no sideways scroll.
+  // Staking from the UI: Charlie bonds and nominates the validator.
+  await step('staking: bond and nominate from the UI', async () => {
+    await selectAccount(page, 'Charlie');
+    await page.goto(`${ui}#/validators`);
+    await page.getByTestId('my-staking').waitFor();
+    await page.getByTestId('bond-amount').fill('100');
+    await page.getByTestId('bond-submit').click();
+    await actionDone(page, 'bond-status', T.tx);
+    await until('the ledger shows the bond', T.page, async () => {
+      const role = page.getByTestId('ledger-role');
+      return (await role.count()) > 0 && /100(\.0+)? VEIL active/.test(await page.getByTestId('ledger-active').innerText());
+    });
+    const target = page.getByTestId('nominate-targets').locator('input[type=checkbox]').first();
+    await target.check();
+    await page.getByTestId('nominate-submit').click();
+    await actionDone(page, 'nominate-status', T.tx);
+    await until('the ledger shows the nomination', T.page, async () => /nominat/i.test(await page.getByTestId('ledger-role').innerText()));
+    console.log(`\n  Charlie: ${(await page.getByTestId('ledger').innerText()).replace(/\s+/g, ' ')}`);
+  });
+
   await step('phone width: wallet and confidential', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const p = await phone.newPage();
