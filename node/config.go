@@ -44,8 +44,55 @@ func DefaultVeilConfig() VeilConfig {
 
 func veilConfigPath(home string) string { return filepath.Join(home, "config", "veil.json") }
 
+// MinKeepRecent is the fewest recent state versions a pruning node may
+// keep (pruning.keep_recent; 0 keeps every version instead).
+//
+// Readers hold on to one past version for a while and fail, or worse,
+// when it is pruned under them. A relayer reads every proof of a sync
+// round (the worker's egress sequence, then batches of proven messages)
+// at one version, the latest its worker verified, for up to its 3-minute
+// round timeout: 180 versions at Veil's 1-second blocks. Light clients
+// prove reads at heights they verified, a little behind the head. And a
+// snapshot iteration that spans a commit keeps reading the version it
+// started on: if that version is deleted meanwhile, IAVL finds its nodes
+// missing and the read fails as a store failure. A keep_recent of 1 or
+// 10 breaks all of these at every pruning. 1,000 versions (about 17
+// minutes of 1-second blocks) is five times the longest of them; a
+// reader that falls further behind syncs headers and reads at a newer
+// height. The cost is small: versions share all unchanged nodes.
+const MinKeepRecent = 1000
+
+// Validate reports settings a node cannot run with, before anything
+// starts.
+func (c VeilConfig) Validate() error {
+	return validatePruning(c.Pruning)
+}
+
+// validatePruning: keep_recent is 0 (keep every version: an archive
+// node) or at least MinKeepRecent; interval, how many commits apart
+// pruning runs, is positive when pruning is on (0 would silently never
+// prune).
+func validatePruning(p store.Pruning) error {
+	switch {
+	case p.KeepRecent < 0:
+		return fmt.Errorf("pruning.keep_recent is %d: use 0 to keep every version, or at least %d", p.KeepRecent, MinKeepRecent)
+	case p.KeepRecent == 0:
+		if p.Interval < 0 {
+			return fmt.Errorf("pruning.interval is %d: it must not be negative", p.Interval)
+		}
+		return nil
+	case p.KeepRecent < MinKeepRecent:
+		return fmt.Errorf("pruning.keep_recent is %d, below the minimum of %d: relayers, light clients and queries read proofs at recent past heights, which would be pruned under them (docs/operations.md, \"Pruning\"); use at least %d, or 0 to keep every version",
+			p.KeepRecent, MinKeepRecent, MinKeepRecent)
+	case p.Interval <= 0:
+		return fmt.Errorf("pruning.interval is %d with keep_recent %d: pruning would never run; use a positive interval (default %d), or keep_recent 0 to keep every version",
+			p.Interval, p.KeepRecent, store.DefaultPruning.Interval)
+	}
+	return nil
+}
+
 // LoadVeilConfig reads config/veil.json, falling back to defaults for
-// missing fields.
+// missing fields, and validates it.
 func LoadVeilConfig(home string) (VeilConfig, error) {
 	c := DefaultVeilConfig()
 	b, err := os.ReadFile(veilConfigPath(home))
@@ -57,6 +104,9 @@ func LoadVeilConfig(home string) (VeilConfig, error) {
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, fmt.Errorf("parse %s: %w", veilConfigPath(home), err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("invalid %s: %w", veilConfigPath(home), err)
 	}
 	return c, nil
 }

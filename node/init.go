@@ -50,6 +50,12 @@ type InitResult struct {
 // genesis (given, or a new one with this node as the only validator).
 // Existing keys are kept, so re-running init is safe.
 func Init(home string, opts InitOptions) (*InitResult, error) {
+	if opts.Veil != nil {
+		// Written only if a node can start with it.
+		if err := opts.Veil.Validate(); err != nil {
+			return nil, fmt.Errorf("Veil config: %w", err)
+		}
+	}
 	conf := opts.Comet
 	if conf == nil {
 		conf = DefaultCometConfig(home, opts.Moniker)

@@ -153,6 +153,9 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 	if err := httpcors.Validate(vc.CORSOrigins); err != nil {
 		return nil, fmt.Errorf("Veil config cors_origins: %w", err)
 	}
+	if err := vc.Validate(); err != nil {
+		return nil, fmt.Errorf("Veil config: %w", err)
+	}
 
 	// The consensus key signs votes (CometBFT) and proves the randomness
 	// of the blocks this node proposes (the app).

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -87,6 +88,9 @@ type App struct {
 	// checkTime is LastBlockTime of the committed state checkState rests
 	// on, read once per commit instead of once per CheckTx.
 	checkTime time.Time
+	// checkAuth is the auth parameters of that committed version, read
+	// once per commit (see committedAuthParams).
+	checkAuth atomic.Pointer[versionedAuth]
 
 	sigs *sigCache
 	subs *broadcaster

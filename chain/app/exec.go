@@ -63,7 +63,7 @@ func (a *App) PreVerify(raw []byte) error {
 	if a.tree.Version() == 0 {
 		return nil // no parameters yet; CheckTx will decide
 	}
-	tx, err := auth.Decode(raw, a.Auth.Params(a.tree.Committed()).Limits(), a.router)
+	tx, err := auth.Decode(raw, a.committedAuthParams().Limits(), a.router)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 		// It would fail to decode as a transaction anyway; say why.
 		return resultErr(randomness.SubmitError())
 	}
-	tx, err := auth.Decode(raw, a.Auth.Params(a.tree.Committed()).Limits(), a.router)
+	tx, err := auth.Decode(raw, a.committedAuthParams().Limits(), a.router)
 	if err != nil {
 		return resultErr(err)
 	}
@@ -362,9 +362,34 @@ func (a *App) resetCheckState() {
 // state. CometBFT then rechecks the remaining mempool transactions, which
 // re-applies their effects in order.
 func (a *App) resetCheckStateLocked() {
-	a.checkState = store.NewCache(a.tree.Committed())
+	committed := a.tree.Committed()
+	a.checkState = store.NewCache(committed)
 	a.checkTime = a.LastBlockTime()
+	// Only Commit (this goroutine) and New move the committed version, so
+	// Version and the snapshot agree here.
+	a.checkAuth.Store(&versionedAuth{version: a.tree.Version(), params: a.Auth.Params(committed)})
 	clear(a.inMempool)
+}
+
+// versionedAuth is the auth parameters of one committed version.
+type versionedAuth struct {
+	version int64
+	params  auth.Params
+}
+
+// committedAuthParams is the auth parameters of the latest committed
+// version, which bound transaction decoding in PreVerify and CheckTx.
+// Reading them from the committed snapshot for every transaction was a
+// second read of the same parameters per CheckTx (the ante reads them from
+// the mempool view); they are read once per commit instead. Between the
+// tree's commit and the reset that follows it the remembered version is
+// the previous one, and the snapshot is read as before, so the limits are
+// always the latest committed version's.
+func (a *App) committedAuthParams() auth.Params {
+	if c := a.checkAuth.Load(); c != nil && c.version == a.tree.Version() {
+		return c.params
+	}
+	return a.Auth.Params(a.tree.Committed())
 }
 
 func blockInfo(req *abci.RequestFinalizeBlock) *types.BlockInfo {

@@ -1,8 +1,11 @@
 package mq
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -173,14 +176,27 @@ func TestEgressExactlyOnceInOrder(t *testing.T) {
 }
 
 // FuzzEgressDecode: arbitrary bytes never panic the egress decoder and are
-// never accepted without a valid signature.
+// never accepted without a valid signature; the decoding the handler uses,
+// with the verified-egress memory, answers exactly as DecodeEgress does,
+// the first time and again.
 func FuzzEgressDecode(f *testing.F) {
 	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
 	good := signEgress(&testing.T{}, priv, 0, "system", "x")
 	f.Add(good.Message, good.Signature)
 	f.Add([]byte{}, []byte{})
+	bad := append([]byte{}, good.Signature...)
+	bad[0] ^= 1
+	f.Add(good.Message, bad)
+	seen := newVerifiedEgress(64)
 	f.Fuzz(func(t *testing.T, msg, sig []byte) {
 		em, sender, err := DecodeEgress(msg, sig)
+		for range 2 {
+			em2, sender2, err2 := decodeEgress(msg, sig, seen)
+			if sender2 != sender || (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) ||
+				types.CodeOf(err) != types.CodeOf(err2) || (em == nil) != (em2 == nil) || (em != nil && !proto.Equal(em, em2)) {
+				t.Fatalf("with the memory: %v %x, without: %v %x", err2, sender2, err, sender)
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -201,5 +217,196 @@ func TestGenesisRefusesUnknownFields(t *testing.T) {
 		if err := m.ValidateGenesis([]byte(g), 42); err == nil {
 			t.Fatalf("%s accepted", g)
 		}
+	}
+}
+
+// TestEgressVerdictsWithVerifiedCache: the verified-egress memory changes
+// no outcome. A pair is remembered only once its signature verified; the
+// same message under another signature, a bad signature seen twice and
+// a replay of an accepted message all get the codes they get without it.
+func TestEgressVerdictsWithVerifiedCache(t *testing.T) {
+	m, ctx, r, rec := setup(t)
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	m.SetEgressSenders(fakeRegistry{[32]byte(priv.Public().(ed25519.PublicKey)): true})
+	relayer := types.AccountID{9}
+
+	good := signEgress(t, priv, 0, "system", "first")
+	bad := signEgress(t, priv, 0, "system", "first")
+	bad.Signature = append([]byte{}, bad.Signature...)
+	bad.Signature[63] ^= 0x40
+	for range 2 {
+		if err := exec(t, r, ctx, relayer, bad); types.CodeOf(err) != CodeEgressSignature {
+			t.Fatalf("bad signature: %v", err)
+		}
+	}
+	if m.verified.has(egressKey(bad.Message, bad.Signature)) {
+		t.Fatal("a signature that failed was remembered")
+	}
+	// What a re-check does: the same transaction on a state that has not
+	// accepted it yet (a fresh cache over the same store each time).
+	for i := range 3 {
+		sub := ctx.WithStore(store.NewCache(ctx.Store))
+		if err := exec(t, r, sub, relayer, good); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if !m.verified.has(egressKey(good.Message, good.Signature)) {
+			t.Fatalf("run %d: a verified pair was not remembered", i)
+		}
+	}
+	// The remembered message under a tampered signature is still refused.
+	if err := exec(t, r, ctx, relayer, bad); types.CodeOf(err) != CodeEgressSignature {
+		t.Fatalf("bad signature after the good one: %v", err)
+	}
+	if err := exec(t, r, ctx, relayer, good); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(t, r, ctx, relayer, good); types.CodeOf(err) != CodeEgressDuplicate {
+		t.Fatalf("replay: %v", err)
+	}
+	if len(rec.got) != 4 { // three re-checks and the accepted run
+		t.Fatalf("delivered %v", rec.got)
+	}
+	// Wrong signature length: refused before the memory is consulted.
+	short := &mqv1.MsgSyncEgress{Message: good.Message, Signature: good.Signature[:63]}
+	if err := exec(t, r, ctx, relayer, short); types.CodeOf(err) != CodeEgressSignature {
+		t.Fatalf("short signature: %v", err)
+	}
+}
+
+// TestVerifiedEgressBounded: the memory forgets its oldest key when full.
+func TestVerifiedEgressBounded(t *testing.T) {
+	v := newVerifiedEgress(2)
+	k := func(i byte) [32]byte { return [32]byte{i} }
+	v.add(k(1))
+	v.add(k(2))
+	v.add(k(2)) // already there: no slot used
+	if !v.has(k(1)) || !v.has(k(2)) {
+		t.Fatal("keys lost before the memory was full")
+	}
+	v.add(k(3))
+	if v.has(k(1)) || !v.has(k(2)) || !v.has(k(3)) {
+		t.Fatal("the oldest key must go first")
+	}
+	v.add(k(4))
+	if v.has(k(2)) || !v.has(k(3)) || !v.has(k(4)) || len(v.set) != 2 {
+		t.Fatalf("second eviction: %d keys", len(v.set))
+	}
+}
+
+// messagesPage is the "messages" query answer as a client reads it.
+type messagesPage struct {
+	Topic        string `json:"topic"`
+	NextSequence uint64 `json:"next_sequence"`
+	Next         uint64 `json:"next"`
+	More         bool   `json:"more"`
+	Messages     []struct {
+		Sequence uint64 `json:"sequence"`
+		Payload  []byte `json:"payload"`
+	} `json:"messages"`
+}
+
+func queryPage(t *testing.T, m *Module, ctx *types.Context, args string) (messagesPage, int) {
+	t.Helper()
+	v, err := m.Query(ctx, "messages", []byte(args))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v) // what QueryModule sends
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p messagesPage
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p, len(b)
+}
+
+// TestMessagesQueryByteBudget: a topic of maximum-size messages is paged
+// by bytes, not only by count: each answer holds at most
+// MessagesQueryBytes of messages (and stays under gRPC's 4 MiB default),
+// "next"/"more" lead through every message exactly once, in order.
+func TestMessagesQueryByteBudget(t *testing.T) {
+	m, ctx, _, _ := setup(t)
+	const n = 40
+	max := m.Params(ctx.Store).MaxPayloadBytes
+	origin := ModuleOrigin("test")
+	for i := range n {
+		if _, err := m.Send(ctx, origin, "big", bytes.Repeat([]byte{byte(i)}, max)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []uint64
+	from, pages := uint64(0), 0
+	for {
+		p, size := queryPage(t, m, ctx, fmt.Sprintf(`{"topic":"big","from":%d,"limit":1000}`, from))
+		pages++
+		if size >= 4<<20 {
+			t.Fatalf("page %d is %d bytes of JSON", pages, size)
+		}
+		stored := 0
+		for _, msg := range p.Messages {
+			if len(msg.Payload) != max || msg.Payload[0] != byte(msg.Sequence) {
+				t.Fatalf("message %d: %d bytes", msg.Sequence, len(msg.Payload))
+			}
+			seen = append(seen, msg.Sequence)
+			stored += len(ctx.Store.Get(MessageKey("big", msg.Sequence)))
+		}
+		if stored > MessagesQueryBytes {
+			t.Fatalf("page %d holds %d stored bytes, budget %d", pages, stored, MessagesQueryBytes)
+		}
+		if p.NextSequence != n || p.Next != from+uint64(len(p.Messages)) || p.More != (p.Next < n) {
+			t.Fatalf("page %d: next %d, more %v, next_sequence %d after %d messages from %d", pages, p.Next, p.More, p.NextSequence, len(p.Messages), from)
+		}
+		if !p.More {
+			break
+		}
+		from = p.Next
+	}
+	if pages < 2 || len(seen) != n {
+		t.Fatalf("%d pages, %d messages", pages, len(seen))
+	}
+	for i, s := range seen {
+		if s != uint64(i) {
+			t.Fatalf("message %d came as %d", i, s)
+		}
+	}
+	// The count limit still applies, and says there is more.
+	if p, _ := queryPage(t, m, ctx, `{"topic":"big","from":3,"limit":2}`); len(p.Messages) != 2 || p.Next != 5 || !p.More {
+		t.Fatalf("limit 2: %d messages, next %d, more %v", len(p.Messages), p.Next, p.More)
+	}
+	// Past the end: nothing, nothing more.
+	if p, _ := queryPage(t, m, ctx, `{"topic":"big","from":99}`); len(p.Messages) != 0 || p.More || p.Next != 99 {
+		t.Fatalf("past the end: %+v", p)
+	}
+}
+
+// TestMessagesQueryOversizedMessageProgresses: a message larger than the
+// whole budget (possible if governance raises max_payload_bytes) comes
+// alone on its page instead of blocking the topic.
+func TestMessagesQueryOversizedMessageProgresses(t *testing.T) {
+	m, ctx, _, _ := setup(t)
+	origin := ModuleOrigin("test")
+	for _, size := range []int{10, 5000, 5000, 10} {
+		if _, err := m.Send(ctx, origin, "t", make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const budget = 1000
+	var sizes [][]int
+	for from := uint64(0); ; {
+		p := queryMessages(ctx, "t", from, 100, budget)
+		var page []int
+		for _, msg := range p["messages"].([]map[string]any) {
+			page = append(page, len(msg["payload"].([]byte)))
+		}
+		sizes = append(sizes, page)
+		if !p["more"].(bool) {
+			break
+		}
+		from = p["next"].(uint64)
+	}
+	if fmt.Sprint(sizes) != "[[10] [5000] [5000] [10]]" {
+		t.Fatalf("pages %v", sizes)
 	}
 }
