@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/compute"
-	"github.com/veil-network/veil/client"
 	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
 )
 
@@ -55,7 +54,7 @@ func (r *Relayer) computeStep(ctx context.Context, identity []byte) error {
 }
 
 func (r *Relayer) sendCompute(ctx context.Context, what string, msg proto.Message) error {
-	if _, err := r.cfg.Node.Send(ctx, r.cfg.Operator, []proto.Message{msg}, client.TxOptions{Wait: true}); err != nil {
+	if _, err := r.txs.send(ctx, []proto.Message{msg}); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil

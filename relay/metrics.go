@@ -17,6 +17,7 @@ type metrics struct {
 	registrations   prometheus.Counter
 	errors          *prometheus.CounterVec
 	headerBatchSecs prometheus.Histogram
+	nonceResyncs    prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -50,8 +51,12 @@ func newMetrics() *metrics {
 			Name: "veil_relay_header_batch_seconds", Help: "Time the worker took to verify one batch of light blocks.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		nonceResyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "veil_relay_nonce_resyncs_total",
+			Help: "Operator transactions the chain refused for a nonce out of step (the account used elsewhere, or a transaction dropped from the mempool), re-signed with the chain's nonce.",
+		}),
 	}
-	m.reg.MustRegister(m.workerSynced, m.chainHeight, m.lag, m.headers, m.messages, m.egress, m.registrations, m.errors, m.headerBatchSecs)
+	m.reg.MustRegister(m.workerSynced, m.chainHeight, m.lag, m.headers, m.messages, m.egress, m.registrations, m.errors, m.headerBatchSecs, m.nonceResyncs)
 	return m
 }
 

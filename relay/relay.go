@@ -16,6 +16,10 @@
 // missing (Info.missing_code), read from the node: code is
 // content-addressed, so it needs no proof.
 //
+// The registration and egress loops both submit transactions from the
+// operator account; they take turns and the relayer tracks the account's
+// nonce (operatorTxs), so they never race for a nonce.
+//
 // Every loop resumes from what the worker and the chain report, so a
 // restart of any party costs a round, and each backs off exponentially on
 // errors and logs why it waits.
@@ -142,6 +146,9 @@ type Relayer struct {
 	worker workerv1connect.WorkerServiceClient
 	op     types.AccountID
 	m      *metrics
+	// txs submits every transaction from the operator account, one at a
+	// time with tracked nonces (the loops submit concurrently).
+	txs *operatorTxs
 
 	mu        sync.Mutex
 	status    Status
@@ -197,11 +204,14 @@ func New(cfg Config) (*Relayer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = log.With("component", "relay", "worker_api", cfg.WorkerURL)
+	m := newMetrics()
 	return &Relayer{
-		cfg: cfg, log: log.With("component", "relay", "worker_api", cfg.WorkerURL),
+		cfg: cfg, log: log,
 		worker: workerv1connect.NewWorkerServiceClient(hc, strings.TrimRight(cfg.WorkerURL, "/")),
 		op:     types.AccountID(cfg.Operator.Public().Key),
-		m:      newMetrics(), waiting: map[string]string{}, waitingAt: map[string]time.Time{}, codeRetry: map[string]time.Time{},
+		m:      m, txs: newOperatorTxs(cfg.Node, cfg.Operator, log, m.nonceResyncs),
+		waiting: map[string]string{}, waitingAt: map[string]time.Time{}, codeRetry: map[string]time.Time{},
 	}, nil
 }
 
@@ -370,7 +380,7 @@ func (r *Relayer) register(ctx context.Context, height int64) error {
 	identity := a.GetWorkerInfo().GetIdentity()
 	r.log.Info("submitting worker registration", "identity", hex.EncodeToString(identity), "tee", ev.Kind,
 		"evidence_bytes", len(ev.Quote), "collateral_bytes", len(collateral))
-	res, err := r.cfg.Node.Send(ctx, r.cfg.Operator, []proto.Message{msg}, client.TxOptions{Wait: true})
+	res, err := r.txs.send(ctx, []proto.Message{msg})
 	var txErr *client.TxError
 	if errors.As(err, &txErr) {
 		r.report(ctx, &workerv1.Registration{

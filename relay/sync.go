@@ -18,6 +18,7 @@ import (
 	"github.com/veil-network/veil/client"
 	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
+	"github.com/veil-network/veil/worker"
 )
 
 // Defaults of the sync loop.
@@ -395,9 +396,18 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *worker
 		r.status.MessagesRelayed += int64(acc)
 		r.mu.Unlock()
 		if reason := res.Msg.GetRefusalReason(); reason != "" {
-			if reason == "backpressure" {
+			switch reason {
+			case worker.ReasonBackpressure:
 				r.wait("sync", "the worker holds too much unsubmitted egress; messages wait until the egress loop submits it", r.log.Warn)
 				return total, errWaiting
+			case worker.ReasonNotSubscribed:
+				// The worker stopped following the topic since it listed
+				// it, possibly while processing this very call (a
+				// contract it can no longer run): nothing is wrong, and
+				// the next round fetches only the topics it follows now.
+				r.log.Debug("the worker no longer follows a topic; re-reading its topics", "topic", res.Msg.GetRefusedTopic(),
+					"sequence", res.Msg.GetRefusedSequence())
+				return total, nil
 			}
 			return total, fmt.Errorf("the worker refused %s/%d (%s): %s", res.Msg.GetRefusedTopic(), res.Msg.GetRefusedSequence(), reason, res.Msg.GetRefusal())
 		}
@@ -441,7 +451,7 @@ func (r *Relayer) egressStep(ctx context.Context) (bool, error) {
 	for i, m := range msgs {
 		batch[i] = m
 	}
-	res, err := r.cfg.Node.Send(ctx, r.cfg.Operator, batch, client.TxOptions{Wait: true})
+	res, err := r.txs.send(ctx, batch)
 	var txErr *client.TxError
 	if errors.As(err, &txErr) {
 		switch txErr.Code() {

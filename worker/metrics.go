@@ -48,7 +48,9 @@ func newMetrics() *metrics {
 			Name: "veil_worker_messages_processed_total", Help: "Proven ingress messages processed, by topic kind (worker, system) and outcome.",
 		}, []string{"topic", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "veil_worker_refusals_total", Help: "Light blocks and messages refused, by reason.",
+			Name: "veil_worker_refusals_total", Help: "Light blocks and messages refused, by input and reason (docs/lightclient.md). " +
+				"Only some reasons mean bad relayer input (verification, proof, sequence, mismatch, malformed, ...); " +
+				"not_subscribed (a topic the worker does not or no longer follows) and backpressure do not.",
 		}, []string{"input", "reason"}),
 		egressPending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "veil_worker_egress_pending", Help: "Signed egress messages not yet accepted by the chain (as proven to the worker).",

@@ -476,6 +476,15 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 		}
 		for _, pm := range tm.GetMessages() {
 			seq := pm.GetSequence()
+			// Processing the topic's previous message may have stopped
+			// the worker following it (processContractMessage drops a
+			// contract the executor cannot run). The rest is then
+			// refused as for a topic never followed: the proofs are not
+			// at fault, and Inbox.Deliver's own "not subscribed" error
+			// would be classified as a proof failure below.
+			if _, ok := s.inbox.Next(topic); !ok {
+				return fail(ReasonNotSubscribed, topic, seq, fmt.Errorf("the worker stopped following topic %q while processing this call", truncateTopic(topic)))
+			}
 			if n := s.outbox.Len(); n >= MaxPendingEgress {
 				return fail(ReasonBackpressure, topic, seq, fmt.Errorf("%d egress messages from %d wait for the relayer", n, s.outbox.Next()-uint64(n)))
 			}
