@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/veil-network/veil/crypto/keys"
 )
 
 // Benchmarks recorded in docs/benchmarks.md ("## Envelopes"):
@@ -188,6 +190,41 @@ func BenchmarkPrimitives(b *testing.B) {
 			for b.Loop() {
 				if !pk.Verify(msg, sig) {
 					b.Fatal("bad signature")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCallerKey measures what opening spends on the caller's key:
+// parsing it while decoding, then verifying the signature with it. The
+// keys-api variant is what opening did before keys.VerifyingKey
+// (keys.NewPublicKey validates an sr25519 point and drops it,
+// PublicKey.Verify decompresses it again); parsed-once is what it does now.
+func BenchmarkCallerKey(b *testing.B) {
+	msg := CallSigningMessage(make([]byte, 400))
+	for _, scheme := range bothSchemes() {
+		signer := testSigner(b, scheme)
+		sig, err := signer.Sign(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw := signer.Public().Key
+		b.Run("keys-api/"+string(scheme), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pk, err := keys.NewPublicKey(scheme, raw[:])
+				if err != nil || !pk.Verify(msg, sig) {
+					b.Fatal("bad signature", err)
+				}
+			}
+		})
+		b.Run("parsed-once/"+string(scheme), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ck, err := keys.ParseVerifyingKey(scheme, raw[:])
+				if err != nil || !ck.Verify(msg, sig) {
+					b.Fatal("bad signature", err)
 				}
 			}
 		})

@@ -150,11 +150,11 @@ func SealCommand(contractPub hpke.PublicKey, call Call, signer keys.Signer) ([]b
 // Nonce replay is the executor's check (NonceTracker), because only it
 // knows the order in which the chain delivered commands.
 func OpenCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, env []byte) (*VerifiedCall, error) {
-	vc, err := DecryptCommand(contractPriv, contractID, env)
+	vc, caller, err := decryptCommand(contractPriv, contractID, env)
 	if err != nil {
 		return nil, err
 	}
-	if !vc.Caller.Verify(CallSigningMessage(vc.Encoded), vc.Signature) {
+	if !caller.Verify(CallSigningMessage(vc.Encoded), vc.Signature) {
 		return nil, fmt.Errorf("%w: call by %v", ErrBadSignature, vc.Caller)
 	}
 	return vc, nil
@@ -167,40 +167,55 @@ func OpenCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, 
 // Caller is unauthenticated until CallSigningMessage(Encoded) verifies
 // against Signature.
 func DecryptCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, env []byte) (*VerifiedCall, error) {
+	vc, _, err := decryptCommand(contractPriv, contractID, env)
+	return vc, err
+}
+
+// decryptCommand is DecryptCommand also returning the parsed caller key,
+// which OpenCommand verifies the signature with.
+func decryptCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, env []byte) (*VerifiedCall, keys.VerifyingKey, error) {
 	o, err := open(contractPriv, KindCommand, commandInfo(contractID), env, maxCommandPlaintext)
 	if err != nil {
-		return nil, err
+		return nil, keys.VerifyingKey{}, err
 	}
-	vc, err := DecodeSignedCall(o.pt)
+	vc, caller, err := decodeSignedCall(o.pt)
 	if err != nil {
-		return nil, err
+		return nil, keys.VerifyingKey{}, err
 	}
 	if vc.ContractID != contractID {
-		return nil, fmt.Errorf("%w: call names %x, opened by %x", ErrWrongContract, vc.ContractID, contractID)
+		return nil, keys.VerifyingKey{}, fmt.Errorf("%w: call names %x, opened by %x", ErrWrongContract, vc.ContractID, contractID)
 	}
-	return vc, nil
+	return vc, caller, nil
 }
 
 // DecodeSignedCall decodes a command plaintext (canonical call ||
 // 64-byte signature) without verifying the signature. The encoding must
 // be exact: no trailing bytes, lengths within limits, a valid method.
 func DecodeSignedCall(pt []byte) (*VerifiedCall, error) {
+	vc, _, err := decodeSignedCall(pt)
+	return vc, err
+}
+
+// decodeSignedCall is DecodeSignedCall also returning the parsed caller
+// key, which OpenCommand verifies the signature with.
+func decodeSignedCall(pt []byte) (*VerifiedCall, keys.VerifyingKey, error) {
 	d := decoder{b: pt}
 	var vc VerifiedCall
-	vc.Caller = d.caller()
+	caller := d.caller()
+	vc.Caller = caller.Public()
 	copy(vc.ContractID[:], d.bytes(ContractIDSize, "contract id"))
 	vc.Nonce = d.u64("nonce")
 	vc.Method = d.method()
 	vc.Args = d.args(MaxCommandArgsSize)
 	vc.Signature = d.bytes(signatureSize, "signature")
 	if d.err != nil {
-		return nil, d.err
+		return nil, keys.VerifyingKey{}, d.err
 	}
 	if len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the signature", ErrMalformed, len(d.b))
+		return nil, keys.VerifyingKey{}, fmt.Errorf("%w: %d trailing bytes after the signature", ErrMalformed, len(d.b))
 	}
 	vc.Encoded = pt[: len(pt)-signatureSize : len(pt)-signatureSize]
-	return &vc, nil
+	return &vc, caller, nil
 }
 
 // NonceTracker is the executor's per-caller command nonce state for ONE

@@ -182,26 +182,28 @@ func (d *decoder) args(limit int) []byte {
 	return d.bytes(int(n), "args")
 }
 
-// caller reads the scheme byte and 32-byte account and returns the public
-// key. For sr25519 the bytes must be a canonical Ristretto point; a key
-// that is not cannot have signed anything, so it is a bad signature.
-func (d *decoder) caller() keys.PublicKey {
+// caller reads the scheme byte and 32-byte account and parses the public
+// key once (keys.VerifyingKey: the signature is then verified with the
+// decoded key, not decoded again). For sr25519 the bytes must be a canonical
+// Ristretto point; a key that is not cannot have signed anything, so it
+// is a bad signature.
+func (d *decoder) caller() keys.VerifyingKey {
 	sb := d.byte1("scheme")
 	raw := d.bytes(accountSize, "caller")
 	if d.err != nil {
-		return keys.PublicKey{}
+		return keys.VerifyingKey{}
 	}
 	scheme, err := schemeFromByte(sb)
 	if err != nil {
 		d.fail(err)
-		return keys.PublicKey{}
+		return keys.VerifyingKey{}
 	}
-	pk, err := keys.NewPublicKey(scheme, raw)
+	ck, err := keys.ParseVerifyingKey(scheme, raw)
 	if err != nil {
 		d.fail(fmt.Errorf("%w: caller key: %w", ErrBadSignature, err))
-		return keys.PublicKey{}
+		return keys.VerifyingKey{}
 	}
-	return pk
+	return ck
 }
 
 // appendCaller writes scheme byte || account.

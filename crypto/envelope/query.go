@@ -191,14 +191,14 @@ func OpenQuery(workerPriv hpke.PrivateKey, env []byte, now time.Time) (*Verified
 	if err != nil {
 		return nil, nil, err
 	}
-	q, err := DecodeSignedQuery(o.pt)
+	q, caller, err := decodeSignedQuery(o.pt)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := checkExpiry(q.Expiry, now); err != nil {
 		return nil, nil, err
 	}
-	if !q.Caller.Verify(QuerySigningMessage(o.fingerprint, q.Encoded), q.Signature) {
+	if !caller.Verify(QuerySigningMessage(o.fingerprint, q.Encoded), q.Signature) {
 		return nil, nil, fmt.Errorf("%w: query by %v", ErrBadSignature, q.Caller)
 	}
 	secret, err := o.recipient.Export(ResponseExportLabel, aes256KeySize)
@@ -225,9 +225,17 @@ func checkExpiry(expiry, now time.Time) error {
 // DecodeSignedQuery decodes a query plaintext (canonical request ||
 // 64-byte signature) without verifying the signature or the expiry.
 func DecodeSignedQuery(pt []byte) (*VerifiedQuery, error) {
+	q, _, err := decodeSignedQuery(pt)
+	return q, err
+}
+
+// decodeSignedQuery is DecodeSignedQuery also returning the parsed caller
+// key, which OpenQuery verifies the signature with.
+func decodeSignedQuery(pt []byte) (*VerifiedQuery, keys.VerifyingKey, error) {
 	d := decoder{b: pt}
 	var q VerifiedQuery
-	q.Caller = d.caller()
+	caller := d.caller()
+	q.Caller = caller.Public()
 	copy(q.ContractID[:], d.bytes(ContractIDSize, "contract id"))
 	copy(q.Nonce[:], d.bytes(QueryNonceSize, "nonce"))
 	exp := d.u64("expiry")
@@ -235,17 +243,17 @@ func DecodeSignedQuery(pt []byte) (*VerifiedQuery, error) {
 	q.Args = d.args(MaxQueryArgsSize)
 	q.Signature = d.bytes(signatureSize, "signature")
 	if d.err != nil {
-		return nil, d.err
+		return nil, keys.VerifyingKey{}, d.err
 	}
 	if len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the signature", ErrMalformed, len(d.b))
+		return nil, keys.VerifyingKey{}, fmt.Errorf("%w: %d trailing bytes after the signature", ErrMalformed, len(d.b))
 	}
 	if exp == 0 || exp > math.MaxInt64 {
-		return nil, fmt.Errorf("%w: expiry %d out of range", ErrMalformed, exp)
+		return nil, keys.VerifyingKey{}, fmt.Errorf("%w: expiry %d out of range", ErrMalformed, exp)
 	}
 	q.Expiry = time.Unix(int64(exp), 0)
 	q.Encoded = pt[: len(pt)-signatureSize : len(pt)-signatureSize]
-	return &q, nil
+	return &q, caller, nil
 }
 
 // Response layout:

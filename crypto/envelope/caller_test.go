@@ -1,0 +1,70 @@
+package envelope
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/veil-network/veil/crypto/keys"
+)
+
+func mustSign(t testing.TB, s keys.Signer, msg []byte) []byte {
+	t.Helper()
+	sig, err := s.Sign(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// TestOpenRefusesInvalidCallerKey: a command or query whose sr25519
+// caller key is not a valid point is refused as a bad signature while
+// decoding — before the contract id, the expiry or anything after the
+// key is looked at — with keys.NewPublicKey's reason.
+func TestOpenRefusesInvalidCallerKey(t *testing.T) {
+	contract, worker := contractKey(t, testContractID()), workerKey(t, testWorkerIKM())
+	signer := testSigner(t, keys.SchemeSr25519)
+	bad := [][accountSize]byte{{}, [accountSize]byte(bytes.Repeat([]byte{0xff}, accountSize))}
+	for _, key := range bad {
+		_, kerr := keys.NewPublicKey(keys.SchemeSr25519, key[:])
+		if kerr == nil {
+			t.Fatalf("%x is a valid sr25519 key", key)
+		}
+		want := fmt.Sprintf("%v: caller key: %v", ErrBadSignature, kerr)
+		check := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, ErrBadSignature) || !errors.Is(err, keys.ErrInvalidPublic) || err.Error() != want {
+				t.Fatalf("%s with caller key %x: %v, want %q", what, key, err, want)
+			}
+		}
+
+		// A command for another contract: the key is refused first.
+		call := testCall()
+		call.ContractID = otherContractID()
+		pt := signedCallPlaintext(t, signer, call)
+		copy(pt[1:1+accountSize], key[:])
+		_, err := DecodeSignedCall(pt)
+		check("DecodeSignedCall", err)
+		env := mustSeal(t, contract.PublicKey(), KindCommand, commandInfo(testContractID()), pt)
+		_, err = DecryptCommand(contract, testContractID(), env)
+		check("DecryptCommand", err)
+		_, err = OpenCommand(contract, testContractID(), env)
+		check("OpenCommand", err)
+
+		// An expired query: the key is refused first.
+		q := testQuery()
+		q.Expiry = testNow().Add(-MaxQueryLifetime)
+		enc, err := EncodeQuery(signer.Public(), q, [QueryNonceSize]byte{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp := Fingerprint(worker.PublicKey().Bytes())
+		qpt := append(bytes.Clone(enc), mustSign(t, signer, QuerySigningMessage(fp, enc))...)
+		copy(qpt[1:1+accountSize], key[:])
+		_, err = DecodeSignedQuery(qpt)
+		check("DecodeSignedQuery", err)
+		_, _, err = OpenQuery(worker, mustSeal(t, worker.PublicKey(), KindQuery, []byte(QueryInfo), qpt), testNow())
+		check("OpenQuery", err)
+	}
+}
