@@ -30,6 +30,7 @@ import (
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
+	"github.com/veil-network/veil/internal/fifoset"
 )
 
 // Version is the application's software version, reported in Info.
@@ -92,7 +93,10 @@ type App struct {
 	// once per commit (see committedAuthParams).
 	checkAuth atomic.Pointer[versionedAuth]
 
-	sigs *sigCache
+	// sigs holds hashes of transactions whose signatures this node
+	// verified: a block's transactions that passed our CheckTx need no
+	// second check.
+	sigs *fifoset.Set
 	subs *broadcaster
 }
 
@@ -122,7 +126,7 @@ func New(cfg Config) (*App, error) {
 		modules:   ms.Modules,
 		router:    types.NewRouter(),
 		inMempool: make(map[[32]byte]struct{}),
-		sigs:      newSigCache(200_000),
+		sigs:      fifoset.New(200_000),
 		subs:      newBroadcaster(),
 	}
 	a.Randomness, a.vrfKey = ms.Randomness, vrfKey

@@ -67,13 +67,13 @@ func (a *App) PreVerify(raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if a.sigs.has(tx.Hash) {
+	if a.sigs.Has(tx.Hash) {
 		return nil
 	}
 	if err := tx.VerifySignature(); err != nil {
 		return err
 	}
-	a.sigs.add(tx.Hash)
+	a.sigs.Add(tx.Hash)
 	return nil
 }
 
@@ -86,11 +86,11 @@ func (a *App) checkTx(raw []byte, recheck bool) (types.Code, string) {
 	if err != nil {
 		return resultErr(err)
 	}
-	if !recheck && !a.sigs.has(tx.Hash) {
+	if !recheck && !a.sigs.Has(tx.Hash) {
 		if err := tx.VerifySignature(); err != nil {
 			return resultErr(err)
 		}
-		a.sigs.add(tx.Hash)
+		a.sigs.Add(tx.Hash)
 	}
 	a.checkMu.Lock()
 	defer a.checkMu.Unlock()
@@ -199,7 +199,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			continue
 		}
 		decoded[i], decodeErr[i] = auth.Decode(raw, limits, a.router)
-		if decodeErr[i] == nil && !a.sigs.has(decoded[i].Hash) {
+		if decodeErr[i] == nil && !a.sigs.Has(decoded[i].Hash) {
 			toVerify = append(toVerify, decoded[i])
 			toVerifyIdx = append(toVerifyIdx, i)
 		}

@@ -96,44 +96,6 @@ func (a *App) LastBlock() *BlockResult {
 	return a.subs.last
 }
 
-// sigCache remembers hashes of transactions whose signatures this node
-// verified. Signature validity is a pure function of the raw bytes, so a
-// block's transactions that passed our CheckTx need no second check.
-type sigCache struct {
-	mu    sync.Mutex
-	set   map[[32]byte]struct{}
-	ring  [][32]byte
-	head  int
-	limit int
-}
-
-func newSigCache(limit int) *sigCache {
-	return &sigCache{set: make(map[[32]byte]struct{}, limit), ring: make([][32]byte, 0, limit), limit: limit}
-}
-
-func (c *sigCache) has(h [32]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.set[h]
-	return ok
-}
-
-func (c *sigCache) add(h [32]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.set[h]; ok {
-		return
-	}
-	if len(c.ring) < c.limit {
-		c.ring = append(c.ring, h)
-	} else {
-		delete(c.set, c.ring[c.head])
-		c.ring[c.head] = h
-		c.head = (c.head + 1) % c.limit
-	}
-	c.set[h] = struct{}{}
-}
-
 // AccountView is an account's balances and nonces as the API reports them.
 type AccountView struct {
 	Free, Reserved types.Amount

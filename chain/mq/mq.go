@@ -16,13 +16,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/types"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+	"github.com/veil-network/veil/internal/fifoset"
 )
 
 // Name is the module name and state prefix.
@@ -152,8 +152,15 @@ type Module struct {
 	senders  EgressSenders
 	handlers []route
 	params   types.ParamCache[Params]
-	// verified skips re-verifying egress signatures (see verifiedEgress).
-	verified *verifiedEgress
+	// verified remembers the egress (message, signature) pairs whose
+	// signature this node verified (egressKey). An egress transaction is
+	// executed several times on one node — CheckTx when it arrives, again
+	// in full at every re-check while it waits in the mempool
+	// (types.RecheckFully), and in its block — and each run verified every
+	// signature again, ≈ 50 µs each, 90 % of the work. Only successes are
+	// remembered, so what any node decides is still decided by the bytes
+	// alone. The mempool and consensus connections use it concurrently.
+	verified *fifoset.Set
 }
 
 type route struct {
@@ -162,7 +169,7 @@ type route struct {
 }
 
 // New returns the module; senders may be set later with SetEgressSenders.
-func New() *Module { return &Module{verified: newVerifiedEgress(verifiedEgressEntries)} }
+func New() *Module { return &Module{verified: fifoset.New(verifiedEgressEntries)} }
 
 // SetEgressSenders installs the signer authority (the registry).
 func (m *Module) SetEgressSenders(s EgressSenders) { m.senders = s }
@@ -295,7 +302,7 @@ func DecodeEgress(message, signature []byte) (*mqv1.EgressMessage, [32]byte, err
 // (message, signature) pair that verified before when seen is set. The
 // checks run in the same order with or without it, so the outcome,
 // error code and message included, is the same.
-func decodeEgress(message, signature []byte, seen *verifiedEgress) (*mqv1.EgressMessage, [32]byte, error) {
+func decodeEgress(message, signature []byte, seen *fifoset.Set) (*mqv1.EgressMessage, [32]byte, error) {
 	var sender [32]byte
 	var em mqv1.EgressMessage
 	if err := proto.Unmarshal(message, &em); err != nil {
@@ -314,7 +321,7 @@ func decodeEgress(message, signature []byte, seen *verifiedEgress) (*mqv1.Egress
 	var key [32]byte
 	if seen != nil {
 		key = egressKey(message, signature)
-		if seen.has(key) {
+		if seen.Has(key) {
 			return &em, sender, nil
 		}
 	}
@@ -322,7 +329,7 @@ func decodeEgress(message, signature []byte, seen *verifiedEgress) (*mqv1.Egress
 		return nil, sender, badEgressSignature(sender)
 	}
 	if seen != nil {
-		seen.add(key)
+		seen.Add(key)
 	}
 	return &em, sender, nil
 }
@@ -349,52 +356,6 @@ func egressKey(message, signature []byte) [32]byte {
 // far more egress than waits in a mempool between two blocks. Pairs that
 // fall out are verified again, which is only slower.
 const verifiedEgressEntries = 1 << 16
-
-// verifiedEgress remembers the egress (message, signature) pairs whose
-// signature this node verified. An egress transaction is executed several
-// times on one node — CheckTx when it arrives, again in full at every
-// re-check while it waits in the mempool (types.RecheckFully), and in its
-// block — and each run verified every signature again, ≈ 50 µs each, 90 %
-// of the work. Validity is a pure function of the two byte strings, so
-// skipping a repeat changes no outcome: only successes are remembered,
-// and what any node decides is still decided by the bytes alone. It is the
-// egress counterpart of the app's transaction signature cache. The mempool
-// and consensus connections use it concurrently; it is never iterated.
-type verifiedEgress struct {
-	mu    sync.Mutex
-	set   map[[32]byte]struct{}
-	ring  [][32]byte
-	head  int
-	limit int
-}
-
-func newVerifiedEgress(limit int) *verifiedEgress {
-	return &verifiedEgress{set: make(map[[32]byte]struct{}), limit: limit}
-}
-
-func (v *verifiedEgress) has(k [32]byte) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	_, ok := v.set[k]
-	return ok
-}
-
-// add remembers k, forgetting the oldest key once full.
-func (v *verifiedEgress) add(k [32]byte) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if _, ok := v.set[k]; ok {
-		return
-	}
-	if len(v.ring) < v.limit {
-		v.ring = append(v.ring, k)
-	} else {
-		delete(v.set, v.ring[v.head])
-		v.ring[v.head] = k
-		v.head = (v.head + 1) % v.limit
-	}
-	v.set[k] = struct{}{}
-}
 
 // RegisterMessages implements types.Module.
 func (m *Module) RegisterMessages(r *types.Router) {

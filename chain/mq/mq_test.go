@@ -14,6 +14,7 @@ import (
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/types"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+	"github.com/veil-network/veil/internal/fifoset"
 )
 
 type fakeRegistry map[[32]byte]bool
@@ -187,7 +188,7 @@ func FuzzEgressDecode(f *testing.F) {
 	bad := append([]byte{}, good.Signature...)
 	bad[0] ^= 1
 	f.Add(good.Message, bad)
-	seen := newVerifiedEgress(64)
+	seen := fifoset.New(64)
 	f.Fuzz(func(t *testing.T, msg, sig []byte) {
 		em, sender, err := DecodeEgress(msg, sig)
 		for range 2 {
@@ -239,7 +240,7 @@ func TestEgressVerdictsWithVerifiedCache(t *testing.T) {
 			t.Fatalf("bad signature: %v", err)
 		}
 	}
-	if m.verified.has(egressKey(bad.Message, bad.Signature)) {
+	if m.verified.Has(egressKey(bad.Message, bad.Signature)) {
 		t.Fatal("a signature that failed was remembered")
 	}
 	// What a re-check does: the same transaction on a state that has not
@@ -249,7 +250,7 @@ func TestEgressVerdictsWithVerifiedCache(t *testing.T) {
 		if err := exec(t, r, sub, relayer, good); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
-		if !m.verified.has(egressKey(good.Message, good.Signature)) {
+		if !m.verified.Has(egressKey(good.Message, good.Signature)) {
 			t.Fatalf("run %d: a verified pair was not remembered", i)
 		}
 	}
@@ -270,26 +271,6 @@ func TestEgressVerdictsWithVerifiedCache(t *testing.T) {
 	short := &mqv1.MsgSyncEgress{Message: good.Message, Signature: good.Signature[:63]}
 	if err := exec(t, r, ctx, relayer, short); types.CodeOf(err) != CodeEgressSignature {
 		t.Fatalf("short signature: %v", err)
-	}
-}
-
-// TestVerifiedEgressBounded: the memory forgets its oldest key when full.
-func TestVerifiedEgressBounded(t *testing.T) {
-	v := newVerifiedEgress(2)
-	k := func(i byte) [32]byte { return [32]byte{i} }
-	v.add(k(1))
-	v.add(k(2))
-	v.add(k(2)) // already there: no slot used
-	if !v.has(k(1)) || !v.has(k(2)) {
-		t.Fatal("keys lost before the memory was full")
-	}
-	v.add(k(3))
-	if v.has(k(1)) || !v.has(k(2)) || !v.has(k(3)) {
-		t.Fatal("the oldest key must go first")
-	}
-	v.add(k(4))
-	if v.has(k(2)) || !v.has(k(3)) || !v.has(k(4)) || len(v.set) != 2 {
-		t.Fatalf("second eviction: %d keys", len(v.set))
 	}
 }
 
