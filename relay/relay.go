@@ -100,8 +100,8 @@ type Config struct {
 	// within a block time).
 	SyncInterval time.Duration
 	// HeaderBatch is the number of light blocks per request (default 200,
-	// at most 500); MessageBatch the messages per topic and request
-	// (default 500); EgressPerTx the egress messages per transaction
+	// at most 500); MessageBatch the most messages per topic and request
+	// (default 500; the node's byte budget may return fewer); EgressPerTx the egress messages per transaction
 	// (default 32).
 	HeaderBatch, MessageBatch, EgressPerTx int
 	// Progress, when set (a terminal), receives a progress line while the

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -33,6 +34,13 @@ const (
 	waitLogRepeatAfter  = time.Minute
 	egressRoundTimeout  = 3 * time.Minute
 	maxDispatchPerRound = 20
+	// dispatchBytes bounds one DispatchMessages request: topics are added
+	// until it holds this much, the others wait for the next dispatch.
+	// The node sends a topic's messages in pages of about 2 MiB of
+	// messages and proofs (api.ProvenMessagesBytes), so a request stays
+	// near 10 MiB, well under the 32 MiB a worker accepts, however many
+	// topics have news.
+	dispatchBytes = 8 << 20
 )
 
 // errWaiting marks a round that could not proceed for a reason outside
@@ -367,8 +375,16 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *worker
 			req.HasEgressNext, req.EgressNextSequence, req.EgressNextProof = true, egressNext, egressProof
 			needEgress = false
 		}
-		var more []string
-		for _, t := range topics {
+		// more: topics with messages after this dispatch's page;
+		// deferred: topics not fetched for this dispatch (dispatchBytes),
+		// first in the next one so that every topic advances.
+		var more, deferred []string
+		size := 0
+		for i, t := range topics {
+			if size >= dispatchBytes {
+				deferred = slices.Clone(topics[i:])
+				break
+			}
 			pm, err := r.cfg.Node.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{
 				Topic: t, FromSequence: from[t], Limit: uint32(r.cfg.MessageBatch), Height: version, Batch: true}))
 			if err != nil {
@@ -380,9 +396,17 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *worker
 				tm.Messages = append(tm.Messages, &workerv1.ProvenMessage{Sequence: m.GetSequence(), Message: m.GetMessage(), Proof: m.GetProof()})
 			}
 			req.Topics = append(req.Topics, tm)
-			from[t] += uint64(len(tm.Messages))
-			if len(tm.Messages) > 0 && from[t] < pm.Msg.GetNextSequence() {
-				more = append(more, t)
+			size += proto.Size(tm)
+			// The node pages by count and by bytes (a page of large
+			// messages holds fewer than asked for): the next page starts
+			// after the last message received, not limit messages on.
+			// The worker checks the sequences; max keeps a node that
+			// answers out of order from sending the relayer backwards.
+			if n := len(tm.Messages); n > 0 {
+				from[t] = max(from[t], tm.Messages[n-1].GetSequence()+1)
+				if from[t] < pm.Msg.GetNextSequence() {
+					more = append(more, t)
+				}
 			}
 		}
 		res, err := r.worker.DispatchMessages(ctx, connect.NewRequest(req))
@@ -411,7 +435,7 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *worker
 			}
 			return total, fmt.Errorf("the worker refused %s/%d (%s): %s", res.Msg.GetRefusedTopic(), res.Msg.GetRefusedSequence(), reason, res.Msg.GetRefusal())
 		}
-		topics = more
+		topics = append(deferred, more...)
 	}
 	return total, nil
 }

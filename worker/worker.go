@@ -520,7 +520,9 @@ func (w *Worker) Close() error {
 
 // maxRequestBytes bounds API request bodies: a SyncHeaders batch of light
 // blocks (≈ 1 KB each with 4 validators, ≈ 20 KB with 100) or a batch of
-// proven messages (≈ 2 KB each) is the largest.
+// proven messages (each proof carries its message: ≈ 2 KB for a small one,
+// twice a large one's size; the relayer stops a call at 8 MiB) is the
+// largest.
 const maxRequestBytes = 32 << 20
 
 func (w *Worker) httpServer() *http.Server {

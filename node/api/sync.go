@@ -25,6 +25,34 @@ const (
 	validatorsPerPage  = 100
 )
 
+// ProvenMessagesBytes bounds one GetProvenMessages page: its messages and
+// their proofs add up to at most this many bytes. The count limit alone
+// allowed 1,000 messages of up to max_payload_bytes each (64 KiB by
+// default), about 130 MiB with their proofs (an ICS23 existence proof
+// holds the value it proves, so each message is sent twice), where gRPC
+// clients accept 4 MiB by default. 2 MiB keeps an answer, protobuf
+// framing, the next-sequence proof and even Connect's base64 JSON
+// included, under that, as the mq module's "messages" query does with
+// its own 2 MiB (mq.MessagesQueryBytes). A message larger than the budget is still
+// returned when it is the first of a page, alone, so every page makes
+// progress. In batch mode a message counts its single proof's size,
+// which bounds its share of the compressed batch proof (shared inner
+// nodes are sent once), and the page is then checked against the budget
+// with the batch proof's real size.
+const ProvenMessagesBytes = 2 << 20
+
+// A page is read from the store in parts: firstProvenRead messages, then
+// as many as the rest of the budget holds at the bytes per message seen
+// so far, at most maxProvenRead at a time. So a page of large messages
+// proves about what it returns, not the whole count limit (a thousand
+// 64 KiB values to send thirty), and a page whose messages grow
+// suddenly reads at most maxProvenRead more than it can send. Each part
+// costs one lookup of the version's root.
+const (
+	firstProvenRead = 16
+	maxProvenRead   = 64
+)
+
 // initialHeightOf returns the chain's initial height from the genesis
 // document, read once: GetStatus is called for every transaction a client
 // builds, and the document can be large.
@@ -115,7 +143,10 @@ func (s *Service) lightBlock(ctx context.Context, h int64, prev *cmttypes.Valida
 
 // GetProvenMessages implements the API: one topic's messages at one state
 // version, each with its proof, and the topic's next sequence with its
-// proof, all read from one snapshot of that version.
+// proof, all read from one snapshot of that version. A page holds at
+// most limit messages and ProvenMessagesBytes of messages and proofs;
+// the client asks for the next page from the sequence after the last
+// one it received while that is below next_sequence.
 func (s *Service) GetProvenMessages(_ context.Context, req *connect.Request[nodev1.GetProvenMessagesRequest]) (*connect.Response[nodev1.GetProvenMessagesResponse], error) {
 	topic := req.Msg.GetTopic()
 	if err := mq.ValidateTopic(topic); err != nil {
@@ -150,42 +181,117 @@ func (s *Service) GetProvenMessages(_ context.Context, req *connect.Request[node
 		return nil, connect.NewError(connect.CodeInternal, err)
 	}
 	from := req.Msg.GetFromSequence()
-	var keys [][]byte
-	for seq := from; seq < next && uint64(len(keys)) < limit; seq++ {
-		keys = append(keys, mq.MessageKey(topic, seq))
-	}
-	if len(keys) == 0 {
+	if from >= next {
 		return connect.NewResponse(out), nil
 	}
-	proven, err := tree.GetProvenBatch(keys, np.Version)
-	if err != nil {
-		return nil, connect.NewError(connectCodeOf(err), err)
+	page := provenPage{tree: tree, topic: topic, version: np.Version, batch: req.Msg.GetBatch(), budget: ProvenMessagesBytes}
+	if err := page.read(from, min(limit, next-from)); err != nil {
+		return nil, err
 	}
-	var proofs []*ics23.CommitmentProof
-	for i, p := range proven {
-		if !p.Exists {
-			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("message %d of %q is missing below next sequence %d", from+uint64(i), topic, next))
-		}
-		pm := &nodev1.ProvenMessage{Sequence: from + uint64(i), Message: p.Value}
-		if req.Msg.GetBatch() {
-			proofs = append(proofs, p.Proof)
-		} else if pm.Proof, err = p.Proof.Marshal(); err != nil {
-			return nil, connect.NewError(connect.CodeInternal, err)
-		}
-		out.Messages = append(out.Messages, pm)
-	}
-	if req.Msg.GetBatch() {
-		// CombineProofs compresses: inner nodes shared by consecutive keys
-		// are sent once.
-		batch, err := ics23.CombineProofs(proofs)
-		if err != nil {
-			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("batch proof: %w", err))
-		}
-		if out.BatchProof, err = batch.Marshal(); err != nil {
-			return nil, connect.NewError(connect.CodeInternal, err)
+	if page.batch {
+		// First: it may shorten the page.
+		if out.BatchProof, err = page.batchProof(); err != nil {
+			return nil, err
 		}
 	}
+	out.Messages = page.msgs
 	return connect.NewResponse(out), nil
+}
+
+// provenPage collects one GetProvenMessages page of a topic's messages
+// at one version.
+type provenPage struct {
+	tree    *store.Tree
+	topic   string
+	version int64
+	// batch: the messages are proven by one compressed batch proof
+	// (batchProof) instead of one proof each.
+	batch bool
+	// budget bounds the page's message and proof bytes (see
+	// ProvenMessagesBytes).
+	budget int
+
+	msgs []*nodev1.ProvenMessage
+	// proofs are the messages' single proofs, kept in batch mode to be
+	// combined.
+	proofs []*ics23.CommitmentProof
+	// used is the budget taken so far: message bytes plus proof bytes
+	// (single proofs' sizes in batch mode).
+	used int
+}
+
+// read adds up to count messages from sequence from, all present in the
+// topic at the page's version, stopping before the first one that would
+// take the page over its budget (never before the page's first).
+func (p *provenPage) read(from, count uint64) error {
+	seq, end := from, from+count
+	n := uint64(firstProvenRead)
+	for seq < end {
+		keys := make([][]byte, min(n, end-seq))
+		for i := range keys {
+			keys[i] = mq.MessageKey(p.topic, seq+uint64(i))
+		}
+		proven, err := p.tree.GetProvenBatch(keys, p.version)
+		if err != nil {
+			return connect.NewError(connectCodeOf(err), err)
+		}
+		for _, v := range proven {
+			if !v.Exists {
+				return connect.NewError(connect.CodeInternal, fmt.Errorf("message %d of %q is missing below its next sequence at version %d", seq, p.topic, p.version))
+			}
+			pm := &nodev1.ProvenMessage{Sequence: seq, Message: v.Value}
+			cost := len(v.Value)
+			if p.batch {
+				cost += v.Proof.Size()
+			} else {
+				if pm.Proof, err = v.Proof.Marshal(); err != nil {
+					return connect.NewError(connect.CodeInternal, fmt.Errorf("proof of message %d of %q: %w", seq, p.topic, err))
+				}
+				cost += len(pm.Proof)
+			}
+			if len(p.msgs) > 0 && p.used+cost > p.budget {
+				return nil
+			}
+			p.used += cost
+			p.msgs = append(p.msgs, pm)
+			if p.batch {
+				p.proofs = append(p.proofs, v.Proof)
+			}
+			seq++
+		}
+		// Next, about as many messages as the rest of the budget holds
+		// at the bytes per message so far, plus the one that will not
+		// fit.
+		per := max(p.used/len(p.msgs), 1)
+		n = min(uint64(max(p.budget-p.used, 0)/per)+1, maxProvenRead)
+	}
+	return nil
+}
+
+// batchProof combines the page's proofs into one compressed ICS23 batch
+// proof (inner nodes shared by consecutive keys are sent once). Single
+// proofs' sizes bound their shares of it, so the page fits its budget;
+// should the batch ever come out larger, the page is shortened until it
+// fits, keeping at least one message.
+func (p *provenPage) batchProof() ([]byte, error) {
+	for {
+		batch, err := ics23.CombineProofs(p.proofs)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("batch proof of %q: %w", p.topic, err))
+		}
+		b, err := batch.Marshal()
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("batch proof of %q: %w", p.topic, err))
+		}
+		msgBytes := 0
+		for _, m := range p.msgs {
+			msgBytes += len(m.Message)
+		}
+		if len(p.msgs) == 1 || msgBytes+len(b) <= p.budget {
+			return b, nil
+		}
+		p.msgs, p.proofs = p.msgs[:len(p.msgs)-1], p.proofs[:len(p.proofs)-1]
+	}
 }
 
 // connectCodeOf maps store errors: a pruned or future version is out of

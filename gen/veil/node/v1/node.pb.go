@@ -192,7 +192,9 @@ type GetProvenMessagesRequest struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Topic        string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
 	FromSequence uint64                 `protobuf:"varint,2,opt,name=from_sequence,json=fromSequence,proto3" json:"from_sequence,omitempty"`
-	// Capped at 1000 (default 100).
+	// Capped at 1000 (default 100); a page also stops at about 2 MiB of
+	// messages and proofs (at least one message), so a client pages by the
+	// last sequence it received, not by limit.
 	Limit uint32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
 	// State version (= block height whose state it is; its app hash is in
 	// the header of height+1). 0 means the latest committed.

@@ -87,7 +87,9 @@ export type GetProvenMessagesRequest = Message<"veil.node.v1.GetProvenMessagesRe
   fromSequence: bigint;
 
   /**
-   * Capped at 1000 (default 100).
+   * Capped at 1000 (default 100); a page also stops at about 2 MiB of
+   * messages and proofs (at least one message), so a client pages by the
+   * last sequence it received, not by limit.
    *
    * @generated from field: uint32 limit = 3;
    */
