@@ -68,3 +68,55 @@ func TestOpenRefusesInvalidCallerKey(t *testing.T) {
 		check("OpenQuery", err)
 	}
 }
+
+// TestCallerKey: the key DecryptCommand parsed is Caller's, and a batch
+// of decrypted calls verified with keys.BatchVerifier.AddKey gives
+// OpenCommand's verdicts (a genuine call, one whose signature was
+// tampered with inside the encryption). A VerifiedCall built or changed
+// by hand gets its current Caller parsed, or the zero key if Caller is
+// not a valid key.
+func TestCallerKey(t *testing.T) {
+	contract := contractKey(t, testContractID())
+	var bv keys.BatchVerifier
+	var want []bool
+	for _, scheme := range bothSchemes() {
+		signer := testSigner(t, scheme)
+		for _, tamper := range []bool{false, true} {
+			pt := signedCallPlaintext(t, signer, testCall())
+			if tamper {
+				pt[len(pt)-20] ^= 0x01
+			}
+			env := mustSeal(t, contract.PublicKey(), KindCommand, commandInfo(testContractID()), pt)
+			vc, err := DecryptCommand(contract, testContractID(), env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := vc.CallerKey(); k.Public() != signer.Public() || k.Public() != vc.Caller {
+				t.Fatalf("%s: CallerKey %v, Caller %v, signer %v", scheme, k.Public(), vc.Caller, signer.Public())
+			}
+			_ = bv.AddKey(vc.CallerKey(), CallSigningMessage(vc.Encoded), vc.Signature)
+			_, oerr := OpenCommand(contract, testContractID(), env)
+			if (oerr == nil) == tamper || (tamper && !errors.Is(oerr, ErrBadSignature)) {
+				t.Fatalf("%s, tampered %v: OpenCommand %v", scheme, tamper, oerr)
+			}
+			want = append(want, oerr == nil)
+		}
+	}
+	if _, valid := bv.Verify(); fmt.Sprint(valid) != fmt.Sprint(want) {
+		t.Fatalf("batch with parsed keys %v, OpenCommand %v", valid, want)
+	}
+
+	alice, bob := testSigner(t, keys.SchemeSr25519), testSigner(t, keys.SchemeEd25519)
+	vc := &VerifiedCall{Caller: alice.Public()}
+	if k := vc.CallerKey(); k.Public() != alice.Public() {
+		t.Fatalf("hand-built call: CallerKey %v, want %v", k.Public(), alice.Public())
+	}
+	vc.Caller = bob.Public()
+	if k := vc.CallerKey(); k.Public() != bob.Public() {
+		t.Fatalf("changed caller: CallerKey %v, want %v", k.Public(), bob.Public())
+	}
+	vc.Caller = keys.PublicKey{Scheme: keys.SchemeSr25519} // the identity: not a valid key
+	if k := vc.CallerKey(); k != (keys.VerifyingKey{}) {
+		t.Fatalf("invalid caller: CallerKey %v, want the zero key", k.Public())
+	}
+}

@@ -59,6 +59,29 @@ type VerifiedCall struct {
 	Signature []byte
 	// Encoded is the canonical call encoding that was signed.
 	Encoded []byte
+
+	// key is Caller parsed for verification while decoding (see
+	// CallerKey).
+	key keys.VerifyingKey
+}
+
+// CallerKey returns Caller parsed for verification: the key the decoder
+// already parsed (and checked) from the call's bytes, so a verifier that
+// batches signatures (keys.BatchVerifier.AddKey) does not decode an
+// sr25519 point a second time. Like Caller, it is unauthenticated in a
+// DecryptCommand result until the signature verifies. A VerifiedCall
+// built by hand, or whose Caller was changed after decoding, gets Caller
+// parsed now (the zero VerifyingKey, which verifies nothing, if Caller is
+// not a valid key), so the key always matches Caller.
+func (vc *VerifiedCall) CallerKey() keys.VerifyingKey {
+	if vc.key.Public() == vc.Caller {
+		return vc.key
+	}
+	k, err := keys.ParseVerifyingKey(vc.Caller.Scheme, vc.Caller.Key[:])
+	if err != nil {
+		return keys.VerifyingKey{}
+	}
+	return k
 }
 
 // EncodeCall returns the canonical encoding of a call by caller:
@@ -150,11 +173,11 @@ func SealCommand(contractPub hpke.PublicKey, call Call, signer keys.Signer) ([]b
 // Nonce replay is the executor's check (NonceTracker), because only it
 // knows the order in which the chain delivered commands.
 func OpenCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, env []byte) (*VerifiedCall, error) {
-	vc, caller, err := decryptCommand(contractPriv, contractID, env)
+	vc, err := DecryptCommand(contractPriv, contractID, env)
 	if err != nil {
 		return nil, err
 	}
-	if !caller.Verify(CallSigningMessage(vc.Encoded), vc.Signature) {
+	if !vc.key.Verify(CallSigningMessage(vc.Encoded), vc.Signature) {
 		return nil, fmt.Errorf("%w: call by %v", ErrBadSignature, vc.Caller)
 	}
 	return vc, nil
@@ -165,57 +188,45 @@ func OpenCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, 
 // It exists for an executor that verifies many calls' signatures as one
 // batch (keys.BatchVerifier) before trusting any of them; the result's
 // Caller is unauthenticated until CallSigningMessage(Encoded) verifies
-// against Signature.
+// against Signature; verify it with CallerKey, the key already parsed
+// from the call.
 func DecryptCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, env []byte) (*VerifiedCall, error) {
-	vc, _, err := decryptCommand(contractPriv, contractID, env)
-	return vc, err
-}
-
-// decryptCommand is DecryptCommand also returning the parsed caller key,
-// which OpenCommand verifies the signature with.
-func decryptCommand(contractPriv hpke.PrivateKey, contractID [ContractIDSize]byte, env []byte) (*VerifiedCall, keys.VerifyingKey, error) {
 	o, err := open(contractPriv, KindCommand, commandInfo(contractID), env, maxCommandPlaintext)
 	if err != nil {
-		return nil, keys.VerifyingKey{}, err
+		return nil, err
 	}
-	vc, caller, err := decodeSignedCall(o.pt)
+	vc, err := DecodeSignedCall(o.pt)
 	if err != nil {
-		return nil, keys.VerifyingKey{}, err
+		return nil, err
 	}
 	if vc.ContractID != contractID {
-		return nil, keys.VerifyingKey{}, fmt.Errorf("%w: call names %x, opened by %x", ErrWrongContract, vc.ContractID, contractID)
+		return nil, fmt.Errorf("%w: call names %x, opened by %x", ErrWrongContract, vc.ContractID, contractID)
 	}
-	return vc, caller, nil
+	return vc, nil
 }
 
 // DecodeSignedCall decodes a command plaintext (canonical call ||
 // 64-byte signature) without verifying the signature. The encoding must
 // be exact: no trailing bytes, lengths within limits, a valid method.
+// The caller key is parsed once, here (VerifiedCall.CallerKey).
 func DecodeSignedCall(pt []byte) (*VerifiedCall, error) {
-	vc, _, err := decodeSignedCall(pt)
-	return vc, err
-}
-
-// decodeSignedCall is DecodeSignedCall also returning the parsed caller
-// key, which OpenCommand verifies the signature with.
-func decodeSignedCall(pt []byte) (*VerifiedCall, keys.VerifyingKey, error) {
 	d := decoder{b: pt}
 	var vc VerifiedCall
-	caller := d.caller()
-	vc.Caller = caller.Public()
+	vc.key = d.caller()
+	vc.Caller = vc.key.Public()
 	copy(vc.ContractID[:], d.bytes(ContractIDSize, "contract id"))
 	vc.Nonce = d.u64("nonce")
 	vc.Method = d.method()
 	vc.Args = d.args(MaxCommandArgsSize)
 	vc.Signature = d.bytes(signatureSize, "signature")
 	if d.err != nil {
-		return nil, keys.VerifyingKey{}, d.err
+		return nil, d.err
 	}
 	if len(d.b) != 0 {
-		return nil, keys.VerifyingKey{}, fmt.Errorf("%w: %d trailing bytes after the signature", ErrMalformed, len(d.b))
+		return nil, fmt.Errorf("%w: %d trailing bytes after the signature", ErrMalformed, len(d.b))
 	}
 	vc.Encoded = pt[: len(pt)-signatureSize : len(pt)-signatureSize]
-	return &vc, caller, nil
+	return &vc, nil
 }
 
 // NonceTracker is the executor's per-caller command nonce state for ONE

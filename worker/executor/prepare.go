@@ -316,9 +316,10 @@ func (p *preparation) run(ch *prepChunk) {
 			s.ready = true
 			continue
 		}
-		// A malformed key or signature is recorded as invalid, and
-		// Verify reports it so: the error adds nothing.
-		_ = bv.Add(vc.Caller, envelope.CallSigningMessage(vc.Encoded), vc.Signature)
+		// The caller key decoding the call parsed, not decoded again
+		// (AddKey). A malformed key or signature is recorded as invalid,
+		// and Verify reports it so: the error adds nothing.
+		_ = bv.AddKey(vc.CallerKey(), envelope.CallSigningMessage(vc.Encoded), vc.Signature)
 		batch = append(batch, unverified{s, vc})
 	}
 	if p.ctx.Err() != nil {
