@@ -57,7 +57,7 @@ async function config() {
   const st = await connect(network.node.api, 'GetStatus', {});
   const wasm = process.env.VEIL_CONTRACT_WASM ?? path.resolve(APP_DIR, '../../bin/contracts/hello-world.wasm');
   if (!existsSync(wasm)) fail(`${wasm} does not exist: run 'make contracts' or set VEIL_CONTRACT_WASM`);
-  return { ui, network, decimals: st.tokenDecimals ?? 12, wasm };
+  return { ui, network, decimals: st.tokenDecimals ?? 12, symbol: st.tokenSymbol ?? 'VEIL', wasm };
 }
 
 /** A Connect unary call in JSON, straight to the node (independent of the page). */
@@ -107,6 +107,13 @@ async function actionError(page, testid, timeout) {
   return (await page.getByTestId(`${testid}-error`).innerText()).replace(/\s+/g, ' ');
 }
 
+/** planck as the UI's exact amounts read ("10003.000000000001 VEIL": every digit, no trailing zeros). */
+function exactTokens(planck, decimals, symbol) {
+  const digits = planck.toString().padStart(decimals + 1, '0');
+  const frac = digits.slice(digits.length - decimals).replace(/0+$/, '');
+  return `${digits.slice(0, digits.length - decimals)}${frac ? `.${frac}` : ''} ${symbol}`;
+}
+
 async function attrBig(page, testid, attr = 'data-planck') {
   const v = await page.getByTestId(testid).getAttribute(attr, { timeout: 2000 });
   return v ? BigInt(v) : null;
@@ -148,7 +155,7 @@ async function main() {
   // Screenshots of an earlier run would mix with this one's.
   for (const f of await readdir(OUT)) if (f.endsWith('.png')) await rm(path.join(OUT, f));
   const cfg = await config();
-  const { ui, network, decimals } = cfg;
+  const { ui, network, decimals, symbol } = cfg;
   const ONE = 10n ** BigInt(decimals);
   const ids = Object.fromEntries(Object.entries(network.contracts).map(([k, v]) => [k, v.id.replace(/^0x/, '').toLowerCase()]));
 
@@ -295,23 +302,37 @@ async function main() {
   });
 
   // 5. secret-wallet: deposit, confidential transfer, both balances, withdrawal.
-  await step('secret-wallet: deposit, private transfer, balances, withdraw', async () => {
+  // The deposit is 10,000 VEIL and a planck or two: the balance passes 2^53
+  // planck and is odd, which no float64 holds, so it shows exactly only if
+  // the page reads the contract's u64 losslessly.
+  await step('secret-wallet: deposit above 2^53 planck, private transfer, balances, withdraw', async () => {
     await page.goto(`${ui}#/confidential/secret-wallet`);
     await selectAccount(page, 'Bob');
     const bob0 = await waitBig(page, 'sw-balance', "Bob's private balance", 30_000, undefined, undefined, 'Bob');
 
     await selectAccount(page, 'Alice');
     const alice0 = await waitBig(page, 'sw-balance', "Alice's private balance", 30_000, undefined, undefined, 'Alice');
-    await page.getByTestId('sw-deposit-amount').fill('5');
+    const tail = (alice0 + 10_000n * ONE) % 2n === 0n ? 1n : 2n;
+    const deposit = 10_000n * ONE + tail;
+    const depositText = exactTokens(deposit, decimals, '').trim();
+    await page.getByTestId('sw-deposit-amount').fill(depositText);
     await page.getByTestId('sw-deposit').click();
     await actionDone(page, 'sw-deposit-status', T.command);
-    await waitBig(page, 'sw-balance', "Alice's private balance after the deposit", T.page, (v) => v === alice0 + 5n * ONE, undefined, 'Alice');
+    const want = alice0 + deposit;
+    if (want <= 2n ** 53n || want % 2n !== 1n) fail(`test bug: ${want} planck is not an odd balance above 2^53`);
+    await waitBig(page, 'sw-balance', `Alice's private balance to be exactly ${want} planck after the deposit`, T.page, (v) => v === want, undefined, 'Alice');
+    const shownExact = await page.getByTestId('sw-balance').getAttribute('title');
+    if (shownExact !== exactTokens(want, decimals, symbol)) fail(`the balance's exact amount reads "${shownExact}", want "${exactTokens(want, decimals, symbol)}"`);
+    const receiptText = await page.getByTestId('sw-deposit-status-receipt').innerText();
+    if (!receiptText.includes(`"balance": ${want}`)) fail(`the deposit's receipt does not show the exact balance ${want}: ${receiptText.replace(/\s+/g, ' ')}`);
+    const message = await page.getByTestId('sw-deposit-status-message').innerText();
+    if (!message.includes(`Deposited ${exactTokens(deposit, decimals, symbol)}`)) fail(`the deposit message does not name the exact amount: ${message}`);
 
     await page.getByTestId('sw-to-pick').selectOption('Bob');
     await page.getByTestId('sw-transfer-amount').fill('2');
     await page.getByTestId('sw-transfer').click();
     await actionDone(page, 'sw-transfer-status', T.command);
-    const alice1 = await waitBig(page, 'sw-balance', "Alice's private balance after the transfer", T.page, (v) => v === alice0 + 3n * ONE, undefined, 'Alice');
+    const alice1 = await waitBig(page, 'sw-balance', "Alice's private balance after the transfer", T.page, (v) => v === want - 2n * ONE, undefined, 'Alice');
 
     await selectAccount(page, 'Bob');
     const bob1 = await waitBig(page, 'sw-balance', "Bob's private balance after the transfer", 30_000, (v) => v === bob0 + 2n * ONE, undefined, 'Bob');

@@ -26,6 +26,7 @@ import { accountId } from './ss58.js';
 import { serviceClient, type ServiceClient } from './rpc.js';
 import { DEFAULT_EXPIRY_BLOCKS, encodeTxBody, signTx, signWithMinimumFee, txBody, txHash, type TxMessage } from './tx.js';
 import { MAX_AMOUNT } from './amount.js';
+import { parseJSON, stringifyJSON } from './json.js';
 
 /** How a transaction is built and submitted. */
 export interface TxOptions {
@@ -261,15 +262,30 @@ export class VeilClient {
     }
   }
 
-  /** A module's JSON query (e.g. "staking", "validators") on the latest committed state. */
+  /**
+   * A module's JSON query (e.g. "staking", "validators") on the latest
+   * committed state. Modules write amounts as decimal strings, but some
+   * integers are plain JSON numbers that can pass 2^53 (staking voting
+   * power is an int64 up to 2^60): the answer is parsed with parseJSON, so
+   * those come back as exact bigints. Bigints in args are written as
+   * numbers with all their digits.
+   */
   async queryModule<T = unknown>(module: string, path: string, args?: unknown): Promise<T> {
-    const raw = args === undefined ? new Uint8Array() : utf8(JSON.stringify(args));
+    const json = args === undefined ? undefined : stringifyJSON(args);
+    if (args !== undefined && json === undefined) throw new VeilError(`query ${module}/${path}: the arguments are not JSON-encodable`);
+    const raw = json === undefined ? new Uint8Array() : utf8(json);
     const r = await this.call(`query ${module}/${path}`, () => this.node.queryModule({ module, path, args: raw }));
     if (r.result.length === 0) return null as T;
+    let text: string;
     try {
-      return JSON.parse(fromUtf8(r.result)) as T;
+      text = fromUtf8(r.result);
     } catch (e) {
-      throw new VeilError(`query ${module}/${path}: the node's answer is not JSON`, { cause: e });
+      throw new VeilError(`query ${module}/${path}: the node's answer is not UTF-8 JSON`, { cause: e });
+    }
+    try {
+      return parseJSON(text) as T;
+    } catch (e) {
+      throw new VeilError(`query ${module}/${path}: the node's answer is not JSON: ${(e as Error).message}`, { cause: e });
     }
   }
 

@@ -15,10 +15,11 @@ import { ContractService } from './gen/veil/worker/v1/worker_pb.js';
 import { concatBytes, fromHex, fromUtf8, toHex, utf8 } from './bytes.js';
 import { finiteMs, sleep, translateError, type VeilClient } from './client.js';
 import { sealCommand, sealQuery, XWING_PUBLIC_KEY_SIZE, MAX_QUERY_LIFETIME_SECONDS, MAX_RESPONSE_SIZE } from './envelope.js';
-import { AmountError, ContractError, NetworkError, NodeError, VeilError } from './errors.js';
+import { AmountError, ContractError, JSONParseError, NetworkError, NodeError, VeilError } from './errors.js';
 import type { Signer } from './keys.js';
 import { MAX_AMOUNT } from './amount.js';
 import { encodeAddress } from './ss58.js';
+import { parseJSON, stringifyJSON } from './json.js';
 import { serviceClient, type ServiceClient } from './rpc.js';
 
 /** A contract as the chain's "contracts/contract" query returns it. */
@@ -43,15 +44,28 @@ export interface ContractInfo {
   next_sequence: number;
 }
 
-/** What an assigned worker reports about an executed command. */
+/**
+ * What an assigned worker reports about an executed command
+ * (worker/executor Receipt). Parsed with parseJSON: integers beyond 2^53−1
+ * in `result` and in event data (u64 amounts, e.g. a secret-wallet
+ * balance in planck) are bigints, smaller ones numbers.
+ */
 export interface Receipt {
+  /** The command's position in the contract's log: one per command, so never near 2^53. */
   sequence: number;
+  /** The block the command was included in. */
   height: number;
   status: 'ok' | 'reverted' | 'failed' | 'rejected';
+  /** The method's JSON result. */
   result?: unknown;
   error?: string;
   events?: { topic: string; data: unknown }[];
-  gas_used: number;
+  /**
+   * Gas the call used: at most the worker's per-call limit, 10^9 by
+   * default but configurable up to 2^62 (worker/runtime Config), so a
+   * bigint when beyond 2^53−1.
+   */
+  gas_used: number | bigint;
 }
 
 /** A submitted command. */
@@ -181,17 +195,9 @@ export function commandKey(ci: ContractInfo): Uint8Array {
 export function encodeArgs(args: unknown): Uint8Array {
   if (args === undefined) return new Uint8Array();
   if (args instanceof Uint8Array) return args;
-  const marker = `__veil_bigint_${Math.random().toString(36).slice(2)}_`;
-  let used = false;
-  const json = JSON.stringify(args, (_k, v) => {
-    if (typeof v === 'bigint') {
-      used = true;
-      return marker + v.toString();
-    }
-    return v;
-  });
+  const json = stringifyJSON(args);
   if (json === undefined) throw new VeilError('contract arguments are not JSON-encodable');
-  return utf8(used ? json.replace(new RegExp(`"${marker}(-?[0-9]+)"`, 'g'), '$1') : json);
+  return utf8(json);
 }
 
 /** Reads the log sequence of the first event of type typ for contract idHex in a committed result. */
@@ -223,16 +229,23 @@ interface Answer {
 /**
  * A worker's answer plaintext: {"ok":true,"result":…} → result (null when
  * absent), {"ok":false,"code":…,"error":…} → ContractError, as Go's
- * decodeAnswer. The types are checked as Go's json.Unmarshal does. The
- * parser's own message is not repeated: it quotes the (confidential)
- * plaintext.
+ * decodeAnswer. The types are checked as Go's json.Unmarshal does.
+ * parseJSON keeps u64 integers exact (bigint beyond 2^53−1) and its
+ * errors give only the position, never the (confidential) plaintext.
  */
 function decodeAnswer(pt: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = fromUtf8(pt);
+  } catch {
+    throw new VeilError(`malformed answer from worker: ${pt.length} bytes that are not UTF-8 JSON (invalid UTF-8)`);
+  }
   let a: Answer;
   try {
-    a = JSON.parse(fromUtf8(pt)) as Answer;
-  } catch {
-    throw new VeilError(`malformed answer from worker: ${pt.length} bytes that are not UTF-8 JSON`);
+    a = parseJSON(text) as Answer;
+  } catch (e) {
+    const why = e instanceof JSONParseError ? ` (${e.message})` : '';
+    throw new VeilError(`malformed answer from worker: ${pt.length} bytes that are not UTF-8 JSON${why}`, { cause: e });
   }
   if (!a || typeof a !== 'object' || Array.isArray(a)) throw new VeilError('malformed answer from worker: not a JSON object');
   for (const [k, t] of [['ok', 'boolean'], ['code', 'string'], ['error', 'string']] as const) {
@@ -242,16 +255,27 @@ function decodeAnswer(pt: Uint8Array): unknown {
   return a.result === undefined ? null : a.result;
 }
 
-/** A receipt as a worker returns it, checked field by field (Go decodes it into a typed struct). */
+/**
+ * A receipt as a worker returns it, checked field by field (Go decodes it
+ * into a typed struct): sequence and height are u64s that cannot reach
+ * 2^53 on a real chain, so a larger one is refused rather than typed
+ * number | bigint for every caller; gas_used is a u64 up to 2^62.
+ */
 function decodeReceipt(v: unknown): Receipt {
   const r = v as Receipt;
   const bad = (field: string) => new VeilError(`malformed receipt from worker: ${field}`);
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw bad('not a JSON object');
   if (typeof r.status !== 'string' || !r.status) throw bad('no status');
-  for (const k of ['sequence', 'height', 'gas_used'] as const) {
-    if (r[k] == null) r[k] = 0;
-    if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || r[k] < 0) throw bad(`"${k}" is not a non-negative integer`);
+  for (const k of ['sequence', 'height'] as const) {
+    const x: unknown = r[k] ?? 0;
+    if (typeof x === 'bigint' && x > 0n && x <= U64_MAX) throw bad(`"${k}" ${x} is beyond 2^53-1, more than any chain reaches`);
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw bad(`"${k}" is not a non-negative integer`);
+    r[k] = x;
   }
+  const gas: unknown = r.gas_used ?? 0;
+  const gasOk = typeof gas === 'bigint' ? gas >= 0n && gas <= U64_MAX : typeof gas === 'number' && Number.isSafeInteger(gas) && gas >= 0;
+  if (!gasOk) throw bad('"gas_used" is not a non-negative integer');
+  r.gas_used = gas as number | bigint;
   if (r.error != null && typeof r.error !== 'string') throw bad('"error" is not a string');
   if (r.events != null && !Array.isArray(r.events)) throw bad('"events" is not a list');
   return r;
@@ -473,8 +497,10 @@ export class Contracts {
   /**
    * Runs a read-only method on an assigned worker, end-to-end encrypted, as
    * signer (the contract sees the signer as caller). Returns the method's
-   * JSON result (null when it returns nothing). A refusal by the contract is
-   * a ContractError (e.g. not_authorized, or reverted "not authorized").
+   * JSON result (null when it returns nothing), parsed by parseJSON:
+   * integers beyond 2^53−1 (u64 amounts in planck, say) are bigints, so
+   * type such fields `number | bigint`. A refusal by the contract is a
+   * ContractError (e.g. not_authorized, or reverted "not authorized").
    */
   async query<T = unknown>(signer: Signer, id: string, method: string, args?: unknown): Promise<T> {
     const ci = await this.get(id);

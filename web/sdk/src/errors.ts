@@ -111,6 +111,43 @@ export class NodeError extends VeilError {
   }
 }
 
+/** What is wrong with a JSON text that parseJSON refuses. */
+export type JSONErrorKind =
+  /** The text ends where more is required (an empty text, an unterminated string or container). */
+  | 'unexpected_end'
+  /** A character that cannot stand here (the message says what was expected). */
+  | 'unexpected_character'
+  /** A malformed number: leading zeros, a "." or exponent without digits, a lone "-". */
+  | 'invalid_number'
+  /** A backslash escape other than \" \\ \/ \b \f \n \r \t \uXXXX. */
+  | 'invalid_escape'
+  /** A raw control character (U+0000–U+001F) inside a string; RFC 8259 requires it escaped. */
+  | 'control_character'
+  /** Anything but whitespace after the value. */
+  | 'trailing_data'
+  /** Arrays and objects nested deeper than the parser's limit. */
+  | 'too_deep';
+
+/**
+ * A JSON text parseJSON refuses. The message says what is wrong and where
+ * (`position`: the offset in UTF-16 code units from the start, 0-based;
+ * `line` and `column`: 1-based), never the text itself: contract answers
+ * are confidential, and an error message travels to logs and UIs.
+ */
+export class JSONParseError extends VeilError {
+  readonly kind: JSONErrorKind;
+  readonly position: number;
+  readonly line: number;
+  readonly column: number;
+  constructor(kind: JSONErrorKind, message: string, where: { position: number; line: number; column: number }) {
+    super(message);
+    this.kind = kind;
+    this.position = where.position;
+    this.line = where.line;
+    this.column = where.column;
+  }
+}
+
 /**
  * Names of the envelope errors, the Go sentinels of crypto/envelope
  * (docs/envelopes.md "Checks when opening"), so a test or another

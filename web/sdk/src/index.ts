@@ -3,8 +3,22 @@
 // browser and Node. Every encoding mirrors the Go implementation byte for
 // byte; docs/vectors/*.json are the proof (test/).
 
-export { VeilError, KeyError, AddressError, AmountError, TxError, TxTimeoutError, ContractError, NetworkError, NodeError, EnvelopeError } from './errors.js';
-export type { ContractErrorCode, EnvelopeErrorKind } from './errors.js';
+export {
+  VeilError,
+  KeyError,
+  AddressError,
+  AmountError,
+  TxError,
+  TxTimeoutError,
+  ContractError,
+  NetworkError,
+  NodeError,
+  EnvelopeError,
+  JSONParseError,
+} from './errors.js';
+export type { ContractErrorCode, EnvelopeErrorKind, JSONErrorKind } from './errors.js';
+
+export { parseJSON, stringifyJSON, DEFAULT_JSON_MAX_DEPTH, type ParseJSONOptions } from './json.js';
 
 export { toHex, fromHex } from './bytes.js';
 

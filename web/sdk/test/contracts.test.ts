@@ -56,6 +56,12 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
       result = { id: '0x' + CONTRACT, workers: ['0x' + W1, '0x' + W2], hpke_public_key: null, keys_published: true };
     } else if (q.module === 'registry' && q.path === 'worker') {
       result = { hpke_public_key: toHex(worker.publicKey) };
+    } else if (q.module === 'test') {
+      // Raw answers, written by hand: JSON.stringify could not write the
+      // big integers a Go module's int64/uint64 fields produce.
+      const args = new TextDecoder().decode(q.args);
+      const raw = q.path === 'echo' ? `{"args":${args || 'null'},"power":1152921504606846975,"era":3,"stake":"10000000000000001"}` : 'SECRET-ISH not json';
+      return proto(res, toBinary(QueryModuleResponseSchema, create(QueryModuleResponseSchema, { result: utf8(raw) })));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ code: 'not_found', message: `no ${q.module}/${q.path}` }));
@@ -186,6 +192,87 @@ describe('answers from a misbehaving worker', () => {
       expect(err, `chunked ${chunked}`).toBeInstanceOf(NetworkError);
       expect(err.message).toMatch(/more than the \d+ allowed/);
     }
+  });
+});
+
+describe('big integers (u64 amounts in planck) stay exact', () => {
+  it('a worker answer with {"balance": 10000000000000000} comes back as 10000000000000000n', async () => {
+    const cs = client();
+    replies.push({ answer: '{"ok":true,"result":{"balance":10000000000000000}}' });
+    const r = await cs.query<{ balance: number | bigint }>(alice, CONTRACT, 'balance');
+    expect(typeof r.balance).toBe('bigint');
+    expect(r).toEqual({ balance: 10000000000000000n });
+    // 10^16 + 1 is where a float64 would round (JSON.parse gives 10^16).
+    replies.push({ answer: '{"ok":true,"result":{"balance":10000000000000001,"max":18446744073709551615,"small":5}}' });
+    expect(await cs.query(alice, CONTRACT, 'balance')).toEqual({ balance: 10000000000000001n, max: 18446744073709551615n, small: 5 });
+    // Arguments go out with every digit too.
+    replies.push({ answer: '{"ok":true,"result":null}' });
+    await cs.query(alice, CONTRACT, 'transfer', { amount: 10000000000000001n });
+    expect(seen.at(-1)).toEqual({ method: 'transfer', args: '{"amount":10000000000000001}' });
+  });
+
+  it('receipts keep big results, event data and gas exact', async () => {
+    const cs = client();
+    const receipt =
+      '{"sequence":5,"height":10,"status":"ok","result":{"balance":10000000000000001},' +
+      '"events":[{"topic":"deposited","data":{"amount":18446744073709551615}}],"gas_used":9007199254740993}';
+    replies.push({ answer: `{"ok":true,"result":${receipt}}` });
+    expect(await cs.receipt(alice, CONTRACT, 5)).toEqual({
+      sequence: 5,
+      height: 10,
+      status: 'ok',
+      result: { balance: 10000000000000001n },
+      events: [{ topic: 'deposited', data: { amount: 18446744073709551615n } }],
+      gas_used: 9007199254740993n,
+    });
+  });
+
+  it('refuses receipt integers that are not u64s, or a sequence no chain reaches', async () => {
+    const cs = client();
+    const cases: [string, RegExp][] = [
+      ['"sequence":9007199254740993', /"sequence" 9007199254740993 is beyond 2\^53-1/],
+      ['"height":18446744073709551616', /"height" is not a non-negative integer/],
+      ['"height":1e300', /"height" is not a non-negative integer/],
+      ['"gas_used":18446744073709551616', /"gas_used" is not a non-negative integer/],
+      ['"gas_used":-9007199254740993', /"gas_used" is not a non-negative integer/],
+      ['"gas_used":1.5', /"gas_used" is not a non-negative integer/],
+    ];
+    for (const [field, want] of cases) {
+      replies.push({ answer: `{"ok":true,"result":{"status":"ok",${field}}}` });
+      const err = await failure(cs.receipt(alice, CONTRACT, 1));
+      expect(err, field).toBeInstanceOf(VeilError);
+      expect(err.message, field).toMatch(/^malformed receipt from worker: /);
+      expect(err.message, field).toMatch(want);
+    }
+  });
+
+  it('malformed answer JSON is reported with its position, never its text', async () => {
+    const cs = client();
+    replies.push({ answer: '{"ok":true,"result":{"note":"SECRET-PLAINTEXT",}}' });
+    const err = await failure(cs.query(alice, CONTRACT, 'get_note'));
+    expect(err).toBeInstanceOf(VeilError);
+    // (The second replica is unreachable: its failure is joined to the message.)
+    expect(err.message).toContain(
+      'malformed answer from worker: 49 bytes that are not UTF-8 JSON (invalid JSON at position 47 (line 1, column 48): unexpected character, expected a string (an object member name))',
+    );
+    expect(err.message).not.toMatch(/SECRET|note/);
+    replies.push({ answer: '' });
+    const empty = await failure(cs.query(alice, CONTRACT, 'get_note'));
+    expect(empty.message).toMatch(/0 bytes that are not UTF-8 JSON \(invalid JSON at position 0 .*unexpected end of input/);
+  });
+
+  it('module queries keep big integers exact, in the answer and in the arguments', async () => {
+    const c = new VeilClient(base, { timeoutMs: 5000 });
+    expect(await c.queryModule('test', 'echo', { n: 18446744073709551615n, s: 'x' })).toEqual({
+      args: { n: 18446744073709551615n, s: 'x' },
+      power: 1152921504606846975n, // an int64 voting power near CometBFT's 2^60 limit
+      era: 3,
+      stake: '10000000000000001',
+    });
+    const err = await failure(c.queryModule('test', 'broken'));
+    expect(err).toBeInstanceOf(VeilError);
+    expect(err.message).toBe("query test/broken: the node's answer is not JSON: invalid JSON at position 0 (line 1, column 1): unexpected character, expected a value");
+    await expect(c.queryModule('test', 'echo', () => 1)).rejects.toThrow(/arguments are not JSON-encodable/);
   });
 });
 

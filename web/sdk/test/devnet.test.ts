@@ -212,13 +212,13 @@ describe.skipIf(!NETWORK)('veil dev network', () => {
   it('secret-wallet: deposit is credited to the caller', async () => {
     const w = n.contracts?.['secret-wallet'];
     if (!w) return;
-    const before = await cs.query<{ balance: number }>(bob, w.id, 'balance');
+    const before = await cs.query<{ balance: number | bigint }>(bob, w.id, 'balance');
     const amount = 10n ** BigInt(decimals); // above the existential deposit of the contract's account
     const { result, sequence } = await cs.deposit(bob, w.id, amount);
     expect(result.code).toBe(0);
     const rc = await cs.waitReceipt(bob, w.id, sequence);
     expect(rc.status).toBe('ok');
-    const after = await cs.query<{ balance: number }>(bob, w.id, 'balance');
+    const after = await cs.query<{ balance: number | bigint }>(bob, w.id, 'balance');
     expect(BigInt(after.balance)).toBe(BigInt(before.balance) + amount);
   });
 

@@ -1,6 +1,6 @@
 import type { ActionState, Stage } from '../lib/hooks';
 import { href } from '../lib/route';
-import { bytesSize, pretty, shortHex } from '../lib/format';
+import { bytesSize, integer, pretty, shortHex } from '../lib/format';
 import { Spinner } from './Spinner';
 
 const LABELS: Record<Stage, { doing: string; done: string }> = {
@@ -71,9 +71,18 @@ export function ActionStatus({ state, testid }: { state: ActionState; testid: st
         <div class="receipt" data-testid={`${testid}-receipt`}>
           <span class={`badge ${state.receipt.status === 'ok' ? 'good' : 'bad'}`}>{state.receipt.status}</span>{' '}
           <span class="muted small">
-            receipt #{state.receipt.sequence} · height {state.receipt.height} · gas {state.receipt.gas_used.toLocaleString('en-US')}
+            receipt #{state.receipt.sequence} · height {state.receipt.height} · gas {integer(state.receipt.gas_used)}
           </span>
           {state.receipt.result !== undefined && state.receipt.result !== null && <pre class="json">{pretty(state.receipt.result)}</pre>}
+          {state.receipt.events && state.receipt.events.length > 0 && (
+            <ul class="list small" data-testid={`${testid}-events`}>
+              {state.receipt.events.map((ev, i) => (
+                <li key={i}>
+                  event <strong>{String(ev?.topic ?? '')}</strong> <code class="wrap">{pretty(ev?.data ?? null, 0)}</code>
+                </li>
+              ))}
+            </ul>
+          )}
           {state.receipt.error && <p class="error-text">{state.receipt.error}</p>}
         </div>
       )}

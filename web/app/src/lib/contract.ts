@@ -1,6 +1,20 @@
 import { ContractError, toHex, type CallResult, type Contracts, type Signer } from '@veil-network/sdk';
 import type { ActionState, Report } from './hooks';
 import { amount, type Token } from './format';
+import { U64_MAX } from './input';
+
+/**
+ * A u64 from a contract's answer as an exact bigint. The SDK parses
+ * answers losslessly: integers up to 2^53−1 are numbers, larger ones
+ * (10,000 VEIL is 10^16 planck) bigints; both are accepted here, anything
+ * else (missing, negative, fractional, a number too large to be exact)
+ * is an error naming the field instead of a wrong value on screen.
+ */
+export function u64Of(v: unknown, what: string): bigint {
+  if (typeof v === 'bigint' && v >= 0n && v <= U64_MAX) return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  throw new Error(`The contract's answer has no valid ${what} (want a whole number from 0 to 2^64-1).`);
+}
 
 /** The steps of a contract command, as ActionStatus shows them. */
 export const COMMAND_STEPS = ['sealing', 'submitted', 'included', 'executed'] as const;

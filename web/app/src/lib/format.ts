@@ -1,4 +1,4 @@
-import { formatAmount, toHex } from '@veil-network/sdk';
+import { formatAmount, stringifyJSON, toHex } from '@veil-network/sdk';
 
 /** The chain's token as GetStatus reports it (fallbacks until it answers). */
 export interface Token {
@@ -9,14 +9,31 @@ export interface Token {
 
 export const DEFAULT_TOKEN: Token = { symbol: 'VEIL', decimals: 12, ss58: 42 };
 
-/** "1,234.5 VEIL" from planck; at most 4 fraction digits for readability. */
+/**
+ * "1234.5 VEIL" from planck; at most 4 fraction digits for readability
+ * (cut, never rounded up). Planck come as the chain writes them (decimal
+ * strings) or as the SDK parses contract answers: numbers while exact,
+ * bigints beyond 2^53 — a number here is only trusted if it is a safe
+ * integer, anything else is shown raw rather than formatted wrong.
+ */
 export function amount(planck: bigint | string | number | undefined | null, token: Token, digits = 4): string {
   if (planck === undefined || planck === null || planck === '') return '—';
   try {
+    if (typeof planck === 'number' && !Number.isSafeInteger(planck)) throw new Error('not an exact integer');
     return formatAmount(typeof planck === 'number' ? BigInt(planck) : planck, token.decimals, token.symbol, digits);
   } catch {
     return `${planck} planck`;
   }
+}
+
+/** Every digit of an amount: the exact value behind a shortened amount(), e.g. for a title. */
+export function exactAmount(planck: bigint | string | number | undefined | null, token: Token): string {
+  return amount(planck, token, token.decimals);
+}
+
+/** An integer with thousands separators ("1,234,567"), exact for bigints too. */
+export function integer(n: number | bigint): string {
+  return typeof n === 'bigint' ? n.toLocaleString('en-US') : n.toLocaleString('en-US');
 }
 
 /** Hex without 0x, shortened to its first and last n digits. */
@@ -60,10 +77,14 @@ export function bytesSize(n: number): string {
   return `${n.toLocaleString('en-US')} bytes`;
 }
 
-/** Pretty JSON for results; bigints as strings. */
-export function pretty(v: unknown): string {
+/**
+ * Pretty JSON for results. Bigints (integers beyond 2^53 in contract
+ * answers) are written as numbers with every digit, so what is shown is
+ * exactly what the contract returned. indent 0: on one line.
+ */
+export function pretty(v: unknown, indent = 2): string {
   if (v === undefined) return '';
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+  return stringifyJSON(v, indent) ?? '';
 }
 
 /** Perbill (parts per billion) as a percentage. */

@@ -1,4 +1,4 @@
-import { decodeAddress, encodeAddress, fromHex, parseAmount, toHex } from '@veil-network/sdk';
+import { decodeAddress, encodeAddress, fromHex, parseAmount, parseJSON, toHex } from '@veil-network/sdk';
 import type { Account } from '../state';
 import type { Token } from './format';
 
@@ -59,14 +59,15 @@ export const U64_MAX = (1n << 64n) - 1n;
 
 /**
  * parseJsonArgs validates user-typed JSON and returns its exact bytes (so
- * big integers keep every digit), or undefined for an empty field. Throws
- * with the parser's message and position.
+ * big integers keep every digit), or undefined for an empty field. Checked
+ * with the SDK's strict parser, the one contract answers go through:
+ * the message names the problem, its line and column.
  */
 export function parseJsonArgs(text: string): Uint8Array | undefined {
   const t = text.trim();
   if (!t) return undefined;
   try {
-    JSON.parse(t);
+    parseJSON(t);
   } catch (e) {
     throw new Error(`Malformed JSON arguments: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -2,6 +2,11 @@
 // modules define them: chain/staking/query.go, chain/registry/query.go and
 // gatekeeper.go, chain/compute/query.go, chain/contracts/query.go.
 // Amounts are decimal strings (u128), identities 0x hex, accounts SS58.
+// The SDK parses these answers losslessly (parseJSON): an integer beyond
+// 2^53−1 arrives as a bigint. Fields that can get there are typed
+// number | bigint (voting power: an int64 up to 2^60); heights, eras and
+// counters stay number, as no chain reaches 2^53 of them, and the compute
+// module bounds its V, P and share well below (chain/compute params).
 
 export interface ExposureView {
   total: string;
@@ -13,7 +18,8 @@ export interface ValidatorView {
   stash: string;
   consensus_pubkey: string;
   consensus_address: string;
-  power: number;
+  /** CometBFT voting power: backing ÷ the power unit, an int64 up to 2^60. */
+  power: number | bigint;
   commission: number;
   commission_percent: string;
   points: number;
@@ -22,7 +28,7 @@ export interface ValidatorView {
 
 export interface ValidatorsView {
   era: number;
-  total_power: number;
+  total_power: number | bigint;
   candidates: number;
   nominators: number;
   validators: ValidatorView[];

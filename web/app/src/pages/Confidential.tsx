@@ -3,10 +3,10 @@ import { ContractError, toHex } from '@veil-network/sdk';
 import { useApp, type Account } from '../state';
 import type { PageProps } from '../app';
 import { useAction, useAsync, useThrottled } from '../lib/hooks';
-import { amount, shortHex } from '../lib/format';
+import { amount, exactAmount, integer, shortHex } from '../lib/format';
 import { href } from '../lib/route';
 import { parsePositive, parseRecipient, U64_MAX } from '../lib/input';
-import { COMMAND_STEPS, command } from '../lib/contract';
+import { COMMAND_STEPS, command, u64Of } from '../lib/contract';
 import { isNotAuthorized } from '../lib/errors';
 import { ActionStatus } from '../components/ActionStatus';
 import { AmountField, Field, Needs, RecipientField } from '../components/Fields';
@@ -79,15 +79,16 @@ interface Props {
 
 function HelloWorld({ id, account }: Props) {
   const { contracts, token } = useApp();
-  const [count, setCount] = useState<number | null>(null);
+  // A u64 counter: a bigint, exact at any size.
+  const [count, setCount] = useState<bigint | null>(null);
   const [by, setBy] = useState('1');
   const [read, runRead] = useAction();
   const [inc, runInc] = useAction();
 
   const query = () =>
     runRead('Read the count (get_count)', ['querying'], async () => {
-      const r = await contracts!.query<{ count: number }>(account.signer, id, 'get_count');
-      setCount(r.count);
+      const r = await contracts!.query<{ count: number | bigint }>(account.signer, id, 'get_count');
+      setCount(u64Of(r?.count, 'count'));
       return { result: r };
     });
   useEffect(() => {
@@ -102,9 +103,10 @@ function HelloWorld({ id, account }: Props) {
       if (typeof n !== 'bigint' || n <= 0n || n > U64_MAX) throw new Error(`"by" must be a whole number from 1 to ${U64_MAX}.`);
       const { state } = await command(report, contracts!, account.signer, id, 'increment', { by: n }, token);
       report({ ...state, stage: 'querying' });
-      const r = await contracts!.query<{ count: number }>(account.signer, id, 'get_count');
-      setCount(r.count);
-      return { message: `The count is now ${r.count} (read back with an encrypted query).` };
+      const r = await contracts!.query<{ count: number | bigint }>(account.signer, id, 'get_count');
+      const c = u64Of(r?.count, 'count');
+      setCount(c);
+      return { message: `The count is now ${integer(c)} (read back with an encrypted query).` };
     });
   };
 
@@ -112,8 +114,8 @@ function HelloWorld({ id, account }: Props) {
     <div class="stack">
       <div class="counter">
         <div class="muted small">count</div>
-        <div class="big" data-testid="hw-count" data-count={count ?? ''}>
-          {count ?? (read.phase === 'working' ? <Spinner label="Reading the count" /> : '—')}
+        <div class="big" data-testid="hw-count" data-count={count?.toString() ?? ''}>
+          {count !== null ? integer(count) : read.phase === 'working' ? <Spinner label="Reading the count" /> : '—'}
         </div>
         <button type="button" class="secondary small" onClick={query} disabled={read.phase === 'working'} data-testid="hw-get">
           Read count (encrypted query)
@@ -233,8 +235,8 @@ function SecretWallet({ id, account }: Props) {
 
   const refresh = () =>
     runQ(`Private balance of ${account.name}`, ['querying'], async () => {
-      const r = await contracts!.query<{ balance: number }>(account.signer, id, 'balance');
-      setBalance(BigInt(r.balance));
+      const r = await contracts!.query<{ balance: number | bigint }>(account.signer, id, 'balance');
+      setBalance(u64Of(r?.balance, 'balance'));
       return {};
     });
   useEffect(() => {
@@ -254,16 +256,16 @@ function SecretWallet({ id, account }: Props) {
     void runD(`Deposit ${dep.trim()} ${token.symbol}`, ['checking', 'submitted', 'included', 'executed'], async (report) => {
       const v = u64(dep, 'Deposit');
       const now = await client!.account(account.address);
-      if (v > now.free) throw new Error(`Insufficient funds: ${account.name} has ${amount(now.free, token)} free on chain; the deposit needs ${amount(v, token)} plus the fee.`);
+      if (v > now.free) throw new Error(`Insufficient funds: ${account.name} has ${exactAmount(now.free, token)} free on chain; the deposit needs ${exactAmount(v, token)} plus the fee.`);
       report({ stage: 'submitted' });
       const r = await contracts!.deposit(account.signer, id, v);
       report({ stage: 'executed', txHash: toHex(r.result.hash), height: r.result.height, sequence: r.sequence });
       const receipt = await contracts!.waitReceipt(account.signer, id, r.sequence);
       report({ receipt });
       if (receipt.status !== 'ok') throw new Error(`The deposit was not credited: ${receipt.status} ${receipt.error ?? ''}`);
-      const res = receipt.result as { balance?: number } | undefined;
-      if (res?.balance !== undefined) setBalance(BigInt(res.balance));
-      return { message: `Deposited ${amount(v, token)}: public on chain, credited privately inside the TEE.` };
+      const res = receipt.result as { balance?: number | bigint } | null | undefined;
+      if (res?.balance !== undefined) setBalance(u64Of(res.balance, 'balance'));
+      return { message: `Deposited ${exactAmount(v, token)}: public on chain, credited privately inside the TEE.` };
     });
   };
 
@@ -273,13 +275,13 @@ function SecretWallet({ id, account }: Props) {
       const dest = parseRecipient(to, accounts, token);
       const v = u64(amt, 'Amount');
       if (balance !== null && v > balance)
-        throw new Error(`Insufficient private balance: ${account.name} holds ${amount(balance, token)} in the secret wallet; deposit first.`);
+        throw new Error(`Insufficient private balance: ${account.name} holds ${exactAmount(balance, token)} in the secret wallet; deposit first.`);
       const { result, state } = await command(report, contracts!, account.signer, id, 'transfer', { to: dest.hex, amount: v }, token);
-      const left = (result.receipt?.result as { balance?: number } | undefined)?.balance;
-      if (left !== undefined) setBalance(BigInt(left));
+      const left = (result.receipt?.result as { balance?: number | bigint } | null | undefined)?.balance;
+      if (left !== undefined) setBalance(u64Of(left, 'balance'));
       return {
         ...state,
-        message: `Sent ${amount(v, token)} to ${dest.name ?? shortHex(dest.hex)} confidentially: the chain saw only ciphertext.`,
+        message: `Sent ${exactAmount(v, token)} to ${dest.name ?? shortHex(dest.hex)} confidentially: the chain saw only ciphertext.`,
       };
     });
   };
@@ -289,13 +291,13 @@ function SecretWallet({ id, account }: Props) {
     void runW(`Withdraw ${wd.trim()} ${token.symbol}`, COMMAND_STEPS.slice(), async (report) => {
       const v = u64(wd, 'Withdrawal');
       if (balance !== null && v > balance)
-        throw new Error(`Insufficient private balance: ${account.name} holds ${amount(balance, token)} in the secret wallet.`);
+        throw new Error(`Insufficient private balance: ${account.name} holds ${exactAmount(balance, token)} in the secret wallet.`);
       const { result, state } = await command(report, contracts!, account.signer, id, 'withdraw', { amount: v }, token);
-      const left = (result.receipt?.result as { balance?: number } | undefined)?.balance;
-      if (left !== undefined) setBalance(BigInt(left));
+      const left = (result.receipt?.result as { balance?: number | bigint } | null | undefined)?.balance;
+      if (left !== undefined) setBalance(u64Of(left, 'balance'));
       return {
         ...state,
-        message: `Withdrawal of ${amount(v, token)} executed; the chain pays it to ${account.name} when a worker reports the signed egress (a few blocks).`,
+        message: `Withdrawal of ${exactAmount(v, token)} executed; the chain pays it to ${account.name} when a worker reports the signed egress (a few blocks).`,
       };
     });
   };
@@ -306,7 +308,13 @@ function SecretWallet({ id, account }: Props) {
       <div class="split">
         <div>
           <div class="muted small">Private balance of {account.name} (only visible to {account.name})</div>
-          <div class="big" data-testid="sw-balance" data-account={account.name} data-planck={balance?.toString() ?? ''}>
+          <div
+            class="big"
+            data-testid="sw-balance"
+            data-account={account.name}
+            data-planck={balance?.toString() ?? ''}
+            title={balance !== null ? exactAmount(balance, token) : undefined}
+          >
             {balance !== null ? amount(balance, token, 6) : q.phase === 'working' ? <Spinner label="Querying the balance" /> : '—'}
           </div>
           <button type="button" class="secondary small" onClick={refresh} disabled={q.phase === 'working'} data-testid="sw-refresh">
@@ -315,7 +323,13 @@ function SecretWallet({ id, account }: Props) {
         </div>
         <div>
           <div class="muted small">On-chain free balance</div>
-          <div class="big" data-testid="sw-chain-balance" data-account={account.name} data-planck={onChain?.toString() ?? ''}>
+          <div
+            class="big"
+            data-testid="sw-chain-balance"
+            data-account={account.name}
+            data-planck={onChain?.toString() ?? ''}
+            title={onChain !== undefined ? exactAmount(onChain, token) : undefined}
+          >
             {onChain !== undefined ? amount(onChain, token) : '…'}
           </div>
         </div>
@@ -357,7 +371,7 @@ function GuessNumber({ id, account }: Props) {
   const [n, setN] = useState('50');
   const [answer, setAnswer] = useState<string | null>(null);
   // Keyed by the account that peeked: a late answer never shows under another account.
-  const [peeked, setPeeked] = useState<{ by: string; n: number } | null>(null);
+  const [peeked, setPeeked] = useState<{ by: string; n: bigint } | null>(null);
   const secret = peeked?.by === account.name ? peeked.n : null;
   const [g, runG] = useAction();
   const [p, runP] = useAction();
@@ -381,9 +395,11 @@ function GuessNumber({ id, account }: Props) {
       'peek',
       ['querying'],
       async () => {
-        const r = await contracts!.query<{ n: number }>(account.signer, id, 'peek');
-        setPeeked({ by, n: r.n });
-        return { message: `The secret is ${r.n}.` };
+        // The game's range is a u64 chosen at deployment (100 by default).
+        const r = await contracts!.query<{ n: number | bigint }>(account.signer, id, 'peek');
+        const secretN = u64Of(r?.n, 'secret');
+        setPeeked({ by, n: secretN });
+        return { message: `The secret is ${secretN}.` };
       },
       { notAuthorized: `Only the game's owner (its deployer, //Alice on a dev network) may peek; you are ${account.name}.` },
     );
@@ -409,7 +425,7 @@ function GuessNumber({ id, account }: Props) {
         <button type="button" class="secondary" onClick={peek} disabled={p.phase === 'working'} data-testid="gn-peek">
           Peek at the secret (owner only)
         </button>
-        {secret !== null && <span data-testid="gn-secret">secret = {secret}</span>}
+        {secret !== null && <span data-testid="gn-secret">secret = {secret.toString()}</span>}
       </div>
       <ActionStatus state={p} testid="gn-peek-status" />
     </div>

@@ -3,7 +3,7 @@ import { msgs, toHex } from '@veil-network/sdk';
 import { useApp } from '../state';
 import type { PageProps } from '../app';
 import { useAction, useAsync, useThrottled, type Report } from '../lib/hooks';
-import { amount, perbill, shortAddr } from '../lib/format';
+import { amount, integer, perbill, shortAddr } from '../lib/format';
 import { parsePositive } from '../lib/input';
 import type { CandidateView, EraView, LedgerView, NominatorView, ValidatorsView } from '../lib/views';
 import { ActionStatus } from '../components/ActionStatus';
@@ -127,7 +127,7 @@ export default function Validators(_: PageProps) {
                   </td>
                   <td class="num">{v.commission_percent || perbill(v.commission)}</td>
                   <td class="num">{v.points}</td>
-                  <td class="num hide-sm">{v.power}</td>
+                  <td class="num hide-sm">{integer(v.power)}</td>
                 </tr>
               ))}
             </tbody>
