@@ -5,43 +5,18 @@ import (
 	"context"
 	"log/slog"
 	"testing"
-	"time"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/cometbft/cometbft/version"
 	"google.golang.org/protobuf/proto"
 
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
+	"github.com/veil-network/veil/worker/lightclient/lctest"
 )
 
 // signedChain builds n consecutive light blocks of chainID signed by a
 // fresh 4-validator set.
 func signedChain(tb testing.TB, chainID string, n int) []*cmttypes.LightBlock {
-	vals, pvs := cmttypes.RandValidatorSet(4, 10)
-	t0 := time.Unix(1_700_000_000, 0).UTC()
-	var last cmttypes.BlockID
-	var out []*cmttypes.LightBlock
-	for h := int64(1); h <= int64(n); h++ {
-		hdr := &cmttypes.Header{
-			Version: cmtversion.Consensus{Block: version.BlockProtocol}, ChainID: chainID, Height: h,
-			Time: t0.Add(time.Duration(h) * time.Second), LastBlockID: last,
-			ValidatorsHash: vals.Hash(), NextValidatorsHash: vals.Hash(),
-			ConsensusHash: make([]byte, 32), AppHash: make([]byte, 32), LastResultsHash: make([]byte, 32),
-			LastCommitHash: make([]byte, 32), DataHash: make([]byte, 32), EvidenceHash: make([]byte, 32),
-			ProposerAddress: vals.Proposer.Address,
-		}
-		bid := cmttypes.BlockID{Hash: hdr.Hash(), PartSetHeader: cmttypes.PartSetHeader{Total: 1, Hash: make([]byte, 32)}}
-		vs := cmttypes.NewVoteSet(chainID, h, 0, cmtproto.PrecommitType, vals)
-		ext, err := cmttypes.MakeExtCommit(bid, h, 0, vs, pvs, hdr.Time, false)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, &cmttypes.LightBlock{SignedHeader: &cmttypes.SignedHeader{Header: hdr, Commit: ext.ToCommit()}, ValidatorSet: vals})
-		last = bid
-	}
-	return out
+	return lctest.New(chainID, 4).Blocks(tb, 1, int64(n))
 }
 
 // FuzzSyncInputs feeds arbitrary bytes to the worker's sync API (decoded

@@ -5,18 +5,14 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"testing"
-	"time"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
-	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/cometbft/cometbft/version"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/store"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
+	"github.com/veil-network/veil/worker/lightclient/lctest"
 )
 
 // provenTopic commits n messages of topic to a fresh IAVL state, gives w
@@ -57,39 +53,26 @@ func provenTopic(t *testing.T, w *Worker, topic string, n int) (int64, []*worker
 		out = append(out, &workerv1.ProvenMessage{Sequence: uint64(seq), Message: p.Value, Proof: pb})
 	}
 
-	const chainID = "subscription-chain"
+	c := lctest.New("subscription-chain", 4)
 	gh := bytes.Repeat([]byte{9}, 32)
-	if err := w.bind(chainID, gh); err != nil {
+	if err := w.bind(c.ChainID, gh); err != nil {
 		t.Fatal(err)
 	}
-	vals, pvs := cmttypes.RandValidatorSet(4, 10)
-	vsp, _ := vals.ToProto()
+	vsp, _ := c.Validators.ToProto()
 	vsb, _ := vsp.Marshal()
 	if _, err := w.sync.initTrustRoot(&workerv1.InitTrustRootRequest{Root: &workerv1.InitTrustRootRequest_Explicit{Explicit: &workerv1.TrustRoot{
-		ChainId: chainID, GenesisHash: gh, InitialHeight: v, ValidatorSet: vsb}}}); err != nil {
+		ChainId: c.ChainID, GenesisHash: gh, InitialHeight: v, ValidatorSet: vsb}}}); err != nil {
 		t.Fatal(err)
 	}
 	// Header v+1 carries the app hash of the state after block v.
-	var last cmttypes.BlockID
-	t0 := time.Unix(1_700_000_000, 0).UTC()
 	for h := v; h <= v+1; h++ {
-		app := make([]byte, 32)
+		var app []byte
 		if h == v+1 {
 			app = root
 		}
-		hdr := &cmttypes.Header{Version: cmtversion.Consensus{Block: version.BlockProtocol}, ChainID: chainID, Height: h,
-			Time: t0.Add(time.Duration(h) * time.Second), LastBlockID: last, ValidatorsHash: vals.Hash(), NextValidatorsHash: vals.Hash(),
-			ConsensusHash: make([]byte, 32), AppHash: app, LastResultsHash: make([]byte, 32), LastCommitHash: make([]byte, 32),
-			DataHash: make([]byte, 32), EvidenceHash: make([]byte, 32), ProposerAddress: vals.Proposer.Address}
-		bid := cmttypes.BlockID{Hash: hdr.Hash(), PartSetHeader: cmttypes.PartSetHeader{Total: 1, Hash: make([]byte, 32)}}
-		ext, err := cmttypes.MakeExtCommit(bid, h, 0, cmttypes.NewVoteSet(chainID, h, 0, cmtproto.PrecommitType, vals), pvs, hdr.Time, false)
-		if err != nil {
+		if err := w.sync.lc.Update(c.Block(t, h, app)); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.sync.lc.Update(&cmttypes.LightBlock{SignedHeader: &cmttypes.SignedHeader{Header: hdr, Commit: ext.ToCommit()}, ValidatorSet: vals}); err != nil {
-			t.Fatal(err)
-		}
-		last = bid
 	}
 	return v, out
 }

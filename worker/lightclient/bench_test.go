@@ -2,43 +2,18 @@ package lightclient_test
 
 import (
 	"testing"
-	"time"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/cometbft/cometbft/version"
 
 	"github.com/veil-network/veil/worker/lightclient"
+	"github.com/veil-network/veil/worker/lightclient/lctest"
 )
 
 // syntheticChain builds n consecutive light blocks signed by every member
 // of a 4-validator set with real ed25519 signatures.
 func syntheticChain(b *testing.B, n int) (*cmttypes.ValidatorSet, []*cmttypes.LightBlock) {
-	vals, pvs := cmttypes.RandValidatorSet(4, 10)
-	const chainID = "bench-chain"
-	t0 := time.Unix(1_700_000_000, 0).UTC()
-	var last cmttypes.BlockID
-	out := make([]*cmttypes.LightBlock, 0, n)
-	for h := int64(1); h <= int64(n); h++ {
-		hdr := &cmttypes.Header{
-			Version: cmtversion.Consensus{Block: version.BlockProtocol}, ChainID: chainID, Height: h,
-			Time: t0.Add(time.Duration(h) * time.Second), LastBlockID: last,
-			ValidatorsHash: vals.Hash(), NextValidatorsHash: vals.Hash(),
-			ConsensusHash: make([]byte, 32), AppHash: make([]byte, 32), LastResultsHash: make([]byte, 32),
-			LastCommitHash: make([]byte, 32), DataHash: make([]byte, 32), EvidenceHash: make([]byte, 32),
-			ProposerAddress: vals.Proposer.Address,
-		}
-		bid := cmttypes.BlockID{Hash: hdr.Hash(), PartSetHeader: cmttypes.PartSetHeader{Total: 1, Hash: make([]byte, 32)}}
-		vs := cmttypes.NewVoteSet(chainID, h, 0, cmtproto.PrecommitType, vals)
-		ext, err := cmttypes.MakeExtCommit(bid, h, 0, vs, pvs, hdr.Time, false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, &cmttypes.LightBlock{SignedHeader: &cmttypes.SignedHeader{Header: hdr, Commit: ext.ToCommit()}, ValidatorSet: vals})
-		last = bid
-	}
-	return vals, out
+	c := lctest.New("bench-chain", 4)
+	return c.Validators, c.Blocks(b, 1, int64(n))
 }
 
 // BenchmarkVerifyHeaders4Validators: adjacent verification of signed

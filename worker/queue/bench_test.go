@@ -6,12 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"testing"
-	"time"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	cmtversion "github.com/cometbft/cometbft/proto/tendermint/version"
-	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/cometbft/cometbft/version"
 	ics23 "github.com/cosmos/ics23/go"
 	"google.golang.org/protobuf/proto"
 
@@ -19,6 +14,7 @@ import (
 	"github.com/veil-network/veil/chain/store"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	"github.com/veil-network/veil/worker/lightclient"
+	"github.com/veil-network/veil/worker/lightclient/lctest"
 	"github.com/veil-network/veil/worker/queue"
 )
 
@@ -74,32 +70,19 @@ func newProvenFixture(b *testing.B, filler, messages int) *provenFixture {
 		b.Fatal(err)
 	}
 	// Headers v and v+1; v+1 carries the root (the state after block v).
-	vals, pvs := cmttypes.RandValidatorSet(4, 10)
-	const chainID = "bench-chain"
-	var last cmttypes.BlockID
-	t0 := time.Unix(1_700_000_000, 0).UTC()
-	f.lc, err = lightclient.New(lightclient.TrustRoot{ChainID: chainID, InitialHeight: v, Validators: vals}, lightclient.Options{})
+	c := lctest.New("bench-chain", 4)
+	f.lc, err = lightclient.New(lightclient.TrustRoot{ChainID: c.ChainID, InitialHeight: v, Validators: c.Validators}, lightclient.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for h := v; h <= v+1; h++ {
-		app := make([]byte, 32)
+		var app []byte
 		if h == v+1 {
 			app = root
 		}
-		hdr := &cmttypes.Header{Version: cmtversion.Consensus{Block: version.BlockProtocol}, ChainID: chainID, Height: h,
-			Time: t0.Add(time.Duration(h) * time.Second), LastBlockID: last, ValidatorsHash: vals.Hash(), NextValidatorsHash: vals.Hash(),
-			ConsensusHash: make([]byte, 32), AppHash: app, LastResultsHash: make([]byte, 32), LastCommitHash: make([]byte, 32),
-			DataHash: make([]byte, 32), EvidenceHash: make([]byte, 32), ProposerAddress: vals.Proposer.Address}
-		bid := cmttypes.BlockID{Hash: hdr.Hash(), PartSetHeader: cmttypes.PartSetHeader{Total: 1, Hash: make([]byte, 32)}}
-		ext, err := cmttypes.MakeExtCommit(bid, h, 0, cmttypes.NewVoteSet(chainID, h, 0, cmtproto.PrecommitType, vals), pvs, hdr.Time, false)
-		if err != nil {
+		if err := f.lc.Update(c.Block(b, h, app)); err != nil {
 			b.Fatal(err)
 		}
-		if err := f.lc.Update(&cmttypes.LightBlock{SignedHeader: &cmttypes.SignedHeader{Header: hdr, Commit: ext.ToCommit()}, ValidatorSet: vals}); err != nil {
-			b.Fatal(err)
-		}
-		last = bid
 	}
 	return f
 }
