@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -40,9 +38,10 @@ func BenchmarkBookkeeping10k(b *testing.B) {
 	}
 	defer tree.Close()
 	mem := e.store()
-	for _, k := range slices.Sorted(maps.Keys(mem)) {
-		tree.Working().Set([]byte(k), mem[k])
-	}
+	mem.Iterate(nil, func(k, v []byte) bool {
+		tree.Working().Set(k, v)
+		return true
+	})
 	if _, _, err := tree.Commit(); err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package compute
 
 import (
-	"maps"
 	"testing"
 
 	"github.com/veil-network/veil/chain/store"
@@ -23,7 +22,7 @@ func FuzzHandleEgress(f *testing.F) {
 	f.Fuzz(func(t *testing.T, benchmark bool, payload []byte) {
 		// Each input runs on its own copy of the state, as mq runs each
 		// egress message in its own cache.
-		st := maps.Clone(e.store())
+		st := e.store().Clone()
 		cache := store.NewCache(st)
 		ctx := e.ctx.WithStore(cache)
 		topic := TopicHeartbeat

@@ -8,8 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,25 +26,6 @@ import (
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 )
-
-// memStore is an in-memory KVStore with ordered iteration.
-type memStore map[string][]byte
-
-func (m memStore) Get(k []byte) []byte { return m[string(k)] }
-func (m memStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
-func (m memStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
-func (m memStore) Delete(k []byte)     { delete(m, string(k)) }
-func (m memStore) Iterate(prefix []byte, fn func(k, v []byte) bool) {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if strings.HasPrefix(k, string(prefix)) && !fn([]byte(k), m[k]) {
-			return
-		}
-	}
-}
-
-func sameStore(a, b memStore) bool {
-	return maps.EqualFunc(a, b, func(x, y []byte) bool { return bytes.Equal(x, y) })
-}
 
 const testChainID = "veil-compute-test"
 
@@ -101,7 +80,7 @@ type env struct {
 
 func newEnv(t testing.TB, p Params, validity uint64) *env {
 	t.Helper()
-	st := memStore{}
+	st := store.NewMemory()
 	ctx := &types.Context{Store: st, ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1,
 		Time: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), SS58Prefix: 42}
 	b := bank.New()
@@ -138,7 +117,7 @@ func newEnv(t testing.TB, p Params, validity uint64) *env {
 	return e
 }
 
-func (e *env) store() memStore { return e.ctx.Store.(memStore) }
+func (e *env) store() *store.Memory { return e.ctx.Store.(*store.Memory) }
 
 // exec runs msg as sender the way the app runs a message: in a cache that
 // is written only on success. Invariants are checked afterwards.
@@ -173,13 +152,13 @@ func (e *env) mustExec(sender types.AccountID, msg proto.Message) {
 // mustFail runs msg, expects code, and checks that nothing changed.
 func (e *env) mustFail(what string, sender types.AccountID, msg proto.Message, code types.Code) {
 	e.t.Helper()
-	before := maps.Clone(e.store())
+	before := e.store().Clone()
 	hooked := len(e.hooked)
 	err := e.exec(sender, msg)
 	if types.CodeOf(err) != code {
 		e.t.Fatalf("%s: %v, want code %d %s", what, err, code, CodeName(code))
 	}
-	if !sameStore(before, e.store()) {
+	if !before.Equal(e.store()) {
 		e.t.Fatalf("%s: state changed", what)
 	}
 	if len(e.hooked) != hooked {
@@ -346,16 +325,16 @@ func (e *env) mustEgress(w *worker, topic string, payload []byte) {
 // the consumed egress sequence.
 func (e *env) refused(what string, w *worker, topic string, payload []byte, code types.Code) {
 	e.t.Helper()
-	before := maps.Clone(e.store())
+	before := e.store().Clone()
 	st := e.egress(w, topic, payload)
 	if !strings.HasPrefix(st, "refused: ") || !strings.Contains(st, CodeName(code)) {
 		e.t.Fatalf("%s: status %q, want refused with %s", what, st, CodeName(code))
 	}
 	id := w.id()
-	delete(before, string(mq.EgressSequenceKey(id)))
-	after := maps.Clone(e.store())
-	delete(after, string(mq.EgressSequenceKey(id)))
-	if !sameStore(before, after) {
+	before.Delete(mq.EgressSequenceKey(id))
+	after := e.store().Clone()
+	after.Delete(mq.EgressSequenceKey(id))
+	if !before.Equal(after) {
 		e.t.Fatalf("%s: state changed", what)
 	}
 }

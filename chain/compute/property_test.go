@@ -79,12 +79,12 @@ func randomOps(t *testing.T, r *rand.Rand, steps int) {
 	}
 	poolID := func() uint64 { return uint64(r.IntN(4)) } // 0 and unknown ids included
 	run := func(who types.AccountID, msg proto.Message) {
-		before := e.store().clone()
+		before := e.store().Clone()
 		if err := e.exec(who, msg); err != nil {
 			if types.CodeOf(err) == types.CodeInternal {
 				t.Fatalf("%T: internal error %v", msg, err)
 			}
-			if !sameStore(before, e.store()) {
+			if !before.Equal(e.store()) {
 				t.Fatalf("%T failed (%v) and changed state", msg, err)
 			}
 		}
@@ -169,12 +169,4 @@ func randomOps(t *testing.T, r *rand.Rand, steps int) {
 			t.Errorf("no %s event in %d steps", typ, steps)
 		}
 	}
-}
-
-func (m memStore) clone() memStore {
-	c := make(memStore, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }

@@ -1,8 +1,6 @@
 package registry
 
 import (
-	"bytes"
-	"maps"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -23,9 +21,9 @@ func FuzzRegisterWorker(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x00, 0x12, 0x00})
 	f.Add(good[:len(good)/2])
-	base := e.store().clone()
+	base := e.store().Clone()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st := base.clone()
+		st := base.Clone()
 		ctx := &types.Context{Store: st, ChainID: testChainID, GenesisHash: testGenesisHash, Height: 2, Time: testStart, SS58Prefix: 42}
 		msg, err := e.r.Decode(&anypb.Any{TypeUrl: types.TypeURL(&registryv1.MsgRegisterWorker{}), Value: b})
 		if err != nil {
@@ -41,7 +39,7 @@ func FuzzRegisterWorker(f *testing.F) {
 		if c := types.CodeOf(err); c == types.CodeInternal {
 			t.Fatalf("uncoded error: %v", err)
 		}
-		if !maps.EqualFunc(st, base, bytes.Equal) {
+		if !st.Equal(base) {
 			t.Fatal("failed registration changed state")
 		}
 	})

@@ -88,13 +88,13 @@ func TestGatekeepersAndMasterKeys(t *testing.T) {
 	reg := func(id []byte) error { return e.exec(e.sudo, &registryv1.MsgRegisterGatekeeper{Identity: id}) }
 
 	// Refusals change nothing.
-	before := e.store().clone()
+	before := e.store().Clone()
 	wantCode(t, "not sudo", e.exec(e.oper, &registryv1.MsgRegisterGatekeeper{Identity: id1[:]}), types.CodeUnauthorized)
 	wantCode(t, "short identity", reg(id1[:5]), CodeInvalidWorkerInfo)
 	wantCode(t, "unknown worker", reg(bytes.Repeat([]byte{7}, 32)), CodeWorkerNotRegistered)
 	wantCode(t, "rotate without gatekeepers", e.exec(e.sudo, &registryv1.MsgRotateMasterKey{}), CodeNoGatekeeper)
 	wantCode(t, "remove non-gatekeeper", e.exec(e.sudo, &registryv1.MsgRemoveGatekeeper{Identity: id1[:]}), CodeNotGatekeeper)
-	if !sameStore(before, e.store()) {
+	if !before.Equal(e.store()) {
 		t.Fatal("refusals changed state")
 	}
 
@@ -134,13 +134,13 @@ func TestGatekeepersAndMasterKeys(t *testing.T) {
 		e.events = append(e.events, ctx.Events()...)
 		return err
 	}
-	before = e.store().clone()
+	before = e.store().Clone()
 	wantCode(t, "not the generator", egress(id2, TopicMasterKey, pubMsg(1, hk, sk)), CodeNotGenerator)
 	wantCode(t, "epoch not requested", egress(id1, TopicMasterKey, pubMsg(2, hk, sk)), CodeMasterKeyNotPending)
 	wantCode(t, "bad hpke key", egress(id1, TopicMasterKey, pubMsg(1, hk[:100], sk)), CodeInvalidMasterKey)
 	wantCode(t, "bad signing key", egress(id1, TopicMasterKey, pubMsg(1, hk, sk[:31])), CodeInvalidMasterKey)
 	wantCode(t, "garbage", egress(id1, TopicMasterKey, []byte{0xff}), types.CodeInvalidRequest)
-	if !sameStore(before, e.store()) {
+	if !before.Equal(e.store()) {
 		t.Fatal("refused publications changed state")
 	}
 	e.events = nil
@@ -173,12 +173,12 @@ func TestGatekeepersAndMasterKeys(t *testing.T) {
 	ho := func(to []byte, epoch uint64) []byte {
 		return enc(t, &contractsv1.MasterKeyHandover{Recipient: to, LatestEpoch: epoch, Sealed: []byte("sealed")})
 	}
-	before = e.store().clone()
+	before = e.store().Clone()
 	wantCode(t, "sender not a gatekeeper", egress(id3, TopicMasterKeyHandover, ho(id2[:], 1)), CodeNotGatekeeper)
 	wantCode(t, "recipient not a gatekeeper", egress(id1, TopicMasterKeyHandover, ho(id3[:], 1)), CodeNotGatekeeper)
 	wantCode(t, "unpublished epoch", egress(id1, TopicMasterKeyHandover, ho(id2[:], 2)), CodeUnknownMasterEpoch)
 	wantCode(t, "to itself", egress(id1, TopicMasterKeyHandover, ho(id1[:], 1)), types.CodeInvalidRequest)
-	if !sameStore(before, e.store()) {
+	if !before.Equal(e.store()) {
 		t.Fatal("refused handovers changed state")
 	}
 	if err := egress(id1, TopicMasterKeyHandover, ho(id2[:], 1)); err != nil {
@@ -294,18 +294,6 @@ func TestRotateReplacesStaleGenerator(t *testing.T) {
 	if ep, _ := CurrentMasterEpoch(e.ctx.Store); ep != 1 || !bytes.Equal(MasterKey(e.ctx.Store, 1).GetGenerator(), w2.pub()) {
 		t.Fatalf("epoch %d generator %x", ep, MasterKey(e.ctx.Store, 1).GetGenerator())
 	}
-}
-
-func sameStore(a, b memStore) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSyncReportKeepsKnownFieldsOnly: a worker cannot park arbitrary

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/hpke"
@@ -9,39 +8,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 )
-
-// memStore is an in-memory KVStore with ordered iteration.
-type memStore map[string][]byte
-
-func (m memStore) Get(k []byte) []byte { return m[string(k)] }
-func (m memStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
-func (m memStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
-func (m memStore) Delete(k []byte)     { delete(m, string(k)) }
-func (m memStore) Iterate(prefix []byte, fn func(k, v []byte) bool) {
-	keys := slices.Sorted(maps.Keys(m))
-	for _, k := range keys {
-		if strings.HasPrefix(k, string(prefix)) && !fn([]byte(k), m[k]) {
-			return
-		}
-	}
-}
-
-func (m memStore) clone() memStore { return maps.Clone(m) }
 
 const testChainID = "veil-registry-test"
 
@@ -64,7 +43,7 @@ type env struct {
 func newEnv(t testing.TB, g Genesis) *env {
 	t.Helper()
 	m := New()
-	st := memStore{}
+	st := store.NewMemory()
 	ctx := &types.Context{Store: st, ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1, Time: testStart, SS58Prefix: 42}
 	sm := sudo.New()
 	if err := sm.InitGenesis(ctx, sm.DefaultGenesis()); err != nil {
@@ -82,7 +61,7 @@ func newEnv(t testing.TB, g Genesis) *env {
 	return &env{t: t, m: m, r: r, ctx: ctx, sudo: sudo.Key(st), oper: types.AccountID{0xaa, 1}}
 }
 
-func (e *env) store() memStore { return e.ctx.Store.(memStore) }
+func (e *env) store() *store.Memory { return e.ctx.Store.(*store.Memory) }
 
 // exec packs, decodes and runs msg as sender, as a transaction would.
 func (e *env) exec(sender types.AccountID, msg proto.Message) error {

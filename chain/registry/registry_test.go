@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"crypto/ed25519"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -162,13 +161,13 @@ func runBad(t *testing.T, e *env, cases []badCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := e.store().clone()
+			before := e.store().Clone()
 			evBefore := len(e.events)
 			err := e.exec(c.sender, c.msg)
 			if types.CodeOf(err) != c.code {
 				t.Fatalf("code %d (%v), want %d (%s)", types.CodeOf(err), err, c.code, CodeName(c.code))
 			}
-			if !maps.EqualFunc(before, e.store(), bytes.Equal) {
+			if !before.Equal(e.store()) {
 				t.Fatal("a rejected message changed state")
 			}
 			if len(e.events) != evBefore {

@@ -78,9 +78,10 @@ func BenchmarkPayoutBlock(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tree.Close()
-	for k, v := range e.store {
-		tree.Working().Set([]byte(k), v)
-	}
+	e.store.Iterate(nil, func(k, v []byte) bool {
+		tree.Working().Set(k, v)
+		return true
+	})
 	if _, _, err := tree.Commit(); err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -14,31 +13,11 @@ import (
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
 	stakingv1 "github.com/veil-network/veil/gen/veil/staking/v1"
 )
-
-type memStore map[string][]byte
-
-func (m memStore) Get(k []byte) []byte { return m[string(k)] }
-func (m memStore) Has(k []byte) bool   { _, ok := m[string(k)]; return ok }
-func (m memStore) Set(k, v []byte)     { m[string(k)] = bytes.Clone(v) }
-func (m memStore) Delete(k []byte)     { delete(m, string(k)) }
-func (m memStore) Iterate(p []byte, fn func(k, v []byte) bool) {
-	var keys []string
-	for k := range m {
-		if bytes.HasPrefix([]byte(k), p) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !fn([]byte(k), m[k]) {
-			return
-		}
-	}
-}
 
 const (
 	unit    = 1_000_000_000_000 // one token
@@ -64,7 +43,7 @@ type env struct {
 	t      testing.TB
 	bank   *bank.Module
 	m      *Module
-	store  memStore
+	store  *store.Memory
 	router *types.Router
 	height int64
 	now    time.Time
@@ -146,7 +125,7 @@ type genVal struct {
 // each and initialises staking with the given genesis validators.
 func newEnv(t testing.TB, p Params, vals ...genVal) *env {
 	t.Helper()
-	e := &env{t: t, bank: bank.New(), store: memStore{}, router: types.NewRouter(), height: 1, now: time.Unix(1_700_000_000, 0).UTC()}
+	e := &env{t: t, bank: bank.New(), store: store.NewMemory(), router: types.NewRouter(), height: 1, now: time.Unix(1_700_000_000, 0).UTC()}
 	e.m = New(e.bank)
 	e.m.RegisterMessages(e.router)
 	ctx := e.ctx()
@@ -203,12 +182,12 @@ func (e *env) exec(sender types.AccountID, msg proto.Message) error {
 	}
 	ctx := e.ctx()
 	ctx.Height = e.height + 1
-	var before memStore
+	var before *store.Memory
 	if !e.fast {
-		before = maps.Clone(e.store)
+		before = e.store.Clone()
 	}
 	err = dm.Execute(ctx, sender)
-	if err != nil && !e.fast && !maps.EqualFunc(before, e.store, bytes.Equal) {
+	if err != nil && !e.fast && !before.Equal(e.store) {
 		e.t.Fatalf("%T failed (%v) but changed state", msg, err)
 	}
 	e.events = append(e.events, ctx.Events()...)

@@ -147,9 +147,9 @@ func FuzzStakingMessages(f *testing.F) {
 				continue
 			}
 			ctx := e.ctx()
-			before := cloneStore(e.store)
+			before := e.store.Clone()
 			if err := dm.Execute(ctx, sender); err != nil {
-				if !sameStore(before, e.store) {
+				if !before.Equal(e.store) {
 					t.Fatalf("refused %s changed state", dm.TypeURL)
 				}
 				if types.CodeOf(err) == types.CodeInternal {
@@ -159,24 +159,4 @@ func FuzzStakingMessages(f *testing.F) {
 			e.checkInvariants()
 		}
 	})
-}
-
-func cloneStore(m memStore) memStore {
-	c := make(memStore, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-func sameStore(a, b memStore) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || string(w) != string(v) {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 
 	"github.com/veil-network/veil/chain/types"
@@ -47,4 +48,23 @@ func (s *Memory) Iterate(prefix []byte, fn func(k, v []byte) bool) {
 			return
 		}
 	}
+}
+
+// Clone returns a deep copy: keys and values are copied, so neither store
+// sees later writes to the other, nor in-place changes to a value slice
+// returned by the other's Get or Iterate. Tests take a Clone before running
+// a message to check afterwards that a failing message left state untouched.
+func (s *Memory) Clone() *Memory {
+	c := &Memory{m: make(map[string][]byte, len(s.m))}
+	for k, v := range s.m {
+		c.m[k] = bytes.Clone(v)
+	}
+	return c
+}
+
+// Equal reports whether s and o hold the same keys with byte-equal values.
+// A key set to an empty value is present (Has) and so differs from an absent
+// key; a nil and an empty value compare equal, as bytes.Equal has it.
+func (s *Memory) Equal(o *Memory) bool {
+	return maps.EqualFunc(s.m, o.m, bytes.Equal)
 }
