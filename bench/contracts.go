@@ -227,7 +227,7 @@ func Contracts(ctx context.Context, o ContractOptions) (*ContractReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	pub, err := ci.CommandKey()
+	pub, err := client.CommandKey(ci)
 	if err != nil {
 		return nil, err
 	}

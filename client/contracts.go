@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/hpke"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,12 +40,15 @@ import (
 	nodev1 "github.com/veil-network/veil/gen/veil/node/v1"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+	"github.com/veil-network/veil/worker/answer"
 )
 
 // ContractsModule is the chain module of confidential contracts.
 const ContractsModule = contracts.Name
 
-// Event types and attributes the contracts module emits.
+// Event types and attributes the contracts module emits (its
+// MsgPushCommand and MsgDeposit handlers, chain/contracts/msgs.go, which
+// write them as literals).
 const (
 	EventContractCommand = "contract_command"
 	EventContractDeposit = "contract_deposit"
@@ -55,25 +57,25 @@ const (
 )
 
 // ReceiptMethod is the query method that returns a command's receipt.
-const ReceiptMethod = "veil.receipt"
+const ReceiptMethod = answer.ReceiptMethod
 
 // Receipt statuses.
 const (
-	StatusOK       = "ok"
-	StatusReverted = "reverted"
-	StatusFailed   = "failed"
-	StatusRejected = "rejected"
+	StatusOK       = answer.StatusOK
+	StatusReverted = answer.StatusReverted
+	StatusFailed   = answer.StatusFailed
+	StatusRejected = answer.StatusRejected
 )
 
 // Query response codes (ContractError.Code).
 const (
-	CodeNotReady      = "not_ready"
-	CodePending       = "pending"
-	CodeNotAuthorized = "not_authorized"
-	CodeNotFound      = "not_found"
-	CodeReverted      = "reverted"
-	CodeFailed        = "failed"
-	CodeInvalid       = "invalid"
+	CodeNotReady      = answer.CodeNotReady
+	CodePending       = answer.CodePending
+	CodeNotAuthorized = answer.CodeNotAuthorized
+	CodeNotFound      = answer.CodeNotFound
+	CodeReverted      = answer.CodeReverted
+	CodeFailed        = answer.CodeFailed
+	CodeInvalid       = answer.CodeInvalid
 )
 
 // ContractID is a contract instance's 32-byte id.
@@ -111,74 +113,18 @@ func CodeKey(hash [32]byte) []byte { return contracts.CodeKey(hash) }
 // CodeHash is the SHA-256 of a raw wasm module: its id on chain.
 func CodeHash(wasm []byte) [32]byte { return sha256.Sum256(wasm) }
 
-// ContractInfo is the chain's record of a contract ("contract" query).
-type ContractInfo struct {
-	ID             string `json:"id"`
-	CodeHash       string `json:"code_hash"`
-	Deployer       string `json:"deployer"`
-	Account        string `json:"account"`
-	Replicas       uint32 `json:"replicas"`
-	Label          string `json:"label"`
-	InstantiatedAt int64  `json:"instantiated_at"`
-	KeyEpoch       uint64 `json:"key_epoch"`
-	// HPKEPublicKey (base64) is the key commands are sealed to; empty
-	// until a gatekeeper publishes the contract's keys.
-	HPKEPublicKey    string             `json:"hpke_public_key"`
-	SigningPublicKey string             `json:"signing_public_key"`
-	KeysPublished    flexBool           `json:"keys_published"`
-	Workers          []string           `json:"workers"`
-	History          []AssignmentChange `json:"history,omitempty"`
-	NextSequence     uint64             `json:"next_sequence"`
-}
-
-// AssignmentChange is one entry of a contract's assignment history:
-// "instantiated", "reassigned" (by its deployer) or "replaced" (the chain
-// drew a replacement for a worker that stopped being eligible).
-type AssignmentChange struct {
-	Height  int64    `json:"height"`
-	Workers []string `json:"workers"`
-	Reason  string   `json:"reason"`
-}
-
-// Ready reports whether the contract's keys are published: commands can
-// be sealed to it.
-func (ci *ContractInfo) Ready() bool { return bool(ci.KeysPublished) || ci.HPKEPublicKey != "" }
-
-// flexBool decodes a JSON boolean, or a number (non-zero = true, e.g. a
-// publication height), so the SDK reads either form of "keys_published".
-type flexBool bool
-
-func (b *flexBool) UnmarshalJSON(d []byte) error {
-	s := string(bytes.TrimSpace(d))
-	switch s {
-	case "true":
-		*b = true
-	case "false", "null", "0", `""`:
-		*b = false
-	default:
-		if _, err := strconv.ParseFloat(strings.Trim(s, `"`), 64); err != nil {
-			return fmt.Errorf("keys_published: %s is neither a boolean nor a number", s)
-		}
-		*b = true
-	}
-	return nil
-}
+// ContractInfo is the chain's record of a contract, as its "contract"
+// and "contracts" queries return it: the chain's own type, so the SDK
+// reads every field the chain writes. KeysPublished is set once a
+// gatekeeper has published the contract's keys (HPKEPublicKey, the key
+// commands are sealed to: see CommandKey).
+type ContractInfo = contracts.ContractView
 
 // ContractError is a contract-level refusal from a worker: a query or a
 // receipt answered {"ok":false,"code":…,"error":…}, or a command whose
-// receipt says it reverted, failed or was rejected.
-type ContractError struct {
-	// Code is one of the Code* constants, or a receipt status.
-	Code    string
-	Message string
-}
-
-func (e *ContractError) Error() string {
-	if e.Message == "" {
-		return "contract: " + e.Code
-	}
-	return fmt.Sprintf("contract: %s: %s", e.Code, e.Message)
-}
+// receipt says it reverted, failed or was rejected. Code is one of the
+// Code* constants, or a receipt status.
+type ContractError = answer.Error
 
 // IsContractCode reports whether err is a *ContractError with code.
 func IsContractCode(err error, code string) bool {
@@ -197,32 +143,15 @@ func IsNotAuthorized(err error) bool {
 	return ce.Code == CodeNotAuthorized || (ce.Code == CodeReverted && ce.Message == "not authorized")
 }
 
-// Receipt is what an assigned worker reports about an executed command.
-type Receipt struct {
-	Sequence uint64          `json:"sequence"`
-	Height   int64           `json:"height"`
-	Status   string          `json:"status"`
-	Result   json.RawMessage `json:"result,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Events   []ReceiptEvent  `json:"events,omitempty"`
-	GasUsed  uint64          `json:"gas_used"`
-}
+// Receipt is what an assigned worker reports about an executed command
+// (answer.Receipt, the worker's own definition). Its Err method is nil
+// for a successful command, else a *ContractError carrying the status
+// and the contract's error text.
+type Receipt = answer.Receipt
 
 // ReceiptEvent is an event a command emitted (data as the worker encodes
-// it: the contract's JSON, or a string).
-type ReceiptEvent struct {
-	Topic string          `json:"topic"`
-	Data  json.RawMessage `json:"data"`
-}
-
-// Err is nil for a successful command, else a *ContractError carrying
-// the status and the contract's error text.
-func (r *Receipt) Err() error {
-	if r.Status == StatusOK {
-		return nil
-	}
-	return &ContractError{Code: r.Status, Message: r.Error}
-}
+// it: the contract's JSON, or a base64 string).
+type ReceiptEvent = answer.ReceiptEvent
 
 // Contracts is the contract client: a node client plus how to reach the
 // workers. The zero value of the optional fields works for a dev network
@@ -460,7 +389,7 @@ func (cs *Contracts) WaitKeys(ctx context.Context, id ContractID) (*ContractInfo
 	var last error
 	for {
 		ci, err := cs.GetContract(ctx, id)
-		if err == nil && ci.Ready() {
+		if err == nil && ci.KeysPublished {
 			return ci, nil
 		}
 		if err != nil {
@@ -477,17 +406,11 @@ func (cs *Contracts) WaitKeys(ctx context.Context, id ContractID) (*ContractInfo
 
 // CommandKey is the contract's published HPKE public key, the key
 // commands are sealed to (envelope.SealCommand).
-func (ci *ContractInfo) CommandKey() (hpke.PublicKey, error) {
-	if ci.HPKEPublicKey == "" {
+func CommandKey(ci *ContractInfo) (hpke.PublicKey, error) {
+	if len(ci.HPKEPublicKey) == 0 {
 		return nil, fmt.Errorf("contract %s has no published keys yet (a gatekeeper publishes them a few blocks after instantiation)", ci.ID)
 	}
-	b, err := base64.StdEncoding.DecodeString(ci.HPKEPublicKey)
-	if err != nil {
-		if b, err = hex.DecodeString(normHex(ci.HPKEPublicKey)); err != nil {
-			return nil, fmt.Errorf("contract %s: HPKE public key is neither base64 nor hex", ci.ID)
-		}
-	}
-	pk, err := hpke.MLKEM768X25519().NewPublicKey(b)
+	pk, err := hpke.MLKEM768X25519().NewPublicKey(ci.HPKEPublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("contract %s: invalid HPKE public key: %w", ci.ID, err)
 	}
@@ -701,7 +624,7 @@ func (cs *Contracts) Call(ctx context.Context, signer keys.Signer, id ContractID
 	if err != nil {
 		return nil, err
 	}
-	pub, err := ci.CommandKey()
+	pub, err := CommandKey(ci)
 	if err != nil {
 		return nil, err
 	}
@@ -782,14 +705,6 @@ func (cs *Contracts) Reassign(ctx context.Context, signer keys.Signer, id Contra
 
 // ---------------------------------------------------------------------------
 // Queries and receipts.
-
-// queryAnswer is the plaintext of a worker's sealed answer.
-type queryAnswer struct {
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result"`
-	Code   string          `json:"code"`
-	Error  string          `json:"error"`
-}
 
 // Query runs a read-only method on an assigned worker, end-to-end
 // encrypted, as signer (the contract sees the signer as caller). The
@@ -1065,32 +980,13 @@ func (cs *Contracts) queryWorker(ctx context.Context, signer keys.Signer, c cand
 	if err != nil {
 		return nil, fmt.Errorf("worker %s: open response: %w", c.url, err)
 	}
-	raw, err := decodeAnswer(pt)
+	// {"ok":true,"result":…} → the result, or a *ContractError.
+	raw, err := answer.Decode(pt)
 	var ce *ContractError
 	if err != nil && !errors.As(err, &ce) {
 		return nil, fmt.Errorf("worker %s: %w", c.url, err)
 	}
 	return raw, err
-}
-
-// decodeAnswer reads a worker's answer plaintext (sealed query or
-// session): {"ok":true,"result":…} → the result (null when empty), or
-// {"ok":false,"code":…,"error":…} → a *ContractError.
-func decodeAnswer(pt []byte) (json.RawMessage, error) {
-	var a queryAnswer
-	if err := json.Unmarshal(pt, &a); err != nil {
-		return nil, fmt.Errorf("malformed answer: %w", err)
-	}
-	if !a.OK {
-		if a.Code == "" {
-			a.Code = CodeFailed
-		}
-		return nil, &ContractError{Code: a.Code, Message: a.Error}
-	}
-	if len(a.Result) == 0 {
-		return json.RawMessage("null"), nil
-	}
-	return a.Result, nil
 }
 
 // NetworkContract is an entry of network.json's "contracts": a contract

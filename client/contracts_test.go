@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/hpke"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,22 +50,37 @@ func TestContractIDFor(t *testing.T) {
 	}
 }
 
-func TestContractInfoDecoding(t *testing.T) {
-	for in, ready := range map[string]bool{
-		`{"keys_published":true}`: true, `{"keys_published":false}`: false, `{"keys_published":17}`: true,
-		`{"keys_published":0}`: false, `{}`: false, `{"hpke_public_key":"AAAA"}`: true,
-	} {
-		var ci ContractInfo
-		if err := json.Unmarshal([]byte(in), &ci); err != nil {
-			t.Fatalf("%s: %v", in, err)
-		}
-		if ci.Ready() != ready {
-			t.Errorf("%s: ready %v", in, ci.Ready())
-		}
+// TestCommandKey reads the command key from the chain's "contract"
+// answer (ContractView's JSON, the key in base64) and refuses a record
+// without published keys or with a key that is not X-Wing.
+func TestCommandKey(t *testing.T) {
+	sk, err := hpke.MLKEM768X25519().GenerateKey()
+	if err != nil {
+		t.Fatal(err)
 	}
-	var ci ContractInfo
-	if err := json.Unmarshal([]byte(`{"keys_published":"maybe"}`), &ci); err == nil {
-		t.Fatal("nonsense accepted")
+	want := sk.PublicKey().Bytes()
+	decode := func(v contracts.ContractView) *ContractInfo {
+		t.Helper()
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ci ContractInfo
+		if err := json.Unmarshal(b, &ci); err != nil {
+			t.Fatal(err)
+		}
+		return &ci
+	}
+	ci := decode(contracts.ContractView{ID: "ab", HPKEPublicKey: want, KeysPublished: true})
+	pk, err := CommandKey(ci)
+	if err != nil || !bytes.Equal(pk.Bytes(), want) {
+		t.Fatalf("command key: %v", err)
+	}
+	if _, err := CommandKey(decode(contracts.ContractView{ID: "ab"})); err == nil || !strings.Contains(err.Error(), "no published keys") {
+		t.Fatalf("unpublished keys: %v", err)
+	}
+	if _, err := CommandKey(decode(contracts.ContractView{ID: "ab", HPKEPublicKey: want[:32], KeysPublished: true})); err == nil || !strings.Contains(err.Error(), "invalid HPKE public key") {
+		t.Fatalf("short key: %v", err)
 	}
 }
 

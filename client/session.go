@@ -22,10 +22,11 @@ import (
 	"github.com/veil-network/veil/crypto/keys"
 	workerv1 "github.com/veil-network/veil/gen/veil/worker/v1"
 	"github.com/veil-network/veil/gen/veil/worker/v1/workerv1connect"
+	"github.com/veil-network/veil/worker/answer"
 )
 
 // QuerySessionMethod is the sealed-query method that opens a session.
-const QuerySessionMethod = "veil.session"
+const QuerySessionMethod = answer.SessionMethod
 
 // sessionRenewMargin: a session this close to its expiry is replaced
 // before use rather than risk the worker refusing it in flight.
@@ -184,14 +185,11 @@ func (s *QuerySession) openLocked(ctx context.Context) (*envelope.ClientSession,
 	if err != nil {
 		return nil, fmt.Errorf("open query session: open response: %w", err)
 	}
-	raw, err := decodeAnswer(pt)
+	raw, err := answer.Decode(pt)
 	if err != nil {
 		return nil, err // a *ContractError, e.g. not_ready
 	}
-	var r struct {
-		Session string `json:"session"`
-		Expires int64  `json:"expires"`
-	}
+	var r answer.Session
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("open query session: malformed answer: %w", err)
 	}
@@ -253,7 +251,7 @@ func (s *QuerySession) Query(ctx context.Context, method string, args []byte) (j
 		if err != nil {
 			return nil, fmt.Errorf("session query: open response: %w", err)
 		}
-		return decodeAnswer(pt)
+		return answer.Decode(pt)
 	}
 }
 

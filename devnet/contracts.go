@@ -163,7 +163,7 @@ func (n *Network) deployExamples(ctx context.Context, c *client.Client, deployer
 			// Resumed: every contract must have its keys before the
 			// network is announced as ready (DeployMany waits for the
 			// new ones).
-			if !ci.Ready() {
+			if !ci.KeysPublished {
 				if ci, err = cs.WaitKeys(ctx, id); err != nil {
 					return fmt.Errorf("contract %s: %w", ex.Name, err)
 				}

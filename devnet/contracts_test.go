@@ -124,7 +124,7 @@ func TestContractsEndToEnd(t *testing.T) {
 	}
 	for name, nc := range named {
 		ci, err := cs.GetContract(ctx, id(name))
-		if err != nil || !ci.Ready() || len(ci.Workers) != 2 || ci.Account != nc.Address || ci.Label != name {
+		if err != nil || !ci.KeysPublished || len(ci.Workers) != 2 || ci.Account != nc.Address || ci.Label != name {
 			t.Fatalf("%s: %+v, %v", name, ci, err)
 		}
 		// Without the network file, the on-chain label names it too.

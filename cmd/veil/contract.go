@@ -447,7 +447,7 @@ assigned workers and whether its keys are published.`,
 			fmt.Fprintln(tw, "ID\tLABEL\tACCOUNT\tWORKERS\tKEYS\tCOMMANDS")
 			for _, c := range list {
 				keys := "pending"
-				if c.Ready() {
+				if c.KeysPublished {
 					keys = "published"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\n", c.ID, c.Label, c.Account, len(c.Workers), keys, c.NextSequence)
@@ -505,7 +505,7 @@ history's "replaced" entries) and the gatekeeper delivers the key to it.`,
 			fmt.Fprintf(w, "deployer        %s\n", ci.Deployer)
 			fmt.Fprintf(w, "account         %s\n", ci.Account)
 			fmt.Fprintf(w, "instantiated at %d, key epoch %d\n", ci.InstantiatedAt, ci.KeyEpoch)
-			if ci.Ready() {
+			if ci.KeysPublished {
 				fmt.Fprintf(w, "keys            published (signing key %s)\n", ci.SigningPublicKey)
 			} else {
 				fmt.Fprintln(w, "keys            not published yet (a gatekeeper publishes them)")

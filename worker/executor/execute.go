@@ -21,35 +21,24 @@ import (
 	"github.com/veil-network/veil/crypto/envelope"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
 	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
+	"github.com/veil-network/veil/worker/answer"
 	"github.com/veil-network/veil/worker/runtime"
 )
 
-// Receipt statuses.
+// Receipt statuses (package answer: shared with the Go SDK).
 const (
-	StatusOK       = "ok"
-	StatusReverted = "reverted"
-	StatusFailed   = "failed"
-	StatusRejected = "rejected"
+	StatusOK       = answer.StatusOK
+	StatusReverted = answer.StatusReverted
+	StatusFailed   = answer.StatusFailed
+	StatusRejected = answer.StatusRejected
 )
 
 // Receipt is the outcome of one message of a contract's log, as the
-// receipt query returns it (JSON, exact field names).
-type Receipt struct {
-	Sequence uint64          `json:"sequence"`
-	Height   uint64          `json:"height"`
-	Status   string          `json:"status"`
-	Result   json.RawMessage `json:"result"`
-	Error    string          `json:"error"`
-	Events   []ReceiptEvent  `json:"events"`
-	GasUsed  uint64          `json:"gas_used"`
-}
+// receipt query returns it and the executor stores it (answer.Receipt).
+type Receipt = answer.Receipt
 
-// ReceiptEvent is an event of a receipt: data is the event's bytes as raw
-// JSON when they are valid JSON, else a base64 string.
-type ReceiptEvent struct {
-	Topic string          `json:"topic"`
-	Data  json.RawMessage `json:"data"`
-}
+// ReceiptEvent is an event of a receipt (answer.ReceiptEvent).
+type ReceiptEvent = answer.ReceiptEvent
 
 // Outcome is what executing one message did.
 type Outcome struct {

@@ -9,52 +9,30 @@ import (
 	"time"
 
 	"github.com/veil-network/veil/crypto/envelope"
+	"github.com/veil-network/veil/worker/answer"
 	"github.com/veil-network/veil/worker/runtime"
 )
 
 // ReceiptMethod is the query method that returns a receipt.
-const ReceiptMethod = "veil.receipt"
+const ReceiptMethod = answer.ReceiptMethod
 
-// Query error codes (the "code" of a failed response).
+// Query error codes (the "code" of a failed response; package answer).
 const (
-	CodeNotReady      = "not_ready"
-	CodePending       = "pending"
-	CodeNotAuthorized = "not_authorized"
-	CodeNotFound      = "not_found"
-	CodeReverted      = "reverted"
-	CodeFailed        = "failed"
-	CodeInvalid       = "invalid"
+	CodeNotReady      = answer.CodeNotReady
+	CodePending       = answer.CodePending
+	CodeNotAuthorized = answer.CodeNotAuthorized
+	CodeNotFound      = answer.CodeNotFound
+	CodeReverted      = answer.CodeReverted
+	CodeFailed        = answer.CodeFailed
+	CodeInvalid       = answer.CodeInvalid
 )
 
-// Response is a query's plaintext answer (JSON, exact field names):
-// {"ok":true,"result":…} or {"ok":false,"code":…,"error":…}.
-type Response struct {
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result,omitempty"`
-	Code   string          `json:"code,omitempty"`
-	Error  string          `json:"error,omitempty"`
-}
+// Response is a query's plaintext answer: {"ok":true,"result":…} or
+// {"ok":false,"code":…,"error":…} (answer.Response, which the Go SDK
+// decodes).
+type Response = answer.Response
 
-// MarshalJSON writes exactly the two documented shapes.
-func (r Response) MarshalJSON() ([]byte, error) {
-	if r.OK {
-		res := r.Result
-		if len(res) == 0 {
-			res = json.RawMessage("null")
-		}
-		return json.Marshal(struct {
-			OK     bool            `json:"ok"`
-			Result json.RawMessage `json:"result"`
-		}{true, res})
-	}
-	return json.Marshal(struct {
-		OK    bool   `json:"ok"`
-		Code  string `json:"code"`
-		Error string `json:"error"`
-	}{false, r.Code, r.Error})
-}
-
-func fail(code, msg string) Response { return Response{Code: code, Error: msg} }
+func fail(code, msg string) Response { return answer.Fail(code, msg) }
 
 // Query answers a sealed query envelope with a sealed response (see
 // Response). An envelope that cannot be opened (wrong recipient,
@@ -91,12 +69,12 @@ func (e *Executor) Query(ctx context.Context, env []byte, now time.Time) ([]byte
 		outcome = "unavailable"
 		return nil, err
 	}
-	outcome = resp.outcome()
+	outcome = answerOutcome(resp)
 	return sealAnswer(resp, sealer.Seal)
 }
 
-// outcome is the metrics label of an answered query.
-func (r Response) outcome() string {
+// answerOutcome is the metrics label of an answered query.
+func answerOutcome(r Response) string {
 	if r.OK {
 		return "ok"
 	}

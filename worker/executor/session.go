@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/veil-network/veil/crypto/envelope"
+	"github.com/veil-network/veil/worker/answer"
 )
 
 // Query sessions (crypto/envelope session.go, docs/contracts.md
@@ -26,7 +27,7 @@ import (
 // SessionMethod is the sealed-query method that opens a query session.
 // Arguments: {} (or none) or {"lifetime_s": n}; the answer's result is
 // {"session": "<32 hex digits>", "expires": <Unix seconds>}.
-const SessionMethod = "veil.session"
+const SessionMethod = answer.SessionMethod
 
 // DefaultSessionTableSize is the default bound on open sessions (≈ 300
 // bytes each, so ≈ 30 MB when full).
@@ -115,10 +116,7 @@ func (e *Executor) Sessions() int {
 }
 
 // sessionResult is the result of a SessionMethod query.
-type sessionResult struct {
-	Session string `json:"session"`
-	Expires int64  `json:"expires"`
-}
+type sessionResult = answer.Session
 
 // openSession answers a SessionMethod query: it checks the contract is
 // ready here (so a client fails over to a replica at once rather than at
@@ -209,7 +207,7 @@ func (e *Executor) SessionQuery(ctx context.Context, env []byte, now time.Time) 
 			return nil, err
 		}
 	}
-	outcome = resp.outcome()
+	outcome = answerOutcome(resp)
 	return sealAnswer(resp, req.SealResponse)
 }
 
