@@ -37,7 +37,8 @@ export interface ContractInfo {
   /** The key commands are sealed to (base64); empty until a gatekeeper publishes the keys. */
   hpke_public_key: string;
   signing_public_key: string;
-  keys_published: boolean | number;
+  /** Set once a gatekeeper has published the contract's keys (hpke_public_key is then present). */
+  keys_published: boolean;
   /** Assigned workers' identities (0x hex). */
   workers: string[];
   history?: { height: number; workers: string[]; reason: string }[];
@@ -156,33 +157,27 @@ function checkContractInfo(ci: unknown, what: string): ContractInfo {
   if (c.workers == null) c.workers = [];
   if (!Array.isArray(c.workers) || !c.workers.every((w) => typeof w === 'string')) throw bad('workers list');
   if (c.hpke_public_key != null && typeof c.hpke_public_key !== 'string') throw bad('hpke_public_key');
+  if (c.keys_published == null) c.keys_published = false;
+  if (typeof c.keys_published !== 'boolean') throw bad('keys_published');
   return c;
 }
 
 /** Whether a contract's keys are published, i.e. it accepts commands. */
 export function contractReady(ci: ContractInfo): boolean {
-  return Boolean(ci.keys_published) || Boolean(ci.hpke_public_key);
+  return ci.keys_published === true;
 }
 
-/** The contract's published HPKE public key (base64 as the chain prints it, or hex). */
+/** The contract's published HPKE public key (base64, as the chain's record carries it). */
 export function commandKey(ci: ContractInfo): Uint8Array {
   if (!ci.hpke_public_key) {
     throw new ContractError('not_ready', `contract ${normHex(ci.id)} has no published keys yet (a gatekeeper publishes them a few blocks after instantiation)`);
   }
-  // The chain prints it base64; hex is accepted too (as Go does). A hex
-  // string can also parse as base64, so the length decides.
-  const decoders = [(t: string) => base64.decode(t), (t: string) => fromHex(t)];
-  let b: Uint8Array | undefined;
-  for (const dec of decoders) {
-    try {
-      const d = dec(ci.hpke_public_key.trim());
-      if (!b || d.length === XWING_PUBLIC_KEY_SIZE) b = d;
-      if (d.length === XWING_PUBLIC_KEY_SIZE) break;
-    } catch {
-      /* try the next form */
-    }
+  let b: Uint8Array;
+  try {
+    b = base64.decode(ci.hpke_public_key);
+  } catch {
+    throw new VeilError(`contract ${normHex(ci.id)}: HPKE public key is not base64`);
   }
-  if (!b) throw new VeilError(`contract ${normHex(ci.id)}: HPKE public key is neither base64 nor hex`);
   if (b.length !== XWING_PUBLIC_KEY_SIZE) throw new VeilError(`contract ${normHex(ci.id)}: HPKE public key is ${b.length} bytes, want ${XWING_PUBLIC_KEY_SIZE}`);
   return b;
 }
