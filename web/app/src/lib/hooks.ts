@@ -145,3 +145,16 @@ export function useThrottled<T>(value: T, ms: number): T {
   }, [value, ms]);
   return v;
 }
+
+/**
+ * Holds a value read as one account (a private note, a confidential
+ * balance, a game's secret). Under any other account it reads as null, so
+ * an answer that lands after the user switched accounts is never shown as
+ * the new account's, not even for a frame. The setter names the account
+ * the value belongs to.
+ */
+export function useAccountValue<T>(account: string): [T | null, (owner: string, value: T | null) => void] {
+  const [held, setHeld] = useState<{ owner: string; value: T } | null>(null);
+  const set = useCallback((owner: string, value: T | null) => setHeld(value === null ? null : { owner, value }), []);
+  return [held?.owner === account ? held.value : null, set];
+}

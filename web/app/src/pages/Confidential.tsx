@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ContractError, toHex } from '@veil-network/sdk';
 import { useApp, type Account } from '../state';
 import type { PageProps } from '../app';
-import { useAction, useAsync, useThrottled } from '../lib/hooks';
+import { useAccountValue, useAction, useAsync, useThrottled } from '../lib/hooks';
 import { amount, exactAmount, integer, shortHex } from '../lib/format';
 import { href } from '../lib/route';
 import { parsePositive, parseRecipient, U64_MAX } from '../lib/input';
@@ -139,10 +139,7 @@ function SecretNote({ id, account }: Props) {
   const { contracts, accounts, token } = useApp();
   const [text, setText] = useState('');
   const [owner, setOwner] = useState('');
-  // Keyed by the reading account (as SecretWallet's balance): a read that
-  // finishes after a switch of account is never shown under the new one.
-  const [held, setHeld] = useState<{ reader: string; text: string } | null>(null);
-  const note = held?.reader === account.name ? held.text : null;
+  const [note, setNote] = useAccountValue<string>(account.name);
   const [set, runSet] = useAction();
   const [get, runGet] = useAction();
 
@@ -158,14 +155,14 @@ function SecretNote({ id, account }: Props) {
   const read = (e: Event) => {
     e.preventDefault();
     const reader = account.name;
-    setHeld(null);
+    setNote(reader, null);
     void runGet(
       `get_note${ownerAcc.name !== account.name ? ` of ${ownerAcc.name}` : ''} as ${account.name}`,
       ['querying'],
       async () => {
         try {
           const r = await contracts!.query<{ text: string }>(account.signer, id, 'get_note', { owner: ownerAcc.hex });
-          setHeld({ reader, text: String(r?.text ?? '') });
+          setNote(reader, String(r?.text ?? ''));
           return { message: `Decrypted ${ownerAcc.name}'s note.` };
         } catch (err) {
           if (err instanceof ContractError && !isNotAuthorized(err) && /no note/.test(err.message))
@@ -216,11 +213,8 @@ function SecretNote({ id, account }: Props) {
 
 function SecretWallet({ id, account }: Props) {
   const { contracts, client, token, accounts, head } = useApp();
-  // Keyed by account: after switching accounts nothing of the previous
-  // one's balance stays on screen, not even for a frame.
-  const [held, setHeld] = useState<{ name: string; value: bigint } | null>(null);
-  const balance = held?.name === account.name ? held.value : null;
-  const setBalance = (v: bigint | null) => setHeld(v === null ? null : { name: account.name, value: v });
+  const [balance, holdBalance] = useAccountValue<bigint>(account.name);
+  const setBalance = (v: bigint | null) => holdBalance(account.name, v);
   const [dep, setDep] = useState('');
   const [to, setTo] = useState('');
   const [amt, setAmt] = useState('');
@@ -370,9 +364,7 @@ function GuessNumber({ id, account }: Props) {
   const { contracts, token } = useApp();
   const [n, setN] = useState('50');
   const [answer, setAnswer] = useState<string | null>(null);
-  // Keyed by the account that peeked: a late answer never shows under another account.
-  const [peeked, setPeeked] = useState<{ by: string; n: bigint } | null>(null);
-  const secret = peeked?.by === account.name ? peeked.n : null;
+  const [secret, setSecret] = useAccountValue<bigint>(account.name);
   const [g, runG] = useAction();
   const [p, runP] = useAction();
 
@@ -398,7 +390,7 @@ function GuessNumber({ id, account }: Props) {
         // The game's range is a u64 chosen at deployment (100 by default).
         const r = await contracts!.query<{ n: number | bigint }>(account.signer, id, 'peek');
         const secretN = u64Of(r?.n, 'secret');
-        setPeeked({ by, n: secretN });
+        setSecret(by, secretN);
         return { message: `The secret is ${secretN}.` };
       },
       { notAuthorized: `Only the game's owner (its deployer, //Alice on a dev network) may peek; you are ${account.name}.` },
