@@ -23,22 +23,11 @@ echo "== SDK: publishable build (tsc → web/sdk/dist)"
 
 echo "== Web UI: production build"
 make --no-print-directory web
-budget=$((500 * 1024))
-js_gz=0
-for f in web/app/dist/assets/*.js; do
-  [ -e "$f" ] || continue
-  js_gz=$((js_gz + $(gzip -9c "$f" | wc -c)))
-done
-echo "app JavaScript: $js_gz bytes gzipped (budget $budget)"
-if [ "$js_gz" -gt "$budget" ]; then
-  echo "error: the app's JavaScript exceeds the 500 KB gzipped budget" >&2
-  exit 1
-fi
 mkdir -p web/app/test-results
-echo "{\"bundle_gzip_bytes\": $js_gz}" >web/app/test-results/bundle.json
+# Fails over the 500 KB gzipped budget for the app's JavaScript.
+node web/app/tests/bundle.mjs --budget $((500 * 1024)) | tee web/app/test-results/bundle.json
 
 echo "== dev network: make dev, as the tutorial starts it"
-make --no-print-directory build contracts >/dev/null
 # Go's and npm's caches stay where they are; only HOME moves, so that
 # `make dev` and the tutorial's commands use a throwaway network at their
 # default ~/.veil/dev, exactly as written.

@@ -13,9 +13,9 @@
 import { chromium } from 'playwright-core';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleGzipBytes } from './bundle.mjs';
 
 const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(APP_DIR, 'test-results');
@@ -136,18 +136,6 @@ async function selectAccount(page, name) {
   await until(`account ${name} in the header`, T.page, async () => (await sel.locator(`option[value="${name}"]`).count()) > 0);
   await sel.selectOption(name);
   await until(`account ${name} selected`, T.page, async () => (await sel.inputValue()) === name);
-}
-
-/** Gzipped bytes of the built app's JavaScript and CSS (dist/assets), as served. */
-async function bundleGzipBytes() {
-  const dir = path.join(APP_DIR, 'dist', 'assets');
-  const out = { js: 0, css: 0 };
-  if (!existsSync(dir)) return undefined;
-  for (const f of await readdir(dir)) {
-    const kind = f.endsWith('.js') ? 'js' : f.endsWith('.css') ? 'css' : null;
-    if (kind) out[kind] += gzipSync(await readFile(path.join(dir, f)), { level: 9 }).length;
-  }
-  return out;
 }
 
 async function main() {
