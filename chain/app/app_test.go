@@ -12,6 +12,7 @@ import (
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/crypto/keys"
 	bankv1 "github.com/veil-network/veil/gen/veil/bank/v1"
@@ -93,14 +94,7 @@ func (h *harness) check(raw []byte) *abci.ResponseCheckTx {
 	return r
 }
 
-func signer(t *testing.T, uri string) keys.Signer {
-	t.Helper()
-	s, err := keys.FromURI(uri, keys.SchemeSr25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var signer = chaintest.Signer
 
 func acct(s keys.Signer) types.AccountID { return types.AccountID(s.Public().Key) }
 

@@ -3,14 +3,13 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hpke"
 	"crypto/sha256"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/veil-network/veil/attest"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
@@ -25,32 +24,10 @@ import (
 func registerSimulatedWorker(tb testing.TB, h *harness) ed25519.PrivateKey {
 	tb.Helper()
 	seed := sha256.Sum256([]byte("egress-bench-worker"))
-	id := ed25519.NewKeyFromSeed(seed[:])
-	pub := id.Public().(ed25519.PublicKey)
-	k, err := hpke.MLKEM768X25519().GenerateKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hpkePub := k.PublicKey().Bytes()
-	platform, err := attest.NewSimulatedPlatform(seed[:], registry.DevWorkerMeasurement())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	gh := h.app.GenesisHash()
-	ev, err := platform.Evidence(context.Background(), registry.ReportData(testChain, gh, pub, hpkePub))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	w := chaintest.NewWorker(tb, ed25519.NewKeyFromSeed(seed[:]))
+	w.Version = "bench"
 	alice := signer(h.t, "//Alice")
-	msg := &registryv1.MsgRegisterWorker{
-		WorkerInfo: &registryv1.WorkerInfo{
-			Identity: pub, HpkePublicKey: hpkePub, TeeKind: string(ev.Kind), Version: "bench", ChainId: testChain, GenesisHash: gh[:],
-			HpkeSuite: &registryv1.HPKESuite{KemId: registry.HPKEKEMID, KdfId: registry.HPKEKDFID, AeadId: registry.HPKEAEADID},
-		},
-		Evidence:          &registryv1.Evidence{Kind: string(ev.Kind), Quote: ev.Quote},
-		OperatorSignature: ed25519.Sign(id, registry.OperatorMessage(testChain, gh, pub, acct(alice))),
-	}
-	b := h.defaults(msg)
+	b := h.defaults(w.Registration(tb, testChain, h.app.GenesisHash(), acct(alice)))
 	b.fee = "100000000000000"
 	raw := h.sign(alice, b)
 	if r := h.check(raw); r.Code != 0 {
@@ -59,22 +36,15 @@ func registerSimulatedWorker(tb testing.TB, h *harness) ed25519.PrivateKey {
 	if res := h.block(raw); res[0].Code != 0 {
 		tb.Fatalf("registration in block: %s", res[0].Log)
 	}
-	return id
+	return w.Key
 }
 
 // syncEgress is worker id's signed egress number seq: a sync report
 // (registry/synced) of height synced; variant makes the bytes distinct.
 func syncEgress(tb testing.TB, id ed25519.PrivateKey, seq uint64, synced int64, variant uint64) *mqv1.MsgSyncEgress {
 	tb.Helper()
-	payload, err := proto.Marshal(&registryv1.SyncReport{SyncedHeight: synced, PingSequence: variant})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	m, err := proto.Marshal(&mqv1.EgressMessage{Sender: id.Public().(ed25519.PublicKey), Sequence: seq, Topic: registry.TopicSynced, Payload: payload})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &mqv1.MsgSyncEgress{Message: m, Signature: ed25519.Sign(id, mq.SignEgressBytes(m))}
+	payload := chaintest.Encode(tb, &registryv1.SyncReport{SyncedHeight: synced, PingSequence: variant})
+	return chaintest.SignEgress(tb, id, seq, registry.TopicSynced, payload)
 }
 
 // egressMsgs is worker id's n egress messages from sequence 0.

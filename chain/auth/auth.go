@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/veil-network/veil/chain/bank"
@@ -99,10 +98,11 @@ func (p Params) RequiredFee(txBytes int, msgs []types.Msg) (types.Amount, error)
 // Module implements types.Module.
 type Module struct {
 	bank *bank.Module
-	// params caches the decoded parameters keyed by their stored bytes, so
-	// the per-transaction read is a byte comparison, not a JSON decode. It
-	// is deterministic: a change of the stored bytes is seen at once.
-	params types.ParamCache[Params]
+	// ParamsModule provides Params, SetParams and the genesis methods. Its
+	// cache keys the decoded parameters by their stored bytes, so the
+	// per-transaction read is a byte comparison, not a JSON decode. It is
+	// deterministic: a change of the stored bytes is seen at once.
+	types.ParamsModule[Params, paramsSpec]
 }
 
 // New returns the auth module paying fees through bank.
@@ -111,44 +111,16 @@ func New(b *bank.Module) *Module { return &Module{bank: b} }
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
 
-// DefaultGenesis implements types.Module.
-func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(types.ParamsGenesis[Params]{Params: DefaultParams()})
-	return b
-}
-
-func parseGenesis(raw json.RawMessage) (Params, error) {
-	g, err := types.ParseParamsGenesis(Name, raw, DefaultParams())
-	return g.Params, err
-}
-
-// ValidateGenesis implements types.Module.
-func (*Module) ValidateGenesis(raw json.RawMessage, _ uint16) error {
-	_, err := parseGenesis(raw)
-	return err
-}
-
-// InitGenesis implements types.Module.
-func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
-	p, err := parseGenesis(raw)
-	if err != nil {
-		return err
-	}
-	m.SetParams(ctx.Store, p)
-	return nil
-}
-
 // RegisterMessages implements types.Module: auth has no messages.
 func (*Module) RegisterMessages(*types.Router) {}
 
-// Params reads the parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
+// paramsSpec places the parameters under keyParams, with DefaultParams as
+// the defaults of an empty genesis section (types.ParamsModule).
+type paramsSpec struct{}
 
-// SetParams writes the parameters.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
+func (paramsSpec) Name() string     { return Name }
+func (paramsSpec) Key() []byte      { return keyParams }
+func (paramsSpec) Defaults() Params { return DefaultParams() }
 
 // NonceKey is the provable state key of an account's next nonce.
 func NonceKey(a types.AccountID) []byte {

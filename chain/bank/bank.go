@@ -51,7 +51,8 @@ func (b Balance) Total() types.Amount { return b.Free.AddSat(b.Reserved) }
 
 // Module implements types.Module and the balance operations other modules use.
 type Module struct {
-	params types.ParamCache[Params]
+	// ParamStore provides Params and SetParams.
+	types.ParamStore[Params, paramsKey]
 }
 
 // New returns the bank module.
@@ -141,14 +142,10 @@ func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
 	return nil
 }
 
-// Params reads the module parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
+// paramsKey places the parameters under keyParams (types.ParamStore).
+type paramsKey struct{}
 
-// SetParams writes the module parameters.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
+func (paramsKey) Key() []byte { return keyParams }
 
 // BalanceKey is the provable state key of an account's balance.
 func BalanceKey(a types.AccountID) []byte {

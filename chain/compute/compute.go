@@ -33,7 +33,6 @@ package compute
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -156,9 +155,10 @@ func reclaimKey(h int64, identity []byte) []byte {
 // Module implements types.Module, types.BeginBlocker, types.EndBlocker,
 // types.Querier and mq.EgressHandler.
 type Module struct {
+	// ParamsModule provides Params, SetParams and the genesis methods.
+	types.ParamsModule[Params, paramsSpec]
 	bank   *bank.Module
 	sender mq.Sender
-	params types.ParamCache[Params]
 	// ineligible is the scheduler's hook (SetIneligibleHook); set while
 	// wiring modules, read-only afterwards.
 	ineligible func(ctx *types.Context, worker []byte) error
@@ -198,45 +198,17 @@ func (m *Module) notifyIneligible(ctx *types.Context, worker []byte) {
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
 
-// Params reads the parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
-
-// SetParams writes the parameters (genesis, tests, governance); callers
-// validate them first.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
-
 // Genesis is the module's genesis section. Workers bind after genesis (they
 // must register first), so only parameters are set.
 type Genesis = types.ParamsGenesis[Params]
 
-// DefaultGenesis implements types.Module.
-func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(Genesis{Params: DefaultParams()})
-	return b
-}
+// paramsSpec places the parameters under keyParams, with DefaultParams as
+// the defaults of an empty genesis section (types.ParamsModule).
+type paramsSpec struct{}
 
-func parseGenesis(raw json.RawMessage) (Genesis, error) {
-	return types.ParseParamsGenesis(Name, raw, DefaultParams())
-}
-
-// ValidateGenesis implements types.Module.
-func (*Module) ValidateGenesis(raw json.RawMessage, _ uint16) error {
-	_, err := parseGenesis(raw)
-	return err
-}
-
-// InitGenesis implements types.Module.
-func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
-	g, err := parseGenesis(raw)
-	if err != nil {
-		return err
-	}
-	m.SetParams(ctx.Store, g.Params)
-	return nil
-}
+func (paramsSpec) Name() string     { return Name }
+func (paramsSpec) Key() []byte      { return keyParams }
+func (paramsSpec) Defaults() Params { return DefaultParams() }
 
 // RegisterMessages implements types.Module.
 func (m *Module) RegisterMessages(r *types.Router) {

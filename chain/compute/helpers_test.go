@@ -2,9 +2,7 @@ package compute
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
-	"crypto/hpke"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -14,12 +12,11 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/veil-network/veil/attest"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/store"
-	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
 	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
@@ -31,14 +28,12 @@ const testChainID = "veil-compute-test"
 
 var testGenesisHash = sha256.Sum256([]byte("compute test genesis"))
 
-func addr(t testing.TB, s string) types.AccountID {
-	t.Helper()
-	a, err := types.ParseAddress(s, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
+// Shared fixtures (chaintest) under the short names the tests use.
+var (
+	addr = chaintest.Addr
+	attr = chaintest.Attr
+	enc  = chaintest.Encode
+)
 
 var tok = types.NewAmount(1_000_000_000_000)
 
@@ -80,33 +75,14 @@ type env struct {
 
 func newEnv(t testing.TB, p Params, validity uint64) *env {
 	t.Helper()
-	st := store.NewMemory()
-	ctx := &types.Context{Store: st, ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1,
+	ctx := &types.Context{Store: store.NewMemory(), ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1,
 		Time: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), SS58Prefix: 42}
-	b := bank.New()
-	reg := registry.New()
-	q := mq.New()
-	q.SetEgressSenders(reg)
-	q.HandleEgress(registry.Name, reg)
-	reg.SetSender(q)
+	core := chaintest.NewCore()
+	b, reg, q := core.Bank, core.Registry, core.MQ
 	c := New(b, q)
 	q.HandleEgress(Name, c)
-	rg := registry.DevGenesis()
-	rg.Params.AttestationValidityBlocks = validity
-	rgRaw, _ := json.Marshal(rg)
 	cRaw, _ := json.Marshal(Genesis{Params: p})
-	mods := []types.Module{b, sudo.New(), reg, q, c}
-	gens := [][]byte{b.DefaultGenesis(), sudo.New().DefaultGenesis(), rgRaw, q.DefaultGenesis(), cRaw}
-	r := types.NewRouter()
-	for i, m := range mods {
-		if err := m.ValidateGenesis(gens[i], 42); err != nil {
-			t.Fatal(err)
-		}
-		if err := m.InitGenesis(ctx, gens[i]); err != nil {
-			t.Fatal(err)
-		}
-		m.RegisterMessages(r)
-	}
+	r := core.Init(t, ctx, validity, chaintest.Section{Module: c, Genesis: cRaw})
 	e := &env{t: t, ctx: ctx, r: r, bank: b, reg: reg, q: q, c: c,
 		alice: addr(t, bank.DevAccounts[0].Address), bob: addr(t, bank.DevAccounts[1].Address),
 		dave: addr(t, bank.DevAccounts[3].Address), ferdie: addr(t, bank.DevAccounts[5].Address)}
@@ -123,21 +99,11 @@ func (e *env) store() *store.Memory { return e.ctx.Store.(*store.Memory) }
 // is written only on success. Invariants are checked afterwards.
 func (e *env) exec(sender types.AccountID, msg proto.Message) error {
 	e.t.Helper()
-	a, err := types.PackMsg(msg)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	dm, err := e.r.Decode(a)
+	evs, err := chaintest.Exec(e.t, e.r, e.ctx, sender, msg)
 	if err != nil {
 		return err
 	}
-	cache := store.NewCache(e.ctx.Store)
-	ctx := e.ctx.WithStore(cache)
-	if err := dm.Execute(ctx, sender); err != nil {
-		return err
-	}
-	cache.Write()
-	e.events = append(e.events, ctx.Events()...)
+	e.events = append(e.events, evs...)
 	e.check()
 	return nil
 }
@@ -200,43 +166,16 @@ func (e *env) blocks(n int) {
 }
 
 // eventsOf returns the recorded events of type typ.
-func (e *env) eventsOf(typ string) []types.Event {
-	var out []types.Event
-	for _, ev := range e.events {
-		if ev.Type == typ {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
+func (e *env) eventsOf(typ string) []types.Event { return chaintest.EventsOf(e.events, typ) }
 
-func attr(ev types.Event, k string) string {
-	for _, a := range ev.Attrs {
-		if a.Key == k {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-func enc(t testing.TB, m proto.Message) []byte {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// worker is a simulated TEE worker with a deterministic identity.
+// worker is a simulated TEE worker with a deterministic identity, and
+// the operator it registered for.
 type worker struct {
-	key      ed25519.PrivateKey
-	hpkePub  []byte
-	platform *attest.SimulatedPlatform
+	*chaintest.Worker
 	operator types.AccountID
 }
 
-func (w *worker) id() [32]byte  { return [32]byte(w.key.Public().(ed25519.PublicKey)) }
+func (w *worker) id() [32]byte  { return w.ID() }
 func (w *worker) ident() []byte { id := w.id(); return id[:] }
 
 // newWorker registers a simulated worker for operator and reports a sync
@@ -255,63 +194,28 @@ func (e *env) registered(operator types.AccountID) *worker {
 	t.Helper()
 	e.workers++
 	seed := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("compute test worker"), uint64(e.workers)))
-	k := ed25519.NewKeyFromSeed(seed[:])
-	hk, err := hpke.MLKEM768X25519().GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := sha256.Sum256(k.Seed())
-	p, err := attest.NewSimulatedPlatform(ps[:], registry.DevWorkerMeasurement())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &worker{key: k, hpkePub: hk.PublicKey().Bytes(), platform: p, operator: operator}
+	w := &worker{Worker: chaintest.NewWorker(t, ed25519.NewKeyFromSeed(seed[:])), operator: operator}
 	e.register(w)
 	return w
 }
 
 // register registers (or refreshes) w for its operator.
 func (e *env) register(w *worker) {
-	t := e.t
-	t.Helper()
-	id := w.id()
-	rd := registry.ReportData(testChainID, testGenesisHash, id[:], w.hpkePub)
-	ev, err := w.platform.Evidence(context.Background(), rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := &registryv1.MsgRegisterWorker{
-		WorkerInfo: &registryv1.WorkerInfo{
-			Identity: id[:], HpkePublicKey: w.hpkePub,
-			HpkeSuite: &registryv1.HPKESuite{KemId: registry.HPKEKEMID, KdfId: registry.HPKEKDFID, AeadId: registry.HPKEAEADID},
-			TeeKind:   string(w.platform.Kind()), Version: "test", ChainId: testChainID, GenesisHash: testGenesisHash[:],
-		},
-		Evidence:          &registryv1.Evidence{Kind: string(ev.Kind), Quote: ev.Quote},
-		OperatorSignature: ed25519.Sign(w.key, registry.OperatorMessage(testChainID, testGenesisHash, id[:], w.operator)),
-	}
-	if err := e.exec(w.operator, msg); err != nil {
-		t.Fatalf("register worker: %v", err)
+	e.t.Helper()
+	if err := e.exec(w.operator, w.Registration(e.t, testChainID, testGenesisHash, w.operator)); err != nil {
+		e.t.Fatalf("register worker: %v", err)
 	}
 }
 
 // egress submits w's signed egress through mq (as a relayer would, from
 // //Ferdie) and returns the mq_egress status ("accepted" or "refused: …").
 func (e *env) egress(w *worker, topic string, payload []byte) string {
-	t := e.t
-	t.Helper()
-	id := w.id()
-	b := enc(t, &mqv1.EgressMessage{Sender: id[:], Sequence: mq.NextEgressSequence(e.ctx.Store, id), Topic: topic, Payload: payload})
+	e.t.Helper()
 	n := len(e.events)
-	if err := e.exec(e.ferdie, &mqv1.MsgSyncEgress{Message: b, Signature: ed25519.Sign(w.key, mq.SignEgressBytes(b))}); err != nil {
+	if err := e.exec(e.ferdie, w.NextEgress(e.t, e.ctx.Store, topic, payload)); err != nil {
 		return "tx failed: " + err.Error()
 	}
-	for _, ev := range e.events[n:] {
-		if ev.Type == "mq_egress" {
-			return attr(ev, "status")
-		}
-	}
-	t.Fatal("no mq_egress event")
-	return ""
+	return chaintest.EgressStatus(e.t, e.events[n:])
 }
 
 func (e *env) mustEgress(w *worker, topic string, payload []byte) {
@@ -330,11 +234,7 @@ func (e *env) refused(what string, w *worker, topic string, payload []byte, code
 	if !strings.HasPrefix(st, "refused: ") || !strings.Contains(st, CodeName(code)) {
 		e.t.Fatalf("%s: status %q, want refused with %s", what, st, CodeName(code))
 	}
-	id := w.id()
-	before.Delete(mq.EgressSequenceKey(id))
-	after := e.store().Clone()
-	after.Delete(mq.EgressSequenceKey(id))
-	if !before.Equal(after) {
+	if !chaintest.EqualExcept(before, e.store(), mq.EgressSequenceKey(w.id())) {
 		e.t.Fatalf("%s: state changed", what)
 	}
 }

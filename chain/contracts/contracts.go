@@ -31,7 +31,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -147,9 +146,10 @@ func EgressSigningBytes(body []byte) []byte {
 
 // Module implements types.Module, types.Querier and mq.EgressHandler.
 type Module struct {
+	// ParamsModule provides Params, SetParams and the genesis methods.
+	types.ParamsModule[Params, paramsSpec]
 	bank   *bank.Module
 	sender mq.Sender
-	params types.ParamCache[Params]
 }
 
 // New returns the module; bank moves deposits and payouts, sender is the
@@ -159,43 +159,16 @@ func New(b *bank.Module, s mq.Sender) *Module { return &Module{bank: b, sender: 
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
 
-// Params reads the parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
-
-// SetParams writes the parameters.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
-
 // Genesis is the module's genesis section.
 type Genesis = types.ParamsGenesis[Params]
 
-// DefaultGenesis implements types.Module.
-func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(Genesis{Params: DefaultParams()})
-	return b
-}
+// paramsSpec places the parameters under keyParams, with DefaultParams as
+// the defaults of an empty genesis section (types.ParamsModule).
+type paramsSpec struct{}
 
-func parseGenesis(raw json.RawMessage) (Genesis, error) {
-	return types.ParseParamsGenesis(Name, raw, DefaultParams())
-}
-
-// ValidateGenesis implements types.Module.
-func (*Module) ValidateGenesis(raw json.RawMessage, _ uint16) error {
-	_, err := parseGenesis(raw)
-	return err
-}
-
-// InitGenesis implements types.Module.
-func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
-	g, err := parseGenesis(raw)
-	if err != nil {
-		return err
-	}
-	m.SetParams(ctx.Store, g.Params)
-	return nil
-}
+func (paramsSpec) Name() string     { return Name }
+func (paramsSpec) Key() []byte      { return keyParams }
+func (paramsSpec) Defaults() Params { return DefaultParams() }
 
 // RegisterMessages implements types.Module.
 func (m *Module) RegisterMessages(r *types.Router) {

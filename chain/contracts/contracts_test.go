@@ -260,7 +260,7 @@ func TestContractLifecycle(t *testing.T) {
 	e.message(mq.TopicGatekeeper, gkBefore, Name, &gm)
 	req := gm.GetContractKeyRequest()
 	if !bytes.Equal(req.GetContractId(), id[:]) || req.GetEpoch() != 1 || len(req.GetWorkers()) != 2 ||
-		!bytes.Equal(req.GetWorkers()[0].GetHpkePublicKey(), ce.byID(rec.GetWorkers()[0]).hpkePub) {
+		!bytes.Equal(req.GetWorkers()[0].GetHpkePublicKey(), ce.byID(rec.GetWorkers()[0]).HPKEPublicKey) {
 		t.Fatalf("key request %v", req)
 	}
 	e.mustFail("same salt", e.bob, inst, CodeContractExists)

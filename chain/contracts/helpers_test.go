@@ -3,25 +3,21 @@ package contracts
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
-	"crypto/ed25519"
 	"crypto/hpke"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/veil-network/veil/attest"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/compute"
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/store"
-	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
 	computev1 "github.com/veil-network/veil/gen/veil/compute/v1"
 	contractsv1 "github.com/veil-network/veil/gen/veil/contracts/v1"
@@ -33,14 +29,12 @@ const testChainID = "veil-contracts-test"
 
 var testGenesisHash = sha256.Sum256([]byte("contracts test genesis"))
 
-func addr(t testing.TB, s string) types.AccountID {
-	t.Helper()
-	a, err := types.ParseAddress(s, 42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
+// Shared fixtures (chaintest) under the short names the tests use.
+var (
+	addr = chaintest.Addr
+	attr = chaintest.Attr
+	enc  = chaintest.Encode
+)
 
 // env is the chain's modules on an in-memory store: bank (dev accounts
 // funded), sudo (//Alice), registry (simulated workers allowed), mq and
@@ -62,36 +56,17 @@ type env struct {
 
 func newEnv(t testing.TB, validity uint64) *env {
 	t.Helper()
-	st := store.NewMemory()
-	ctx := &types.Context{Store: st, ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1,
+	ctx := &types.Context{Store: store.NewMemory(), ChainID: testChainID, GenesisHash: testGenesisHash, Height: 1,
 		Time: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), SS58Prefix: 42}
-	b := bank.New()
-	reg := registry.New()
-	q := mq.New()
-	q.SetEgressSenders(reg)
-	q.HandleEgress(registry.Name, reg)
-	reg.SetSender(q)
+	core := chaintest.NewCore()
+	b, reg, q := core.Bank, core.Registry, core.MQ
 	c := New(b, q)
 	q.HandleEgress(Name, c)
 	cm := compute.New(b, q)
 	q.HandleEgress(compute.Name, cm)
 	cm.SetIneligibleHook(c.WorkerLost)
 	reg.SetStaleHook(c.WorkerLost)
-	rg := registry.DevGenesis()
-	rg.Params.AttestationValidityBlocks = validity
-	rgRaw, _ := json.Marshal(rg)
-	mods := []types.Module{b, sudo.New(), reg, q, cm, c}
-	gens := [][]byte{b.DefaultGenesis(), sudo.New().DefaultGenesis(), rgRaw, q.DefaultGenesis(), cm.DefaultGenesis(), c.DefaultGenesis()}
-	r := types.NewRouter()
-	for i, m := range mods {
-		if err := m.ValidateGenesis(gens[i], 42); err != nil {
-			t.Fatal(err)
-		}
-		if err := m.InitGenesis(ctx, gens[i]); err != nil {
-			t.Fatal(err)
-		}
-		m.RegisterMessages(r)
-	}
+	r := core.Init(t, ctx, validity, chaintest.Section{Module: cm}, chaintest.Section{Module: c})
 	return &env{t: t, ctx: ctx, r: r, bank: b, reg: reg, q: q, cm: cm, c: c,
 		alice: addr(t, bank.DevAccounts[0].Address), bob: addr(t, bank.DevAccounts[1].Address), ferdie: addr(t, bank.DevAccounts[5].Address)}
 }
@@ -102,22 +77,9 @@ func (e *env) store() *store.Memory { return e.ctx.Store.(*store.Memory) }
 // is written only on success.
 func (e *env) exec(sender types.AccountID, msg proto.Message) error {
 	e.t.Helper()
-	a, err := types.PackMsg(msg)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	dm, err := e.r.Decode(a)
-	if err != nil {
-		return err
-	}
-	cache := store.NewCache(e.ctx.Store)
-	ctx := e.ctx.WithStore(cache)
-	if err := dm.Execute(ctx, sender); err != nil {
-		return err
-	}
-	cache.Write()
-	e.events = append(e.events, ctx.Events()...)
-	return nil
+	evs, err := chaintest.Exec(e.t, e.r, e.ctx, sender, msg)
+	e.events = append(e.events, evs...)
+	return err
 }
 
 // mustFail runs msg, expects code, and checks that nothing changed.
@@ -143,22 +105,7 @@ func (e *env) advance(h int64) {
 // lastEvent returns the last event of type typ (fails if none).
 func (e *env) lastEvent(typ string) types.Event {
 	e.t.Helper()
-	for i := len(e.events) - 1; i >= 0; i-- {
-		if e.events[i].Type == typ {
-			return e.events[i]
-		}
-	}
-	e.t.Fatalf("no %s event in %v", typ, e.events)
-	return types.Event{}
-}
-
-func attr(ev types.Event, k string) string {
-	for _, a := range ev.Attrs {
-		if a.Key == k {
-			return a.Value
-		}
-	}
-	return ""
+	return chaintest.LastEvent(e.t, e.events, typ)
 }
 
 // message reads ingress message seq on topic, checks its origin module and
@@ -181,66 +128,23 @@ func (e *env) message(topic string, seq uint64, module string, into proto.Messag
 	}
 }
 
-func enc(t testing.TB, m proto.Message) []byte {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // worker is a simulated TEE worker registered by //Alice.
-type worker struct {
-	key      ed25519.PrivateKey
-	hpkePub  []byte
-	platform *attest.SimulatedPlatform
-}
+type worker struct{ *chaintest.Worker }
 
-func (w *worker) id() [32]byte { return [32]byte(w.key.Public().(ed25519.PublicKey)) }
+func (w *worker) id() [32]byte { return w.ID() }
 
 func (e *env) newWorker() *worker {
-	t := e.t
-	t.Helper()
-	_, k, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, err := hpke.MLKEM768X25519().GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := sha256.Sum256(k.Seed())
-	p, err := attest.NewSimulatedPlatform(seed[:], registry.DevWorkerMeasurement())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &worker{key: k, hpkePub: hk.PublicKey().Bytes(), platform: p}
+	e.t.Helper()
+	w := &worker{chaintest.RandomWorker(e.t)}
 	e.registerWorker(w)
 	return w
 }
 
 // registerWorker registers (or refreshes) w for operator //Alice.
 func (e *env) registerWorker(w *worker) {
-	t := e.t
-	t.Helper()
-	id := w.id()
-	rd := registry.ReportData(testChainID, testGenesisHash, id[:], w.hpkePub)
-	ev, err := w.platform.Evidence(context.Background(), rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := &registryv1.MsgRegisterWorker{
-		WorkerInfo: &registryv1.WorkerInfo{
-			Identity: id[:], HpkePublicKey: w.hpkePub,
-			HpkeSuite: &registryv1.HPKESuite{KemId: registry.HPKEKEMID, KdfId: registry.HPKEKDFID, AeadId: registry.HPKEAEADID},
-			TeeKind:   string(w.platform.Kind()), Version: "test", ChainId: testChainID, GenesisHash: testGenesisHash[:],
-		},
-		Evidence:          &registryv1.Evidence{Kind: string(ev.Kind), Quote: ev.Quote},
-		OperatorSignature: ed25519.Sign(w.key, registry.OperatorMessage(testChainID, testGenesisHash, id[:], e.alice)),
-	}
-	if err := e.exec(e.alice, msg); err != nil {
-		t.Fatalf("register worker: %v", err)
+	e.t.Helper()
+	if err := e.exec(e.alice, w.Registration(e.t, testChainID, testGenesisHash, e.alice)); err != nil {
+		e.t.Fatalf("register worker: %v", err)
 	}
 }
 
@@ -248,21 +152,12 @@ func (e *env) registerWorker(w *worker) {
 // from //Bob) and returns the mq_egress status ("accepted" or "refused:
 // …"). The transaction itself must succeed.
 func (e *env) egress(w *worker, topic string, payload []byte) string {
-	t := e.t
-	t.Helper()
-	id := w.id()
-	b := enc(t, &mqv1.EgressMessage{Sender: id[:], Sequence: mq.NextEgressSequence(e.ctx.Store, id), Topic: topic, Payload: payload})
+	e.t.Helper()
 	n := len(e.events)
-	if err := e.exec(e.bob, &mqv1.MsgSyncEgress{Message: b, Signature: ed25519.Sign(w.key, mq.SignEgressBytes(b))}); err != nil {
-		t.Fatalf("egress %s: %v", topic, err)
+	if err := e.exec(e.bob, w.NextEgress(e.t, e.ctx.Store, topic, payload)); err != nil {
+		e.t.Fatalf("egress %s: %v", topic, err)
 	}
-	for _, ev := range e.events[n:] {
-		if ev.Type == "mq_egress" {
-			return attr(ev, "status")
-		}
-	}
-	t.Fatal("no mq_egress event")
-	return ""
+	return chaintest.EgressStatus(e.t, e.events[n:])
 }
 
 func (e *env) mustEgress(w *worker, topic string, payload []byte) {
@@ -281,11 +176,7 @@ func (e *env) refused(what string, w *worker, topic string, payload []byte, name
 	if !strings.HasPrefix(st, "refused: ") || !strings.Contains(st, name) {
 		e.t.Fatalf("%s: status %q, want refused with %s", what, st, name)
 	}
-	id := w.id()
-	before.Delete(mq.EgressSequenceKey(id))
-	after := e.store().Clone()
-	after.Delete(mq.EgressSequenceKey(id))
-	if !before.Equal(after) {
+	if !chaintest.EqualExcept(before, e.store(), mq.EgressSequenceKey(w.id())) {
 		e.t.Fatalf("%s: state changed", what)
 	}
 }

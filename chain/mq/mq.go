@@ -151,7 +151,8 @@ type EgressHandler interface {
 type Module struct {
 	senders  EgressSenders
 	handlers []route
-	params   types.ParamCache[Params]
+	// ParamsModule provides Params, SetParams and the genesis methods.
+	types.ParamsModule[Params, paramsSpec]
 	// verified remembers the egress (message, signature) pairs whose
 	// signature this node verified (egressKey). An egress transaction is
 	// executed several times on one node — CheckTx when it arrives, again
@@ -192,36 +193,13 @@ func (m *Module) handlerFor(topic string) EgressHandler {
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
 
-// DefaultGenesis implements types.Module.
-func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(types.ParamsGenesis[Params]{Params: DefaultParams()})
-	return b
-}
+// paramsSpec places the parameters under keyParams, with DefaultParams as
+// the defaults of an empty genesis section (types.ParamsModule).
+type paramsSpec struct{}
 
-func parseGenesis(raw json.RawMessage) (Params, error) {
-	g, err := types.ParseParamsGenesis(Name, raw, DefaultParams())
-	return g.Params, err
-}
-
-// ValidateGenesis implements types.Module.
-func (*Module) ValidateGenesis(raw json.RawMessage, _ uint16) error {
-	_, err := parseGenesis(raw)
-	return err
-}
-
-// InitGenesis implements types.Module.
-func (*Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
-	p, err := parseGenesis(raw)
-	if err != nil {
-		return err
-	}
-	b, _ := json.Marshal(p)
-	ctx.Store.Set(keyParams, b)
-	return nil
-}
-
-// Params reads the parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
+func (paramsSpec) Name() string     { return Name }
+func (paramsSpec) Key() []byte      { return keyParams }
+func (paramsSpec) Defaults() Params { return DefaultParams() }
 
 // NextSequence is topic's next ingress sequence (= messages so far).
 func NextSequence(s types.KVStore, topic string) uint64 {

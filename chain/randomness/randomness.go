@@ -5,7 +5,6 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -59,16 +58,21 @@ func DefaultParams() Params { return Params{HistoryBlocks: DefaultHistoryBlocks}
 // passes to InitChain (and from staking's genesis election).
 type Genesis = types.ParamsGenesis[Params]
 
-func parseGenesis(raw json.RawMessage) (Genesis, error) {
-	return types.ParseParamsGenesis(Name, raw, DefaultParams())
-}
+// paramsSpec places the parameters under keyParams, with DefaultParams as
+// the defaults of an empty genesis section (types.ParamsModule).
+type paramsSpec struct{}
+
+func (paramsSpec) Name() string     { return Name }
+func (paramsSpec) Key() []byte      { return keyParams }
+func (paramsSpec) Defaults() Params { return DefaultParams() }
 
 // Module implements types.Module and types.Querier. It has no messages
 // and no BeginBlock: the application verifies and applies the block's
 // proof transaction itself, before any module's BeginBlock, so every
 // module sees the current block's randomness.
 type Module struct {
-	params types.ParamCache[Params]
+	// ParamsModule provides Params, SetParams and the genesis methods.
+	types.ParamsModule[Params, paramsSpec]
 }
 
 // New returns the randomness module.
@@ -77,40 +81,9 @@ func New() *Module { return &Module{} }
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
 
-// DefaultGenesis implements types.Module.
-func (*Module) DefaultGenesis() json.RawMessage {
-	b, _ := json.Marshal(Genesis{Params: DefaultParams()})
-	return b
-}
-
-// ValidateGenesis implements types.Module.
-func (*Module) ValidateGenesis(raw json.RawMessage, _ uint16) error {
-	_, err := parseGenesis(raw)
-	return err
-}
-
-// InitGenesis implements types.Module.
-func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
-	g, err := parseGenesis(raw)
-	if err != nil {
-		return err
-	}
-	m.SetParams(ctx.Store, g.Params)
-	return nil
-}
-
 // RegisterMessages implements types.Module: the module has no signed
 // messages; its one transaction is the proposer's proof.
 func (*Module) RegisterMessages(*types.Router) {}
-
-// Params reads the module parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
-
-// SetParams writes the module parameters.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
 
 // GenesisSeed is the "previous output" of the chain's first block:
 // SHA-512("veil/vrf/genesis/v1" ‖ genesis hash).

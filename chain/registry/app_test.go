@@ -2,14 +2,7 @@ package registry_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/hpke"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,6 +13,7 @@ import (
 	"github.com/veil-network/veil/attest"
 	"github.com/veil-network/veil/chain/app"
 	"github.com/veil-network/veil/chain/auth"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
 	"github.com/veil-network/veil/crypto/keys"
@@ -106,67 +100,31 @@ func (c *chain) tx(s keys.Signer, msg proto.Message) []byte {
 	return raw
 }
 
-func signer(tb testing.TB, uri string) keys.Signer {
-	s, err := keys.FromURI(uri, keys.SchemeSr25519)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
+var (
+	signer     = chaintest.Signer
+	readShared = registry.ReadShared
+)
 
-// worker holds a simulated worker's keys.
-type worker struct {
-	id       ed25519.PrivateKey
-	hpkePub  []byte
-	platform *attest.SimulatedPlatform
-}
+// worker is a simulated worker.
+type worker struct{ *chaintest.Worker }
 
 func newWorker(tb testing.TB) *worker {
-	_, id, _ := ed25519.GenerateKey(nil)
-	k, err := hpke.MLKEM768X25519().GenerateKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	seed := sha256.Sum256(id.Seed())
-	p, err := attest.NewSimulatedPlatform(seed[:], registry.DevWorkerMeasurement())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &worker{id: id, hpkePub: k.PublicKey().Bytes(), platform: p}
+	w := chaintest.RandomWorker(tb)
+	w.Version = "bench"
+	return &worker{w}
 }
 
 // registration builds MsgRegisterWorker for operator. With quote set, that
 // evidence (of kind) replaces the simulated one.
 func (w *worker) registration(tb testing.TB, c *chain, operator types.AccountID, kind attest.Kind, quote, collateral []byte) *registryv1.MsgRegisterWorker {
-	gh := c.app.GenesisHash()
-	pub := w.id.Public().(ed25519.PublicKey)
-	if quote == nil {
-		ev, err := w.platform.Evidence(context.Background(), registry.ReportData(chainID, gh, pub, w.hpkePub))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		kind, quote = ev.Kind, ev.Quote
+	tb.Helper()
+	msg := w.Registration(tb, chainID, c.app.GenesisHash(), operator)
+	if quote != nil {
+		msg.WorkerInfo.TeeKind = string(kind)
+		msg.Evidence = &registryv1.Evidence{Kind: string(kind), Quote: quote}
 	}
-	return &registryv1.MsgRegisterWorker{
-		WorkerInfo: &registryv1.WorkerInfo{
-			Identity: pub, HpkePublicKey: w.hpkePub, TeeKind: string(kind), Version: "bench", ChainId: chainID, GenesisHash: gh[:],
-			HpkeSuite: &registryv1.HPKESuite{KemId: registry.HPKEKEMID, KdfId: registry.HPKEKDFID, AeadId: registry.HPKEAEADID},
-		},
-		Evidence:          &registryv1.Evidence{Kind: string(kind), Quote: quote},
-		Collateral:        collateral,
-		OperatorSignature: ed25519.Sign(w.id, registry.OperatorMessage(chainID, gh, pub, operator)),
-	}
-}
-
-func readShared(tb testing.TB, rel string) []byte {
-	b, err := os.ReadFile(filepath.Join("../../../shared/testdata/attestation", rel))
-	if errors.Is(err, fs.ErrNotExist) {
-		tb.Skipf("shared attestation test data %q is absent (expected under ../shared/testdata/attestation relative to the repository root)", rel)
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	msg.Collateral = collateral
+	return msg
 }
 
 // TestRegistrationThroughTheApp: CheckTx refuses a bad registration with

@@ -12,23 +12,15 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/veil-network/veil/chain/app"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/mq"
 	"github.com/veil-network/veil/chain/registry"
 	"github.com/veil-network/veil/chain/types"
-	mqv1 "github.com/veil-network/veil/gen/veil/mq/v1"
 	registryv1 "github.com/veil-network/veil/gen/veil/registry/v1"
 )
 
 // egress signs an egress message as worker key id would.
-func egress(t *testing.T, id ed25519.PrivateKey, seq uint64, topic string, payload []byte) *mqv1.MsgSyncEgress {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&mqv1.EgressMessage{
-		Sender: id.Public().(ed25519.PublicKey), Sequence: seq, Topic: topic, Payload: payload})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &mqv1.MsgSyncEgress{Message: b, Signature: ed25519.Sign(id, mq.SignEgressBytes(b))}
-}
+var egress = chaintest.SignEgress
 
 func report(t *testing.T, h int64) []byte {
 	b, err := proto.Marshal(&registryv1.SyncReport{SyncedHeight: h})
@@ -81,20 +73,20 @@ func TestEgressAuthorityThroughTheApp(t *testing.T) {
 
 	// Signed by a key the registry does not know.
 	stranger := newWorker(t)
-	expect("unregistered", c.tx(bob, egress(t, stranger.id, 0, registry.TopicSynced, report(t, 1))), bobID, registry.CodeWorkerNotRegistered)
+	expect("unregistered", c.tx(bob, egress(t, stranger.Key, 0, registry.TopicSynced, report(t, 1))), bobID, registry.CodeWorkerNotRegistered)
 	// A gap: sequence 1 before 0.
-	expect("gap", c.tx(bob, egress(t, w.id, 1, registry.TopicSynced, report(t, 1))), bobID, mq.CodeEgressGap)
+	expect("gap", c.tx(bob, egress(t, w.Key, 1, registry.TopicSynced, report(t, 1))), bobID, mq.CodeEgressGap)
 	// A forged signature.
-	forged := egress(t, w.id, 0, registry.TopicSynced, report(t, 1))
+	forged := egress(t, w.Key, 0, registry.TopicSynced, report(t, 1))
 	forged.Signature[0] ^= 1
 	expect("bad signature", c.tx(bob, forged), bobID, mq.CodeEgressSignature)
 
 	// The genuine message: accepted and recorded.
-	good := c.tx(bob, egress(t, w.id, 0, registry.TopicSynced, report(t, 2)))
+	good := c.tx(bob, egress(t, w.Key, 0, registry.TopicSynced, report(t, 2)))
 	expect("good", good, bobID, 0)
 	// While it is pending, another relayer's copy is refused by the
 	// mempool's view.
-	expect("pending duplicate", c.tx(charlie, egress(t, w.id, 0, registry.TopicSynced, report(t, 2))), charlieID, mq.CodeEgressDuplicate)
+	expect("pending duplicate", c.tx(charlie, egress(t, w.Key, 0, registry.TopicSynced, report(t, 2))), charlieID, mq.CodeEgressDuplicate)
 	r := c.finalize(good)
 	c.commit()
 	if r.TxResults[0].Code != 0 {
@@ -118,14 +110,14 @@ func TestEgressAuthorityThroughTheApp(t *testing.T) {
 		t.Fatalf("worker view %s %v", b, err)
 	}
 	// Replayed after acceptance.
-	expect("replay", c.tx(charlie, egress(t, w.id, 0, registry.TopicSynced, report(t, 2))), charlieID, mq.CodeEgressDuplicate)
+	expect("replay", c.tx(charlie, egress(t, w.Key, 0, registry.TopicSynced, report(t, 2))), charlieID, mq.CodeEgressDuplicate)
 
 	// The race between nodes: this node's mempool holds Bob's copy of
 	// egress 1 when a block from another node commits Charlie's copy. On
 	// recheck, Bob's is evicted (not left to fail in a block and pay).
-	mine := c.tx(bob, egress(t, w.id, 1, registry.TopicSynced, report(t, 3)))
+	mine := c.tx(bob, egress(t, w.Key, 1, registry.TopicSynced, report(t, 3)))
 	expect("mine", mine, bobID, 0)
-	theirs := c.tx(charlie, egress(t, w.id, 1, registry.TopicSynced, report(t, 3)))
+	theirs := c.tx(charlie, egress(t, w.Key, 1, registry.TopicSynced, report(t, 3)))
 	if r := c.finalize(theirs); r.TxResults[0].Code != 0 {
 		t.Fatalf("their egress: %s", r.TxResults[0].Log)
 	}
@@ -137,20 +129,20 @@ func TestEgressAuthorityThroughTheApp(t *testing.T) {
 	c.nonce[bobID]--
 	// A pending egress that is still valid survives recheck and keeps its
 	// effect in the mempool's view (the next sequence is admitted).
-	next := c.tx(bob, egress(t, w.id, 2, registry.TopicSynced, report(t, 3)))
+	next := c.tx(bob, egress(t, w.Key, 2, registry.TopicSynced, report(t, 3)))
 	expect("next", next, bobID, 0)
 	c.finalize()
 	c.commit()
 	if rc, _ := c.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: next, Type: abci.CheckTxType_Recheck}); rc.Code != 0 {
 		t.Fatalf("recheck of a valid egress: %s", rc.Log)
 	}
-	after := c.tx(charlie, egress(t, w.id, 3, registry.TopicSynced, report(t, 3)))
+	after := c.tx(charlie, egress(t, w.Key, 3, registry.TopicSynced, report(t, 3)))
 	expect("after recheck", after, charlieID, 0)
 
 	// Egress the registry refuses still consumes its sequence (the
 	// worker's later messages are not blocked) and changes nothing else.
-	bad := c.tx(bob, egress(t, w.id, 4, registry.Name+"/nonsense", nil))
-	future := c.tx(bob, egress(t, w.id, 5, registry.TopicSynced, report(t, 1_000_000)))
+	bad := c.tx(bob, egress(t, w.Key, 4, registry.Name+"/nonsense", nil))
+	future := c.tx(bob, egress(t, w.Key, 5, registry.TopicSynced, report(t, 1_000_000)))
 	r = c.finalize(next, after)
 	c.commit()
 	for i, tr := range r.TxResults {
@@ -176,7 +168,7 @@ func TestEgressAuthorityThroughTheApp(t *testing.T) {
 			t.Fatalf("tx %d egress status %q", i, status)
 		}
 	}
-	if got := mq.NextEgressSequence(c.app.Tree().Committed(), [32]byte(w.id.Public().(ed25519.PublicKey))); got != 6 {
+	if got := mq.NextEgressSequence(c.app.Tree().Committed(), w.ID()); got != 6 {
 		t.Fatalf("egress sequence %d, want 6", got)
 	}
 
@@ -185,7 +177,7 @@ func TestEgressAuthorityThroughTheApp(t *testing.T) {
 		c.finalize()
 		c.commit()
 	}
-	expect("stale", c.tx(bob, egress(t, w.id, 6, registry.TopicSynced, report(t, 3))), bobID, registry.CodeWorkerStale)
+	expect("stale", c.tx(bob, egress(t, w.Key, 6, registry.TopicSynced, report(t, 3))), bobID, registry.CodeWorkerStale)
 }
 
-func registryHex(w *worker) string { return hex.EncodeToString(w.id.Public().(ed25519.PublicKey)) }
+func registryHex(w *worker) string { return hex.EncodeToString(w.Key.Public().(ed25519.PublicKey)) }

@@ -84,7 +84,8 @@ type Module struct {
 	// verifier holds only the parsed vendor roots and is safe for
 	// concurrent use by the mempool and consensus connections.
 	verifier *attest.Verifier
-	params   types.ParamCache[Params]
+	// ParamStore provides Params and SetParams.
+	types.ParamStore[Params, paramsKey]
 	// sender is the message queue (SetSender), for gatekeeper messages.
 	sender mq.Sender
 	// onStale is told about each worker whose attestation expired
@@ -128,14 +129,10 @@ func (m *Module) InitGenesis(ctx *types.Context, raw json.RawMessage) error {
 	return nil
 }
 
-// Params reads the module parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
+// paramsKey places the parameters under keyParams (types.ParamStore).
+type paramsKey struct{}
 
-// SetParams writes the module parameters.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
+func (paramsKey) Key() []byte { return keyParams }
 
 func setMeasurement(s types.KVStore, id string, e measurementEntry) {
 	b, _ := json.Marshal(e)

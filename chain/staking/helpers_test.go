@@ -13,6 +13,7 @@ import (
 
 	"github.com/veil-network/veil/chain/auth"
 	"github.com/veil-network/veil/chain/bank"
+	"github.com/veil-network/veil/chain/chaintest"
 	"github.com/veil-network/veil/chain/store"
 	"github.com/veil-network/veil/chain/sudo"
 	"github.com/veil-network/veil/chain/types"
@@ -272,24 +273,9 @@ func (e *env) activeStashes() []types.AccountID {
 	return out
 }
 
-func (e *env) eventsOf(typ string) []types.Event {
-	var out []types.Event
-	for _, ev := range e.events {
-		if ev.Type == typ {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
+func (e *env) eventsOf(typ string) []types.Event { return chaintest.EventsOf(e.events, typ) }
 
-func attr(ev types.Event, k string) string {
-	for _, a := range ev.Attrs {
-		if a.Key == k {
-			return a.Value
-		}
-	}
-	return ""
-}
+var attr = chaintest.Attr
 
 // checkInvariants: the bank's sum equals issuance; every ledger's total is
 // active + unlocking and held in reserve; the counters match the records.

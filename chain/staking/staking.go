@@ -32,8 +32,9 @@ const Name = "staking"
 
 // Module implements types.Module, types.EndBlocker and types.Querier.
 type Module struct {
-	bank   *bank.Module
-	params types.ParamCache[Params]
+	// ParamStore provides Params and SetParams.
+	types.ParamStore[Params, paramsKey]
+	bank *bank.Module
 }
 
 // New returns the staking module; bonds are reserved in b.
@@ -42,14 +43,10 @@ func New(b *bank.Module) *Module { return &Module{bank: b} }
 // Name implements types.Module.
 func (*Module) Name() string { return Name }
 
-// Params reads the module parameters.
-func (m *Module) Params(s types.KVStore) Params { return m.params.Get(s, keyParams) }
+// paramsKey places the parameters under keyParams (types.ParamStore).
+type paramsKey struct{}
 
-// SetParams writes the module parameters.
-func (*Module) SetParams(s types.KVStore, p Params) {
-	b, _ := json.Marshal(p)
-	s.Set(keyParams, b)
-}
+func (paramsKey) Key() []byte { return keyParams }
 
 // GenesisValidator is a stash that validates from genesis.
 type GenesisValidator struct {
