@@ -96,16 +96,19 @@ func PublicView(n *client.Network) PublicNetwork {
 type UIHandler struct {
 	dir     string
 	network atomic.Pointer[[]byte]
-	// networkCORS lets a UI under development (Vite's dev server on
-	// another port) read /network.json too; it is public.
-	networkCORS *httpcors.Policy
+	// networkJSON serves /network.json, with CORS for any origin so that
+	// a UI under development (Vite's dev server on another port) reads it
+	// too; it is public.
+	networkJSON http.Handler
 }
 
 // NewUIHandler serves the UI built into dir. Set the network with
 // SetNetwork before serving; until then /network.json is 503.
 func NewUIHandler(dir string) *UIHandler {
 	cors, _ := httpcors.New([]string{httpcors.Any}) // a constant, valid list
-	return &UIHandler{dir: dir, networkCORS: cors}
+	h := &UIHandler{dir: dir}
+	h.networkJSON = cors.Handler(http.HandlerFunc(h.serveNetwork))
+	return h
 }
 
 // Built reports whether the UI directory holds a built UI (index.html).
@@ -134,7 +137,7 @@ func (h *UIHandler) SetNetwork(n *client.Network) error {
 // ServeHTTP implements http.Handler: GET and HEAD only.
 func (h *UIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/network.json" {
-		h.networkCORS.Handler(http.HandlerFunc(h.serveNetwork)).ServeHTTP(w, r)
+		h.networkJSON.ServeHTTP(w, r)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

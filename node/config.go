@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/veil-network/veil/chain/store"
+	"github.com/veil-network/veil/internal/httpcors"
 )
 
 // VeilConfig is config/veil.json.
@@ -63,8 +64,12 @@ func veilConfigPath(home string) string { return filepath.Join(home, "config", "
 const MinKeepRecent = 1000
 
 // Validate reports settings a node cannot run with, before anything
-// starts.
+// starts: so that LoadVeilConfig refuses such a file naming it, and Init
+// never writes one.
 func (c VeilConfig) Validate() error {
+	if err := httpcors.Validate(c.CORSOrigins); err != nil {
+		return fmt.Errorf("cors_origins: %w", err)
+	}
 	return validatePruning(c.Pruning)
 }
 

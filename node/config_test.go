@@ -109,3 +109,36 @@ func TestStartRefusesInvalidVeilConfig(t *testing.T) {
 		t.Fatalf("start: %v", err)
 	}
 }
+
+// TestCORSOriginsValidation: an allow-list entry that is not an origin
+// is refused when the file is loaded (naming the file and the setting)
+// and by init, which then writes nothing, not only once a node starts.
+func TestCORSOriginsValidation(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(veilConfigPath(home), []byte(`{"cors_origins":["https://app.example.com/"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadVeilConfig(home)
+	if err == nil || !strings.Contains(err.Error(), veilConfigPath(home)) || !strings.Contains(err.Error(), "cors_origins") ||
+		!strings.Contains(err.Error(), "https://app.example.com/") {
+		t.Fatalf("load: %v", err)
+	}
+	c := DefaultVeilConfig()
+	c.CORSOrigins = []string{"null"}
+	fresh := filepath.Join(t.TempDir(), "node")
+	if _, err := Init(fresh, InitOptions{ChainID: "veil-test", Veil: &c}); err == nil || !strings.Contains(err.Error(), "cors_origins") {
+		t.Fatalf("init: %v", err)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Fatalf("init created %s: %v", fresh, err)
+	}
+	for _, ok := range [][]string{nil, {}, {"*"}, {"https://app.example.com", "http://127.0.0.1:5173"}} {
+		c.CORSOrigins = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}

@@ -23,7 +23,6 @@ import (
 
 	"github.com/veil-network/veil/chain/app"
 	"github.com/veil-network/veil/chain/store"
-	"github.com/veil-network/veil/internal/httpcors"
 	"github.com/veil-network/veil/node/api"
 )
 
@@ -149,10 +148,8 @@ func Start(ctx context.Context, home string, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
-	// Refused before anything starts, not after consensus is up.
-	if err := httpcors.Validate(vc.CORSOrigins); err != nil {
-		return nil, fmt.Errorf("Veil config cors_origins: %w", err)
-	}
+	// Refused before anything starts (pruning, CORS origins), not after
+	// consensus is up.
 	if err := vc.Validate(); err != nil {
 		return nil, fmt.Errorf("Veil config: %w", err)
 	}

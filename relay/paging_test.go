@@ -48,18 +48,28 @@ func (n pagedNode) GetProvenMessages(_ context.Context, req *connect.Request[nod
 }
 
 // seqWorker accepts messages only at each topic's next sequence, in
-// order, as the real worker does, and records each dispatch's size and
-// number of topics.
+// order, and refuses a call of more than worker.MaxMessagesPerCall
+// messages outright, as the real worker does; it records each dispatch's
+// size, number of topics and number of messages.
 type seqWorker struct {
 	workerv1connect.UnimplementedWorkerServiceHandler
-	next   map[string]uint64
-	sizes  []int
-	topics []int
+	next     map[string]uint64
+	sizes    []int
+	topics   []int
+	messages []int
 }
 
 func (w *seqWorker) DispatchMessages(_ context.Context, req *connect.Request[workerv1.DispatchMessagesRequest]) (*connect.Response[workerv1.DispatchMessagesResponse], error) {
 	w.sizes = append(w.sizes, proto.Size(req.Msg))
 	w.topics = append(w.topics, len(req.Msg.GetTopics()))
+	n := 0
+	for _, tm := range req.Msg.GetTopics() {
+		n += len(tm.GetMessages())
+	}
+	w.messages = append(w.messages, n)
+	if n > worker.MaxMessagesPerCall {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%d messages, at most %d per call", n, worker.MaxMessagesPerCall))
+	}
 	res := &workerv1.DispatchMessagesResponse{}
 	for _, tm := range req.Msg.GetTopics() {
 		for _, m := range tm.GetMessages() {
@@ -87,15 +97,50 @@ func TestRelayPagesByBytes(t *testing.T) {
 		size   = 64 << 10
 	)
 	node := pagedNode{count: count, size: size, pageBytes: 2 << 20}
+	wk := relayAll(t, node, topics)
+	for i, s := range wk.sizes {
+		if s > dispatchBytes+node.pageBytes+64<<10 {
+			t.Fatalf("dispatch %d has %d bytes (%d topics)", i, s, wk.topics[i])
+		}
+	}
+	if wk.topics[0] == topics {
+		t.Fatalf("the first dispatch holds all %d topics: %v", topics, wk.topics)
+	}
+}
+
+// TestRelayBoundsMessagesPerDispatch: many topics of small messages,
+// each page full at the asked-for count, far below dispatchBytes: a
+// dispatch holds at most worker.MaxMessagesPerCall messages (the worker
+// refuses a larger call whole, which would stall the relayer for good),
+// the last topic of a dispatch gets what is left of that, and the rest
+// come in the next dispatch.
+func TestRelayBoundsMessagesPerDispatch(t *testing.T) {
+	const topics, count = 12, 1000
+	wk := relayAll(t, pagedNode{count: count, size: 16, pageBytes: 2 << 20}, topics)
+	for i, n := range wk.messages {
+		if n > worker.MaxMessagesPerCall {
+			t.Fatalf("dispatch %d holds %d messages", i, n)
+		}
+	}
+	if wk.messages[0] != worker.MaxMessagesPerCall {
+		t.Fatalf("dispatches hold %v messages: the first is not full", wk.messages)
+	}
+}
+
+// relayAll relays topics ("contract/00", …) of node's count messages
+// each to a seqWorker, in sync rounds as the sync loop runs them, and
+// checks that every message arrives, in order. It returns the worker.
+func relayAll(t *testing.T, node pagedNode, topics int) *seqWorker {
+	t.Helper()
 	nmux := http.NewServeMux()
 	nmux.Handle(nodev1connect.NewNodeServiceHandler(node))
 	nsrv := httptest.NewServer(nmux)
-	defer nsrv.Close()
+	t.Cleanup(nsrv.Close)
 	wk := &seqWorker{next: map[string]uint64{}}
 	wmux := http.NewServeMux()
 	wmux.Handle(workerv1connect.NewWorkerServiceHandler(wk))
 	wsrv := httptest.NewServer(wmux)
-	defer wsrv.Close()
+	t.Cleanup(wsrv.Close)
 	r, err := New(Config{WorkerURL: wsrv.URL, Node: client.New(nsrv.URL), Operator: devSigner(t, "//Alice"), MessageBatch: 1000,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -103,7 +148,7 @@ func TestRelayPagesByBytes(t *testing.T) {
 	}
 	ss := &workerv1.SyncStatus{}
 	for i := range topics {
-		ss.Topics = append(ss.Topics, &workerv1.TopicPosition{Topic: fmt.Sprintf("contract/%02d", i), ChainNextSequence: count, ChainVersion: 4})
+		ss.Topics = append(ss.Topics, &workerv1.TopicPosition{Topic: fmt.Sprintf("contract/%02d", i), ChainNextSequence: uint64(node.count), ChainVersion: 4})
 	}
 	total := 0
 	for range 10 { // rounds, as the sync loop runs them
@@ -115,26 +160,19 @@ func TestRelayPagesByBytes(t *testing.T) {
 		for _, tp := range ss.Topics {
 			tp.NextSequence = wk.next[tp.GetTopic()]
 		}
-		if n == 0 || total == topics*count {
+		if n == 0 || total == topics*node.count {
 			break
 		}
 	}
-	if total != topics*count {
-		t.Fatalf("%d messages accepted, want %d", total, topics*count)
+	if total != topics*node.count {
+		t.Fatalf("%d messages accepted, want %d", total, topics*node.count)
 	}
 	for _, tp := range ss.Topics {
-		if wk.next[tp.GetTopic()] != count {
-			t.Fatalf("topic %s at %d, want %d", tp.GetTopic(), wk.next[tp.GetTopic()], count)
+		if wk.next[tp.GetTopic()] != uint64(node.count) {
+			t.Fatalf("topic %s at %d, want %d", tp.GetTopic(), wk.next[tp.GetTopic()], node.count)
 		}
 	}
-	for i, s := range wk.sizes {
-		if s > dispatchBytes+node.pageBytes+64<<10 {
-			t.Fatalf("dispatch %d has %d bytes (%d topics)", i, s, wk.topics[i])
-		}
-	}
-	if wk.topics[0] == topics {
-		t.Fatalf("the first dispatch holds all %d topics: %v", topics, wk.topics)
-	}
+	return wk
 }
 
 // TestRelaySyncsTopicBeyondOnePage: a real node, a simulated worker and

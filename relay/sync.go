@@ -376,17 +376,19 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *worker
 			needEgress = false
 		}
 		// more: topics with messages after this dispatch's page;
-		// deferred: topics not fetched for this dispatch (dispatchBytes),
-		// first in the next one so that every topic advances.
+		// deferred: topics not fetched for this dispatch (dispatchBytes,
+		// or worker.MaxMessagesPerCall, past which the worker refuses the
+		// whole call), first in the next one so that every topic advances.
 		var more, deferred []string
-		size := 0
+		size, count := 0, 0
 		for i, t := range topics {
-			if size >= dispatchBytes {
+			limit := min(r.cfg.MessageBatch, worker.MaxMessagesPerCall-count)
+			if size >= dispatchBytes || limit <= 0 {
 				deferred = slices.Clone(topics[i:])
 				break
 			}
 			pm, err := r.cfg.Node.Node.GetProvenMessages(ctx, connect.NewRequest(&nodev1.GetProvenMessagesRequest{
-				Topic: t, FromSequence: from[t], Limit: uint32(r.cfg.MessageBatch), Height: version, Batch: true}))
+				Topic: t, FromSequence: from[t], Limit: uint32(limit), Height: version, Batch: true}))
 			if err != nil {
 				return total, fmt.Errorf("proven messages of %s from %d at %d: %w", t, from[t], version, err)
 			}
@@ -397,6 +399,7 @@ func (r *Relayer) relayMessages(ctx context.Context, identity []byte, ss *worker
 			}
 			req.Topics = append(req.Topics, tm)
 			size += proto.Size(tm)
+			count += len(tm.Messages)
 			// The node pages by count and by bytes (a page of large
 			// messages holds fewer than asked for): the next page starts
 			// after the last message received, not limit messages on.

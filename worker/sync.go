@@ -540,11 +540,16 @@ func (s *syncer) dispatch(req *workerv1.DispatchMessagesRequest) (*workerv1.Disp
 	return resp, nil
 }
 
-// endDispatch ends a dispatch call, refused or not: it queues the state
-// reports of the contracts executed in it and, if the call changed the
+// endDispatch ends a dispatch call, refused or not: it makes the call's
+// execution durable and queues the state reports of the contracts
+// executed in it, moves contract topics back to where the executor
+// stands if a failed write rolled it back, and, if the call changed the
 // sync state, seals the checkpoint. Callers hold s.mu.
 func (s *syncer) endDispatch(changed bool) error {
 	s.flushExecutor()
+	if s.rewindToExecutor() {
+		changed = true
+	}
 	s.updateGauges()
 	if !changed {
 		return nil
@@ -579,6 +584,36 @@ func (s *syncer) flushExecutor() {
 		s.log.Error("contract state: durable write or state reports failed", "err", err)
 	}
 	send(s, "state report", egs)
+}
+
+// rewindToExecutor moves every contract topic whose inbox position is
+// ahead of the executor's next sequence back to it, and reports whether
+// it moved any. The executor writes a dispatch call's messages at its
+// end (Flush) or when its pending batch is full (in Execute); a failed
+// write rolls every contract of the batch back to its last durable
+// position, while the inbox has accepted their messages. Left ahead, a
+// topic would be served again only once its log grows (the next message
+// is then out of sequence, and retryLater rewinds it), and until then
+// the contract refuses reads as behind its log. Rewound, the relayer
+// sends the messages again at once. Callers hold s.mu.
+func (s *syncer) rewindToExecutor() bool {
+	if s.inbox == nil {
+		return false
+	}
+	moved := false
+	for topic, pos := range s.inbox.Positions() {
+		id, ok := contractTopicID(topic)
+		if !ok {
+			continue
+		}
+		if next, ok := s.exec.Next(id); ok && next < pos {
+			s.log.Warn("contract topic rewound to the executor's durable position after a failed write", "topic", truncateTopic(topic),
+				"from", pos, "to", next)
+			s.setPosition(topic, next, false)
+			moved = true
+		}
+	}
+	return moved
 }
 
 // send queues executor or gatekeeper egress (the same shape).

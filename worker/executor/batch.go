@@ -32,10 +32,13 @@ import (
 // between Flush and that checkpoint leaves the checkpoint behind the
 // executor: the redelivered messages are skipped and their egress rebuilt
 // from their receipts (replayEgress). A failed write (below) can leave it
-// ahead: the next delivery is then ErrSequence and the syncer rewinds the
-// topic to Next(). Queries do answer from pending results (receipts,
-// state) before they are durable; that is safe for the same reason: a
-// re-execution after a crash reproduces exactly what they saw.
+// ahead: the syncer moves such topics back to Next() when the dispatch
+// call ends, and the relayer sends their messages again (the egress the
+// rolled-back messages queued is what their re-execution produces again;
+// the chain accepts each contract sequence once). Queries do answer from
+// pending results (receipts, state) before they are durable; that is safe
+// for the same reason: a re-execution after a crash reproduces exactly
+// what they saw.
 //
 // Why not one synchronous write per message: each fsync costs tens of
 // microseconds of CPU and a disk round trip of wall time per command
@@ -48,8 +51,8 @@ import (
 //
 // A failed write (disk full, I/O error) rolls every contract of the batch
 // back to its durable state (reload) and is reported as runtime.ErrStorage;
-// the syncer's positions may then be ahead of the executor's, which the
-// next delivery resolves (ErrSequence → the topic is rewound to Next()).
+// the syncer's positions may then be ahead of the executor's, and the
+// syncer rewinds them to Next() at the end of the dispatch call.
 
 const (
 	// maxPendingMessages and maxPendingBytes bound what stays pending if

@@ -34,13 +34,14 @@ import (
 // very envelope bytes it was computed from: Execute compares them with
 // the verified message's envelope and otherwise opens it itself. A
 // prepared result is exactly what envelope.OpenCommand returns for those
-// bytes: the fast path (envelope.DecryptCommand, then the batch) is only trusted
-// when everything succeeds, and any failure — a tampered envelope, a bad
-// signature — is opened again with envelope.OpenCommand, whose verdict
-// and error text go into the receipt as in the sequential path. The one
-// difference is batch verification's 2^-128 chance of accepting a bad
-// signature inside a batch (keys.BatchVerifier), far below any other
-// failure rate the system has.
+// bytes: OpenCommand is envelope.DecryptCommand then the caller's
+// signature, so a decryption failure (a tampered envelope) is its verdict
+// and error as they are, and a signature the batch refuses is opened
+// again with envelope.OpenCommand, whose verdict and error text go into
+// the receipt as in the sequential path. The one difference is batch
+// verification's 2^-128 chance of accepting a bad signature inside a
+// batch (keys.BatchVerifier), far below any other failure rate the
+// system has.
 //
 // Bounds: at most GOMAXPROCS goroutines per dispatch call, stopped and
 // waited for by Flush (and by the next Prepare or Close); they work at
@@ -204,9 +205,9 @@ func (p *preparation) take(c *contract, seq uint64, env []byte) (*envelope.Verif
 	if t == nil || seq < t.first || seq-t.first >= uint64(len(t.slots)) {
 		return nil, nil, false
 	}
-	i := int(seq - t.first)
-	p.advance(t.base + i)
-	s := &t.slots[i]
+	// Execute told the preparation it reached this message (reached)
+	// before decoding it.
+	s := &t.slots[seq-t.first]
 	if s.chunk.claimed.CompareAndSwap(false, true) {
 		p.run(s.chunk)
 	} else {
@@ -312,8 +313,10 @@ func (p *preparation) run(ch *prepChunk) {
 		s.env = env
 		vc, err := envelope.DecryptCommand(c.hpkeKey, c.id, env)
 		if err != nil {
-			s.vc, s.err = envelope.OpenCommand(c.hpkeKey, c.id, env)
-			s.ready = true
+			// OpenCommand fails at this very step with this very error
+			// (it is DecryptCommand, then the signature): its verdict
+			// without decapsulating a second time.
+			s.err, s.ready = err, true
 			continue
 		}
 		// The caller key decoding the call parsed, not decoded again
